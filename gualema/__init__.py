@@ -1,0 +1,1 @@
+"""Composition: settings, ASGI app assembly, authentication, command line (`python -m gualema`)."""

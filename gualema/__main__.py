@@ -1,0 +1,3 @@
+from gualema.cli import main
+
+main()

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.migrations.api.migrate import migrate as run_migrations
+
+from gualema.settings import Settings, get_settings
+from models import MODEL_MODULES
+
+
+def connection_config(url: str, pool_size: int) -> dict[str, Any]:
+    scheme, _, rest = url.partition("://")
+    if scheme == "sqlite":
+        # WAL lets readers proceed while the single writer commits.
+        return {
+            "engine": "tortoise.backends.sqlite",
+            "credentials": {"file_path": rest or "gualema.sqlite3", "journal_mode": "WAL"},
+        }
+    if scheme in {"postgres", "asyncpg", "psycopg"}:
+        return {"engine": "tortoise.backends.asyncpg", "credentials": _credentials(rest, pool_size, 5432)}
+    if scheme == "mysql":
+        creds = _credentials(rest, pool_size, 3306)
+        creds["charset"] = "utf8mb4"
+        return {"engine": "tortoise.backends.mysql", "credentials": creds}
+    raise ValueError(f"unsupported database url {url!r}")
+
+
+def _credentials(rest: str, pool_size: int, default_port: int) -> dict[str, Any]:
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit("//" + rest)
+    return {
+        "host": parts.hostname or "127.0.0.1",
+        "port": parts.port or default_port,
+        "user": unquote(parts.username or "root"),
+        "password": unquote(parts.password or ""),
+        "database": parts.path.lstrip("/") or "gualema",
+        "minsize": 1,
+        "maxsize": pool_size,
+    }
+
+
+def tortoise_config(settings: Settings) -> dict[str, Any]:
+    return {
+        "connections": {"default": connection_config(settings.database_url, settings.db_pool_size)},
+        "apps": {
+            "models": {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": "models.migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def _lazy_config() -> dict[str, Any]:
+    return tortoise_config(get_settings())
+
+
+class _LazyConfig(dict[str, Any]):
+    """The `tortoise` command line reads this at import; resolve settings only then."""
+
+    def __init__(self) -> None:
+        super().__init__(_lazy_config())
+
+
+TORTOISE_ORM: dict[str, Any] = _LazyConfig()
+
+
+def dialect(settings: Settings | None = None) -> str:
+    url = (settings or get_settings()).database_url
+    scheme = url.split("://", 1)[0]
+    return {"asyncpg": "postgres", "psycopg": "postgres"}.get(scheme, scheme)
+
+
+async def open_database(settings: Settings) -> None:
+    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+
+
+async def close_database() -> None:
+    await Tortoise.close_connections()
+
+
+async def migrate(settings: Settings) -> None:
+    await run_migrations(config=tortoise_config(settings))

@@ -1,0 +1,18 @@
+"""The domain: tables, status enums, transition tables, pure rules and atomic actions.
+
+Every module that declares tables is listed here once; tortoise and the migrations read this list.
+"""
+
+MODEL_MODULES: list[str] = [
+    "models.accounts",
+    "models.catalogue",
+    "models.audit",
+    "models.scheduling",
+    "models.booking",
+    "models.payments",
+    "models.queueing",
+    "models.waitlist",
+    "models.notifications",
+    "models.navigation",
+    "models.jobs",
+]

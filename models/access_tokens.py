@@ -1,0 +1,74 @@
+"""Short-lived signed access tokens (JWT, HS256) and opaque refresh tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+
+from models.clock import utcnow
+
+ISSUER = "gualema"
+
+
+class InvalidToken(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    subject: int | None
+    role: str
+    expires_at: datetime
+    room_ids: frozenset[int] = frozenset()
+    token_id: str = ""
+
+
+def issue_access_token(
+    secret: str, *, subject: int | None, role: str, lifetime: timedelta, room_ids: frozenset[int] = frozenset()
+) -> tuple[str, datetime]:
+    now = utcnow()
+    expires = now + lifetime
+    claims: dict[str, Any] = {
+        "iss": ISSUER,
+        "sub": str(subject) if subject is not None else "",
+        "role": role,
+        "iat": int(now.timestamp()),
+        "exp": int(expires.timestamp()),
+        "jti": secrets.token_hex(8),
+    }
+    if room_ids:
+        claims["rooms"] = sorted(room_ids)
+    return jwt.encode(claims, secret, algorithm="HS256"), expires
+
+
+def decode_access_token(secret: str, token: str) -> AccessClaims:
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=["HS256"], issuer=ISSUER, options={"require": ["exp", "sub", "role"]}
+        )
+    except jwt.PyJWTError as exc:
+        raise InvalidToken(str(exc)) from None
+    from datetime import UTC
+
+    return AccessClaims(
+        subject=int(claims["sub"]) if claims["sub"] else None,
+        role=str(claims["role"]),
+        expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+        room_ids=frozenset(int(r) for r in claims.get("rooms", [])),
+        token_id=str(claims.get("jti", "")),
+    )
+
+
+def new_refresh_token() -> tuple[str, str]:
+    """Returns (the token for the client, the hash we store)."""
+    token = secrets.token_urlsafe(32)
+    return token, hash_refresh_token(token)
+
+
+def hash_refresh_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,49 @@
+"""Expected failures of the domain. The GraphQL layer maps each to a union member of the same name."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class DomainError(Exception):
+    default_message: ClassVar[str] = "the request cannot be carried out"
+
+    def __init__(self, message: str | None = None, **details: object) -> None:
+        self.message = message or self.default_message
+        self.details = details
+        super().__init__(self.message)
+
+    def __getattr__(self, name: str) -> object:
+        details = self.__dict__.get("details", {})
+        if name in details:
+            return details[name]
+        raise AttributeError(name)
+
+
+class InvalidInput(DomainError):
+    """A field of the input breaks a rule; `field` names it in the input's GraphQL spelling."""
+
+    default_message = "the input is invalid"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message, field=field)
+
+
+class NotFound(DomainError):
+    default_message = "not found"
+
+
+class NotAllowed(DomainError):
+    default_message = "you may not do this"
+
+
+class InvalidTransition(DomainError):
+    default_message = "this change of status is not allowed"
+
+    def __init__(self, entity: str, from_status: str, to_status: str) -> None:
+        super().__init__(
+            f"{entity} cannot go from {from_status} to {to_status}",
+            entity=entity,
+            from_status=from_status,
+            to_status=to_status,
+        )

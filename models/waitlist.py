@@ -1,0 +1,1 @@
+"""Tables for this area are added by its issue."""

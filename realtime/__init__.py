@@ -1,0 +1,1 @@
+"""Channels, publishing, subscribing and resynchronisation. Knows nothing of GraphQL types."""

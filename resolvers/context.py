@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from starlette.requests import HTTPConnection
+
+from gualema.settings import Settings
+from models.accounts import Role
+
+DISPLAY_ROLE = "display"
+
+L = TypeVar("L")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    account_id: int | None = None
+    role: str | None = None
+    room_ids: frozenset[int] = frozenset()
+    expires_at: datetime | None = None
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.role is not None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_doctor(self) -> bool:
+        return self.role == Role.DOCTOR
+
+    @property
+    def is_patient(self) -> bool:
+        return self.role == Role.PATIENT
+
+    @property
+    def is_display(self) -> bool:
+        return self.role == DISPLAY_ROLE
+
+
+ANONYMOUS = Viewer()
+
+
+@dataclass
+class Context:
+    """Per HTTP request, or per WebSocket connection (then `fresh_loaders` is called per event)."""
+
+    request: HTTPConnection | None
+    response: Any
+    settings: Settings
+    viewer: Viewer = ANONYMOUS
+    connection_params: dict[str, Any] | None = None
+    _loaders: dict[type, Any] = field(default_factory=dict)
+
+    def loader(self, loader_class: type[L]) -> L:
+        existing = self._loaders.get(loader_class)
+        if existing is None:
+            existing = loader_class()
+            self._loaders[loader_class] = existing
+        return existing  # type: ignore[no-any-return]
+
+    def fresh_loaders(self) -> None:
+        self._loaders.clear()
+
+    @property
+    def client_ip(self) -> str:
+        if self.request is None or self.request.client is None:
+            return "unknown"
+        return self.request.client.host

@@ -1,0 +1,71 @@
+"""Typed expected errors. Each GraphQL error type is bound to one domain exception class."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import strawberry
+from strawberry.types.field import StrawberryField
+from strawberry.types.info import Info
+
+from models.errors import DomainError, InvalidInput, InvalidTransition, NotAllowed, NotFound
+
+T = TypeVar("T")
+
+_handlers: list[strawberry.ExceptionHandler[Any, Any]] = []
+
+
+@strawberry.interface(description="An expected failure; clients switch on __typename.")
+class Error:
+    message: str
+
+
+def maps(exception_class: type[DomainError]) -> Any:
+    """Class decorator: the strawberry type becomes the union member for `exception_class`."""
+
+    def register(gql_type: type[T]) -> type[T]:
+        field_names = [f.name for f in gql_type.__strawberry_definition__.fields]  # type: ignore[attr-defined]
+
+        class Handler(strawberry.ExceptionHandler):  # type: ignore[type-arg]
+            exception_type = exception_class
+            error_type = gql_type
+
+            def handle(self, exception: DomainError, *, field: StrawberryField, info: Info) -> Any:
+                values = {name: getattr(exception, name, None) for name in field_names}
+                values["message"] = exception.message
+                return gql_type(**values)
+
+        _handlers.append(Handler())
+        return gql_type
+
+    return register
+
+
+def exception_handlers() -> list[strawberry.ExceptionHandler[Any, Any]]:
+    return list(_handlers)
+
+
+@maps(InvalidInput)
+@strawberry.type
+class InvalidInputError(Error):
+    field: str
+
+
+@maps(NotFound)
+@strawberry.type
+class NotFoundError(Error):
+    pass
+
+
+@maps(NotAllowed)
+@strawberry.type
+class NotAllowedError(Error):
+    pass
+
+
+@maps(InvalidTransition)
+@strawberry.type
+class InvalidStatusTransition(Error):
+    entity: str
+    from_status: str
+    to_status: str

@@ -1,0 +1,63 @@
+"""Merges every area's Query, Mutation and Subscription into the one schema clients see."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import strawberry
+from strawberry.extensions import SchemaExtension
+from strawberry.tools import merge_types
+
+from schema import (
+    accounts,
+    booking,
+    catalogue,
+    navigation,
+    notifications,
+    payments,
+    queueing,
+    scheduling,
+    waitlist,
+)
+from schema.errors import exception_handlers
+
+AREAS: tuple[ModuleType, ...] = (
+    accounts,
+    catalogue,
+    scheduling,
+    booking,
+    payments,
+    queueing,
+    waitlist,
+    notifications,
+    navigation,
+)
+
+
+def _merged(name: str) -> type | None:
+    parts = tuple(getattr(area, name) for area in AREAS if hasattr(area, name))
+    return merge_types(name, parts) if parts else None
+
+
+Query = _merged("Query")
+Mutation = _merged("Mutation")
+Subscription = _merged("Subscription")
+
+
+def build_schema(
+    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] | None = None, **kwargs: Any
+) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,  # type: ignore[arg-type]
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions or [],
+        exception_handlers=exception_handlers(),
+        **kwargs,
+    )
+
+
+def printed_schema() -> str:
+    return build_schema().as_str() + "\n"
