@@ -1,0 +1,1 @@
+"""One package per outside system: client, fake server for tests, webhook route."""
