@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
@@ -23,29 +24,50 @@ log = logging.getLogger("gualema.app")
 
 
 async def healthz(request: Request) -> JSONResponse:
+    """The process answers: nothing else is checked, so a restart never hinges on the database."""
     return JSONResponse({"status": "ok"})
 
 
 async def readyz(request: Request) -> JSONResponse:
-    checks: dict[str, str] = {}
-    try:
-        await connections.get("default").execute_query("SELECT 1")
-        checks["database"] = "ok"
-    except Exception as exc:
-        log.warning("readiness: database unreachable: %s", type(exc).__name__)
-        checks["database"] = "unreachable"
-    try:
-        checks["broker"] = "ok" if await get_broker().ping() else "unreachable"
-    except Exception as exc:
-        log.warning("readiness: broker unreachable: %s", type(exc).__name__)
-        checks["broker"] = "unreachable"
+    """Ready for traffic: the database and the broker answer within the readiness timeout."""
+    timeout = request.app.state.settings.readiness_timeout_seconds
+    checks = {
+        "database": await _probe("database", _database_answers, seconds=timeout),
+        "broker": await _probe("broker", lambda: get_broker().ping(), seconds=timeout),
+    }
     ready = all(value == "ok" for value in checks.values())
-    return JSONResponse({"status": "ready" if ready else "not ready", **checks}, status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", **checks}, status_code=200 if ready else 503
+    )
+
+
+async def _database_answers() -> bool:
+    await connections.get("default").execute_query("SELECT 1")
+    return True
+
+
+async def _probe(name: str, check: Callable[[], Awaitable[bool]], *, seconds: float) -> str:
+    try:
+        async with asyncio.timeout(seconds):
+            answered = await check()
+    except Exception as exc:  # any failure means "not ready"; the log says which
+        log.warning("readiness: %s unreachable: %s", name, type(exc).__name__)
+        return "unreachable"
+    return "ok" if answered else "unreachable"
 
 
 def area_routes(settings: Settings) -> list[BaseRoute]:
     """HTTP routes outside GraphQL (payment callbacks, display page, QR images), one line per area."""
     routes: list[BaseRoute] = []
+    from gualema.display_page import display_routes
+
+    routes += display_routes()  # issue 5: waiting-room display page
+    from gualema.navigation_qr import navigation_qr_routes
+
+    routes += navigation_qr_routes(settings)  # issue 8: printable QR markers
+    from integrations.payments.routes import payment_routes
+
+    routes += payment_routes(settings)  # issue 4: provider notifications, sandbox pay page
     return routes
 
 
@@ -75,7 +97,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                 await close_database()
 
     routes: list[BaseRoute] = [
-        Route("/graphql", endpoint, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        # Every method reaches the endpoint, which answers the unsupported ones with a JSON 405.
+        Route("/graphql", endpoint),
         WebSocketRoute("/graphql", endpoint),
         Route("/healthz", healthz),
         Route("/readyz", readyz),

@@ -31,6 +31,49 @@ def periodic_jobs() -> list[PeriodicJob]:
         return await audit.purge_expired(settings.audit_retention_days)
 
     jobs = [PeriodicJob("audit.purge", 3600, purge_audit)]
+
+    # -- accounts: forget login-throttle windows that have ended.
+    from datetime import timedelta
+
+    from models.accounts import purge_login_throttles
+
+    async def purge_throttles(settings: Settings) -> int:
+        return await purge_login_throttles(timedelta(minutes=settings.login_window_minutes))
+
+    jobs.append(PeriodicJob("accounts.purge_login_throttles", 600, purge_throttles))
+
+    # -- booking (issue 3): unpaid holds expire, ended sessions are swept for no-shows.
+    from gualema.settings import get_settings
+    from resolvers import booking as booking_use_cases
+
+    booking_settings = get_settings()
+    jobs.append(
+        PeriodicJob(
+            "booking.expire_holds", booking_settings.hold_sweep_seconds, booking_use_cases.expire_holds
+        )
+    )
+    jobs.append(
+        PeriodicJob(
+            "booking.no_shows", booking_settings.no_show_sweep_seconds, booking_use_cases.sweep_no_shows
+        )
+    )
+
+    # -- notifications (issue 7): the outbox dispatcher, reminders (durable jobs), purges.
+    from gualema.settings import get_settings as notification_settings
+    from resolvers import notifications as notification_use_cases
+
+    work = notification_use_cases.periodic_work(notification_settings())
+    jobs.extend(PeriodicJob(name, every_seconds, run) for name, every_seconds, run in work)
+
+    # -- payments (issue 4): refund and close jobs, lapsed unpaid orders, unsettled refunds.
+    from resolvers import payments as payment_use_cases
+
+    jobs.append(PeriodicJob("payments.work", get_settings().worker_interval_seconds, payment_use_cases.work))
+
+    # -- waitlist (issue 6): freed seats to waiters, deadlines, the pool safety net.
+    from resolvers import waitlist as waitlist_use_cases
+
+    jobs.append(PeriodicJob("waitlist.work", get_settings().worker_interval_seconds, waitlist_use_cases.run_waitlist))
     return jobs
 
 

@@ -75,6 +75,22 @@ def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
     return _with_database(settings, work)
 
 
+def cmd_rotate_keys(args: argparse.Namespace, settings: Settings) -> int:
+    # Re-encrypts personal data made with any key but the first of GUALEMA_ENCRYPTION_KEYS.
+    from models.personal_data import rotate_keys
+
+    async def work() -> int:
+        report = await rotate_keys(batch_size=args.batch_size)
+        for column, count in report.per_column.items():
+            print(f"{column}: {count} row(s) re-encrypted", file=sys.stderr)
+        if report.unreadable:
+            print(f"{report.unreadable} row(s) could not be decrypted with any key", file=sys.stderr)
+            return 1
+        return 0
+
+    return _with_database(settings, work)
+
+
 def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
     from schema.root import printed_schema
 
@@ -100,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=cmd_serve)
 
     commands.add_parser("migrate", help="apply pending migrations").set_defaults(run=cmd_migrate)
-    commands.add_parser("seed-demo", help="load the demo hospital (idempotent)").set_defaults(run=cmd_seed_demo)
+    commands.add_parser("seed-demo", help="load the demo hospital (idempotent)").set_defaults(
+        run=cmd_seed_demo
+    )
 
     admin = commands.add_parser("create-admin", help="create (or promote) an administrator")
     admin.add_argument("--phone", required=True)
@@ -108,9 +126,17 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--name", default="管理员")
     admin.set_defaults(run=cmd_create_admin)
 
+    rotate = commands.add_parser("rotate-keys", help="re-encrypt personal data with the current key")
+    rotate.add_argument("--batch-size", type=int, default=500)
+    rotate.set_defaults(run=cmd_rotate_keys)
+
     export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.add_argument("--output", "-o", default=str(REPOSITORY / "schema.graphql"))
     export.set_defaults(run=cmd_export_schema)
+
+    from integrations.payments.cli import add_payments_commands
+
+    add_payments_commands(commands)  # issue 4: `payments reconcile --date YYYY-MM-DD`
     return parser
 
 

@@ -1,6 +1,10 @@
 """/graphql over HTTP (GraphQL-over-HTTP spec) and WebSocket (graphql-transport-ws).
 
-See docs/decisions/004-graphql-over-http.md for the status codes chosen.
+Status codes: docs/decisions/010-graphql-over-http-status-codes.md. In short, with
+`Accept: application/graphql-response+json` a request that never reaches execution (unparsable,
+invalid, variables that do not coerce) gets REQUEST_ERROR_STATUS and no `data` key; with plain
+`application/json` it gets 200, as the spec asks for legacy clients. Ill-formed HTTP requests
+(wrong method, content type, size, JSON) get 4xx with a JSON error body under either media type.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 
 from gualema.authentication import viewer_from_authorization
+from gualema.graphql_schema import INTERNAL_ERROR_CODE
 from gualema.settings import Settings
 from models.access_tokens import InvalidToken
 from resolvers.context import Context
@@ -32,15 +38,17 @@ log = logging.getLogger("gualema.graphql")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
+# 400, not the April-2026 draft's 422: see docs/decisions/010. One constant to flip.
+REQUEST_ERROR_STATUS = 400
+_OUTCOME = "gualema_graphql_outcome"
 
 
-def _accepts_graphql_response(request: Request) -> bool:
-    accept = request.headers.get("accept", "")
-    return GRAPHQL_RESPONSE in accept
+def accepts_graphql_response(request: Request) -> bool:
+    return GRAPHQL_RESPONSE in request.headers.get("accept", "")
 
 
 def _media_type(request: Request) -> str:
-    return GRAPHQL_RESPONSE if _accepts_graphql_response(request) else JSON
+    return GRAPHQL_RESPONSE if accepts_graphql_response(request) else JSON
 
 
 def request_error(request: Request, status: int, message: str, code: str, **headers: str) -> Response:
@@ -60,8 +68,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             subscription_protocols=protocols,
             # The protocol's reference server waits 3 s for connection_init; strawberry's 60 s
             # default lets idle sockets pile up.
-            connection_init_wait_timeout=timedelta(seconds=5),
-            max_subscriptions_per_connection=20,
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_seconds),
+            max_subscriptions_per_connection=settings.ws_max_subscriptions,
             allowed_origins=settings.ws_allowed_origins,
         )
         self.settings = settings
@@ -88,44 +96,69 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     async def _precheck(self, request: Request) -> Response | None:
-        method = request.method
-        if method not in {"GET", "POST"}:
+        """Refuse ill-formed HTTP requests before strawberry sees them (it would answer in plain text)."""
+        if request.method == "GET":
+            return self._precheck_get(request)
+        if request.method != "POST":
             return request_error(request, 405, "use GET or POST", "METHOD_NOT_ALLOWED", Allow="GET, POST")
-        if method == "POST":
-            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-            if content_type != JSON:
-                return request_error(
-                    request, 415, "POST bodies must be application/json", "UNSUPPORTED_MEDIA_TYPE"
-                )
-            declared = request.headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > self.settings.max_body_bytes:
-                return request_error(request, 413, "the request body is too large", "PAYLOAD_TOO_LARGE")
-            body = b""
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > self.settings.max_body_bytes:
-                    return request_error(request, 413, "the request body is too large", "PAYLOAD_TOO_LARGE")
-            request._body = body  # the view reads the body again from the cache
-            if not body.strip():
-                return request_error(request, 400, "the request body is empty", "BAD_REQUEST")
-            try:
-                payload = json.loads(body)
-            except (ValueError, UnicodeDecodeError):
-                return request_error(request, 400, "the request body is not valid JSON", "BAD_REQUEST")
-            if isinstance(payload, list):
-                return request_error(request, 400, "batched requests are not supported", "BAD_REQUEST")
-            if not isinstance(payload, dict):
-                return request_error(request, 400, "the request body must be a JSON object", "BAD_REQUEST")
-            if not isinstance(payload.get("query"), str):
-                return request_error(request, 400, "`query` must be a string", "BAD_REQUEST")
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != JSON:
+            return request_error(
+                request, 415, "POST bodies must be application/json", "UNSUPPORTED_MEDIA_TYPE"
+            )
+        limit = self.settings.max_body_bytes
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            return request_error(request, 413, f"the body exceeds {limit} bytes", "PAYLOAD_TOO_LARGE")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                return request_error(request, 413, f"the body exceeds {limit} bytes", "PAYLOAD_TOO_LARGE")
+        request._body = bytes(body)  # the view reads the body again from this cache
+        if not body.strip():
+            return request_error(request, 400, "the request body is empty", "BAD_REQUEST")
+        try:
+            payload = json.loads(body)
+        except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            return request_error(request, 400, "the request body is not valid JSON", "BAD_REQUEST")
+        if isinstance(payload, list):
+            return request_error(request, 400, "batched requests are not supported", "BAD_REQUEST")
+        if not isinstance(payload, dict):
+            return request_error(request, 400, "the request body must be a JSON object", "BAD_REQUEST")
+        return self._check_parameters(request, payload)
+
+    def _precheck_get(self, request: Request) -> Response | None:
+        params = request.query_params
+        if "query" not in params:
+            return None  # GraphiQL, or strawberry's own "no query" answer
+        payload: dict[str, Any] = {"query": params["query"], "operationName": params.get("operationName")}
+        for name in ("variables", "extensions"):
+            text = params.get(name)
+            if text:
+                try:
+                    payload[name] = json.loads(text)
+                except (ValueError, RecursionError):
+                    return request_error(request, 400, f"`{name}` is not valid JSON", "BAD_REQUEST")
+        return self._check_parameters(request, payload)
+
+    def _check_parameters(self, request: Request, payload: dict[str, Any]) -> Response | None:
+        if not isinstance(payload.get("query"), str) or not payload["query"].strip():
+            return request_error(request, 400, "`query` must be a non-empty string", "BAD_REQUEST")
+        if not isinstance(payload.get("operationName"), str | None):
+            return request_error(request, 400, "`operationName` must be a string or null", "BAD_REQUEST")
+        for name in ("variables", "extensions"):
+            if not isinstance(payload.get(name), dict | None):
+                return request_error(request, 400, f"`{name}` must be an object or null", "BAD_REQUEST")
         return None
 
     def _http_error(self, request: Request, exc: HTTPException) -> Response:
         reason = exc.reason
-        if exc.status_code == 400 and "mutations are not allowed" in reason.lower():
+        if "mutations are not allowed" in reason.lower():
             return request_error(request, 405, "mutations need POST", "METHOD_NOT_ALLOWED", Allow="POST")
-        if exc.status_code == 400 and "No GraphQL query" in reason and request.method == "GET":
-            return request_error(request, 400, reason, "BAD_REQUEST")
+        if exc.status_code == 404 and request.method == "GET":
+            # strawberry's answer to a browser GET when GraphiQL is off: say what is missing instead.
+            return request_error(request, 400, "no GraphQL query in the request", "BAD_REQUEST")
         return request_error(request, exc.status_code, reason, "BAD_REQUEST")
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
@@ -145,33 +178,43 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             )
         except InvalidToken:
             raise ConnectionRejectionError({"message": "invalid or expired token"}) from None
-        return None
+        return UNSET  # a bare connection_ack, without `"payload": null`
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
-        data: GraphQLHTTPResponse = {"data": result.data}
+        outcome = execution_outcome(result)
+        if isinstance(request, Request):  # WebSocket results come through here too
+            setattr(request.state, _OUTCOME, outcome)
+        data: GraphQLHTTPResponse = {} if outcome != "executed" else {"data": result.data}
         if result.errors:
             data["errors"] = [error.formatted for error in result.errors]
         if result.extensions:
             data["extensions"] = result.extensions
-        request.state.graphql_request_error = _is_request_error(result)
         return data
 
     def _negotiate(self, request: Request, response: Response) -> Response:
         if not response.headers.get("content-type", "").startswith(JSON):
             return response  # GraphiQL's HTML page
-        if _accepts_graphql_response(request):
+        if accepts_graphql_response(request):
             response.headers["content-type"] = GRAPHQL_RESPONSE
-            if getattr(request.state, "graphql_request_error", False):
-                response.status_code = 400
+            outcome = getattr(request.state, _OUTCOME, "executed")
+            if outcome == "request_error":
+                response.status_code = REQUEST_ERROR_STATUS
+            elif outcome == "server_error":
+                response.status_code = 500
         return response
 
 
-def _is_request_error(result: ExecutionResult) -> bool:
-    """Parse and validation failures never reach execution: no data key at all, only errors."""
-    if not result.errors or result.data is not None:
-        return False
-    return all(_is_pre_execution(error) for error in result.errors)
+def execution_outcome(result: ExecutionResult) -> str:
+    """`executed` (data present, maybe null), `request_error` (the client's document or variables
+    were refused before execution) or `server_error` (an unexpected failure outside any field)."""
+    if result.data is not None or not result.errors:
+        return "executed"
+    if any(error.path is not None for error in result.errors):
+        return "executed"  # a field error nulled the whole response: execution did happen
+    if any(_is_masked(error) for error in result.errors):
+        return "server_error"
+    return "request_error"
 
 
-def _is_pre_execution(error: GraphQLError) -> bool:
-    return error.path is None and error.original_error is None
+def _is_masked(error: GraphQLError) -> bool:
+    return (error.extensions or {}).get("code") == INTERNAL_ERROR_CODE

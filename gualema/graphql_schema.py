@@ -1,3 +1,5 @@
+"""The executable schema: the merged GraphQL surface plus the extensions that guard it."""
+
 from __future__ import annotations
 
 import logging
@@ -5,73 +7,122 @@ import re
 from collections.abc import Callable, Iterator
 
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    DisableIntrospection,
-    MaskErrors,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    SchemaExtension,
-    ValidationCache,
-)
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import GraphQLError, MaxIntrospectionDepthRule, NoSchemaIntrospectionCustomRule
+from graphql.validation import ASTValidationRule
+from strawberry.exceptions import StrawberryGraphQLError
+from strawberry.extensions import AddValidationRules, MaskErrors, MaxTokensLimiter, SchemaExtension
+from strawberry.types import ExecutionResult
 
+from gualema.document_cache import CachedParsingAndValidation, DocumentCache
 from gualema.query_cost import cost_rule
+from gualema.query_limits import depth_and_alias_rule
 from gualema.settings import Settings
 from schema.root import build_schema
 
 log = logging.getLogger("gualema.graphql")
 
-_SUGGESTION = re.compile(r"\s*Did you mean .*\?$")
+UNEXPECTED_ERROR = "Unexpected error."
+INTERNAL_ERROR_CODE = "INTERNAL_SERVER_ERROR"
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 
 def should_mask(error: GraphQLError) -> bool:
-    """Unexpected exceptions are masked; GraphQL's own errors and permission refusals are not."""
-    original = error.original_error
-    if original is None:
-        return False
-    from strawberry.exceptions import StrawberryGraphQLError
+    """Mask what our code did not mean to say; keep what the client needs to fix its request.
 
-    if isinstance(original, StrawberryGraphQLError | GraphQLError):
+    Kept: GraphQL's own errors (syntax, validation, variable coercion), permission refusals
+    (StrawberryGraphQLError with extensions) and input coercion failures raised as ValueError or
+    TypeError by a scalar's parser before execution (no path). Masked: any other exception, and
+    every exception raised inside a resolver (it has a path), whatever its type.
+    """
+    original = error.original_error
+    if original is None or isinstance(original, StrawberryGraphQLError):
         return False
-    if type(original).__name__ == "PermissionError" or getattr(original, "extensions", None):
+    if isinstance(original, GraphQLError) and original.original_error is None:
         return False
-    log.error("unexpected error in %s", error.path, exc_info=original)
+    if error.path is None and isinstance(original, ValueError | TypeError | GraphQLError):
+        return False
+    log.error("unexpected error at %s: %r", error.path, original, exc_info=original)
     return True
 
 
+class MaskUnexpectedErrors(MaskErrors):
+    """Masked errors carry a code, so the HTTP layer can tell a server fault from a bad request."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=should_mask, error_message=UNEXPECTED_ERROR)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        return GraphQLError(
+            message=self.error_message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions={"code": INTERNAL_ERROR_CODE},
+        )
+
+
 class HideSuggestions(SchemaExtension):
-    """Production hides "Did you mean …" so the schema cannot be mapped by typos."""
+    """Production drops "Did you mean …" so typos cannot map a schema whose introspection is off."""
 
-    def on_validate(self) -> Iterator[None]:
+    def on_operation(self) -> Iterator[None]:
         yield
-        errors = self.execution_context.pre_execution_errors or []
-        for error in errors:
-            error.message = _SUGGESTION.sub("", error.message)
+        result = self.execution_context.result
+        # graphql-core's result class (variable coercion failures) or strawberry's.
+        if isinstance(result, ExecutionResult | GraphQLExecutionResult) and result.errors:
+            # New error objects: validation errors are shared through the document cache.
+            result.errors = [_without_suggestion(error) for error in result.errors]
 
 
-def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension] | type[SchemaExtension]]:
-    """Factories, never shared instances: an extension instance holds one request's state."""
-    cache_size = settings.document_cache_size
-    rules = [cost_rule(settings.max_query_cost)]
-    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
-        # The parse and validation caches are shared per maxsize inside strawberry.
-        lambda: ParserCache(maxsize=cache_size),
-        lambda: ValidationCache(maxsize=cache_size),
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_query_aliases),
-        lambda: AddValidationRules(rules),
-        lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error."),
+def _without_suggestion(error: GraphQLError) -> GraphQLError:
+    message = _SUGGESTION.sub("", error.message)
+    if message == error.message:
+        return error
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=error.original_error,
+        extensions=error.extensions,
+    )
+
+
+def validation_rules(settings: Settings) -> list[type[ASTValidationRule]]:
+    rules: list[type[ASTValidationRule]] = [
+        depth_and_alias_rule(settings.max_query_depth, settings.max_query_aliases),
+        cost_rule(settings.max_query_cost),
+        MaxIntrospectionDepthRule,
     ]
     if not settings.introspection_enabled:
-        extensions.append(DisableIntrospection)
+        rules.append(NoSchemaIntrospectionCustomRule)
+    return rules
+
+
+def schema_extensions(
+    settings: Settings, cache: DocumentCache | None = None
+) -> list[Callable[[], SchemaExtension] | type[SchemaExtension]]:
+    """Factories, never shared instances: an extension instance holds one request's state.
+
+    The rule classes and the document cache are built once here: validation results are cached
+    per (document, rules), and new rule classes per request would make every lookup miss.
+    """
+    rules = validation_rules(settings)
+    document_cache = cache or DocumentCache(
+        max_entries=settings.document_cache_size, max_tokens=settings.document_cache_tokens
+    )
+    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
+        lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
+        lambda: AddValidationRules(rules),
+        lambda: CachedParsingAndValidation(document_cache),
+        MaskUnexpectedErrors,
+    ]
     if settings.is_production:
         extensions.append(HideSuggestions)
     return extensions
 
 
-def schema_for(settings: Settings) -> strawberry.Schema:
-    return build_schema(extensions=schema_extensions(settings))
+def schema_for(settings: Settings, cache: DocumentCache | None = None) -> strawberry.Schema:
+    return build_schema(extensions=schema_extensions(settings, cache))

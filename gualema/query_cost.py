@@ -1,5 +1,15 @@
-"""A query cost limit (strawberry has none): every field costs 1, and a list field multiplies the cost
-of its selection by its `first`/`last`/`limit` argument (default 20), like Saleor's CostValidator."""
+"""A query cost limit (strawberry has none), modelled on Saleor's CostValidator.
+
+Every field costs 1. A field's selection is multiplied by how many items it can return:
+- a `first`/`last`/`limit` argument given as a literal counts as that many items;
+- given as a variable it counts as MAX_PAGE_SIZE (validation results are cached per document,
+  so they must not depend on variables; paginated resolvers clamp their page to MAX_PAGE_SIZE);
+- a list field without such an argument counts as DEFAULT_LIST_SIZE items, except the lists of a
+  `…Connection` type (`edges`, `nodes`), whose size the connection field's argument already set.
+Union members' selections are added, not maxed: an over-estimate that keeps the rule simple.
+Each fragment is costed once per document, so fan-out through fragments cannot blow up the rule.
+Introspection fields are free here; MaxIntrospectionDepthRule and the introspection setting guard them.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +20,11 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
     OperationDefinitionNode,
@@ -17,22 +32,96 @@ from graphql import (
     ValidationContext,
     ValidationRule,
     VariableNode,
+    get_named_type,
+    get_nullable_type,
+    is_list_type,
+    type_from_ast,
 )
 
 PAGE_ARGUMENTS = ("first", "last", "limit")
-DEFAULT_PAGE = 20
+MAX_PAGE_SIZE = 100
+DEFAULT_LIST_SIZE = 20
+
+
+class DocumentCosts:
+    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode]) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.costed: dict[str, int] = {}
+        self.in_progress: set[str] = set()
+
+    def of(self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType | None) -> int:
+        if selection_set is None:
+            return 0
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                total += self.of_field(selection, parent)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                inner_parent = type_from_ast(self.schema, condition) if condition else parent
+                total += self.of(selection.selection_set, inner_parent)  # type: ignore[arg-type]
+            elif isinstance(selection, FragmentSpreadNode):
+                total += self.of_fragment(selection.name.value)
+        return total
+
+    def of_field(self, node: FieldNode, parent: GraphQLNamedType | None) -> int:
+        if node.name.value.startswith("__"):
+            return 0
+        field = (
+            parent.fields.get(node.name.value)
+            if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType)
+            else None
+        )
+        if field is None:
+            return 1  # an unknown field is FieldsOnCorrectTypeRule's error
+        inner = self.of(node.selection_set, get_named_type(field.type))
+        return 1 + inner * self.items(node, field, parent)
+
+    def of_fragment(self, name: str) -> int:
+        known = self.costed.get(name)
+        if known is not None:
+            return known
+        fragment = self.fragments.get(name)
+        if fragment is None or name in self.in_progress:
+            return 0  # unknown fragments and cycles are other rules' errors
+        self.in_progress.add(name)
+        cost = self.of(fragment.selection_set, type_from_ast(self.schema, fragment.type_condition))  # type: ignore[arg-type]
+        self.in_progress.discard(name)
+        self.costed[name] = cost
+        return cost
+
+    @staticmethod
+    def items(node: FieldNode, field: GraphQLField, parent: GraphQLNamedType | None) -> int:
+        for argument in node.arguments or ():
+            if argument.name.value not in PAGE_ARGUMENTS:
+                continue
+            if isinstance(argument.value, IntValueNode):
+                return max(1, int(argument.value.value))
+            if isinstance(argument.value, VariableNode):
+                return MAX_PAGE_SIZE
+        if is_list_type(get_nullable_type(field.type)):  # type: ignore[arg-type]
+            if parent is not None and parent.name.endswith("Connection"):
+                return 1
+            return DEFAULT_LIST_SIZE
+        return 1
+
+
+def operation_cost(schema: GraphQLSchema, operation: OperationDefinitionNode, costs: DocumentCosts) -> int:
+    return costs.of(operation.selection_set, schema.get_root_type(operation.operation))
 
 
 def cost_rule(max_cost: int) -> type[ValidationRule]:
     class QueryCostRule(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
-            self.fragments: dict[str, FragmentDefinitionNode] = {
+            fragments = {
                 d.name.value: d for d in context.document.definitions if isinstance(d, FragmentDefinitionNode)
             }
+            self.costs = DocumentCosts(context.schema, fragments)
 
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-            cost = self._selection_cost(node.selection_set, set())
+            cost = operation_cost(self.context.schema, node, self.costs)
             if cost > max_cost:
                 self.report_error(
                     GraphQLError(
@@ -42,34 +131,5 @@ def cost_rule(max_cost: int) -> type[ValidationRule]:
                         extensions={"code": "QUERY_TOO_COSTLY", "cost": cost, "maxCost": max_cost},
                     )
                 )
-
-        def _selection_cost(self, selection_set: SelectionSetNode | None, seen: set[str]) -> int:
-            if selection_set is None:
-                return 0
-            total = 0
-            for selection in selection_set.selections:
-                if isinstance(selection, FieldNode):
-                    inner = self._selection_cost(selection.selection_set, seen)
-                    total += 1 + inner * self._multiplier(selection)
-                elif isinstance(selection, InlineFragmentNode):
-                    total += self._selection_cost(selection.selection_set, seen)
-                elif isinstance(selection, FragmentSpreadNode):
-                    name = selection.name.value
-                    fragment = self.fragments.get(name)
-                    if fragment is not None and name not in seen:
-                        total += self._selection_cost(fragment.selection_set, seen | {name})
-            return total
-
-        def _multiplier(self, node: FieldNode) -> int:
-            for argument in node.arguments or ():
-                if argument.name.value in PAGE_ARGUMENTS:
-                    if isinstance(argument.value, IntValueNode):
-                        return max(1, int(argument.value.value))
-                    if isinstance(argument.value, VariableNode):
-                        value = (self.context.variable_values or {}).get(argument.value.name.value)  # type: ignore[attr-defined]
-                        if isinstance(value, int):
-                            return max(1, value)
-                        return 100  # unknown at validation time: assume the largest page
-            return 1
 
     return QueryCostRule

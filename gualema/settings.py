@@ -1,17 +1,27 @@
 from __future__ import annotations
 
 import logging
+import os
+import re
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 log = logging.getLogger("gualema.settings")
 
 DEVELOPMENT_SECRET = "gualema-development-secret-do-not-use-in-production"  # noqa: S105
+
+MIN_PRODUCTION_SECRET = 32
+ENV_PREFIX = "GUALEMA_"
+# Variables read by the test harness and scripts, not by the application.
+FOREIGN_VARIABLES = ("GUALEMA_TEST_",)
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+_KEY_PREFIX = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 CommaList = Annotated[list[str], NoDecode]
 
@@ -45,19 +55,29 @@ class Settings(BaseSettings):
     # -- time
     timezone: str = "Asia/Shanghai"
 
-    # -- GraphQL surface
-    max_query_depth: int = Field(default=12, ge=2)
-    max_query_tokens: int = Field(default=2000, ge=50)
-    max_query_aliases: int = Field(default=15, ge=1)
-    max_query_cost: int = Field(default=5000, ge=10)
-    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    # -- GraphQL surface (defaults: docs/decisions/011-graphql-limits.md)
+    max_query_depth: int = Field(default=12, ge=2, le=100)  # fields on the longest path
+    max_query_tokens: int = Field(default=2000, ge=50, le=100_000)
+    max_query_aliases: int = Field(default=15, ge=0, le=1000)
+    max_query_cost: int = Field(default=10_000, ge=10)  # gualema/query_cost.py says how it is counted
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=64 * 1024 * 1024)
     introspection: bool | None = None  # None: on except in production
     graphiql: bool | None = None  # None: on except in production
-    legacy_graphql_ws: bool = False
-    document_cache_size: int = Field(default=1024, ge=16)
+    legacy_graphql_ws: bool = False  # the old `graphql-ws` subprotocol (docs/decisions/013)
+    ws_connection_init_seconds: float = Field(default=5.0, gt=0, le=60)
+    ws_max_subscriptions: int = Field(default=20, ge=1, le=1000)  # per WebSocket connection
+    document_cache_size: int = Field(default=1024, ge=16)  # parsed and validated documents kept
+    document_cache_tokens: int = Field(default=200_000, ge=2000)  # ...and their total tokens (memory)
+    readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=60)  # each /readyz probe
 
     # -- accounts
     max_patients_per_account: int = Field(default=6, ge=1, le=50)
+    # Password logins per phone number + client IP within a window (docs/decisions/021-login-throttle.md).
+    login_max_attempts: int = Field(default=5, ge=1, le=1000)
+    login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # Key of the keyed hash stored beside each encrypted ID number (uniqueness and lookup). Unset:
+    # derived from GUALEMA_SECRET_KEY. Set it in production so the secret key can change on its own.
+    pii_lookup_key: SecretStr | None = None
 
     # -- booking (issue 3)
     hold_minutes: int = Field(default=15, ge=1)
@@ -68,6 +88,90 @@ class Settings(BaseSettings):
     no_show_threshold: int = Field(default=3, ge=1)
     no_show_window_days: int = Field(default=90, ge=1)
     no_show_block_days: int = Field(default=90, ge=1)
+    hold_sweep_seconds: float = Field(default=5.0, gt=0)  # how often unpaid holds are expired
+    no_show_sweep_seconds: float = Field(default=60.0, gt=0)  # how often ended sessions are swept
+
+    # -- payments (issue 4). SANDBOX is built in and the default; the real providers stay off until
+    # their merchant keys are set. Keys are PEM text (or a path to a PEM file).
+    payment_default_provider: Literal["sandbox", "wechat_pay", "alipay"] = "sandbox"
+    # None: on except in production, where its pay page would hand out seats for free.
+    payment_sandbox_enabled: bool | None = None
+    # Where providers send notifications and the sandbox page lives: this server's public URL.
+    public_base_url: str = "http://127.0.0.1:8000"
+    payment_notification_window_seconds: int = Field(default=300, ge=30)
+    wechat_pay_mchid: str = ""
+    wechat_pay_appid: str = ""
+    wechat_pay_merchant_serial: str = ""
+    wechat_pay_private_key: SecretStr | None = None
+    wechat_pay_apiv3_key: SecretStr | None = None
+    # {"serial or PUB_KEY_ID_...": "PEM public key"}; several during a platform key rotation.
+    wechat_pay_platform_public_keys: dict[str, str] = {}
+    wechat_pay_base_url: str = "https://api.mch.weixin.qq.com"
+    wechat_pay_min_close_seconds: int = Field(default=300, ge=0)
+    alipay_app_id: str = ""
+    alipay_seller_id: str = ""
+    alipay_private_key: SecretStr | None = None
+    alipay_public_key: str = ""
+    alipay_gateway_url: str = "https://openapi.alipay.com/gateway.do"
+    payment_http_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # -- indoor navigation (issue 8)
+    # Printed QR markers encode `{navigation_marker_url}/{MARKER-ID}.{SIGNATURE}`; empty means
+    # `{public_base_url}/navigation/m`.
+    navigation_marker_url: str = ""
+    navigation_walking_speed_mps: float = Field(default=1.0, gt=0)
+    navigation_floor_change_cost_m: float = Field(default=20.0, ge=0)  # routing weight per floor crossed
+    navigation_floor_change_seconds: float = Field(default=30.0, ge=0)  # walking time per floor crossed
+
+    # -- notifications, SMS, login codes (issue 7; docs/decisions/070-079)
+    notification_locale: Literal["zh", "en"] = "zh"
+    notification_max_attempts: int = Field(default=6, ge=1, le=50)
+    notification_backoff_seconds: float = Field(default=5.0, ge=0)  # 5 s, 10 s, 20 s, … per attempt
+    notification_backoff_max_seconds: float = Field(default=3600.0, ge=0)
+    notification_lease_seconds: float = Field(default=60.0, gt=0)  # longer than sms_timeout_seconds
+    notification_dispatch_seconds: float = Field(default=1.0, gt=0)
+    notification_batch_size: int = Field(default=50, ge=1, le=1000)
+    visit_reminder_hour: int = Field(default=18, ge=0, le=23)  # local hour, the day before the visit
+    followup_reminder_hour: int = Field(default=9, ge=0, le=23)  # local hour on the follow-up day
+    sms_provider: Literal["console", "aliyun", "tencent"] = "console"
+    sms_timeout_seconds: float = Field(default=5.0, gt=0)
+    # {"booking.confirmed": "SMS_123456", ...}: the provider-side template of each event.
+    sms_template_codes: dict[str, str] = {}
+    sms_aliyun_endpoint: str = "https://dysmsapi.aliyuncs.com/"
+    sms_aliyun_access_key_id: str = ""
+    sms_aliyun_access_key_secret: SecretStr = SecretStr("")
+    sms_aliyun_sign_name: str = "挂了吗"
+    sms_aliyun_region: str = "cn-hangzhou"
+    sms_tencent_endpoint: str = "https://sms.tencentcloudapi.com/"
+    sms_tencent_secret_id: str = ""
+    sms_tencent_secret_key: SecretStr = SecretStr("")
+    sms_tencent_sdk_app_id: str = ""
+    sms_tencent_sign_name: str = "挂了吗"
+    sms_tencent_region: str = "ap-guangzhou"
+    login_code_minutes: int = Field(default=5, ge=1, le=30)
+    login_code_max_attempts: int = Field(default=5, ge=1, le=20)
+    sms_limit_per_minute: int = Field(default=1, ge=1)
+    sms_limit_per_hour: int = Field(default=5, ge=1)
+    sms_limit_per_day: int = Field(default=10, ge=1)
+    sms_ip_limit_per_hour: int = Field(default=30, ge=1)
+    sms_ip_limit_per_day: int = Field(default=200, ge=1)
+
+    # -- queue calling (issue 5). Check-in opens this long before the slot starts and closes this long
+    # after it ends; arriving after the slot ended marks the patient late (behind those on time).
+    checkin_open_minutes_before: int = Field(default=60, ge=0, le=24 * 60)
+    checkin_close_minutes_after: int = Field(default=120, ge=0, le=24 * 60)
+    queue_returned_after: int = Field(default=2, ge=0)  # a 回诊 patient re-enters behind this many
+    queue_restored_after: int = Field(default=3, ge=0)  # a restored 过号 patient re-enters behind this many
+    queue_transferred_after: int = Field(default=2, ge=0)  # a transferred patient enters behind this many
+    queue_board_waiting_shown: int = Field(default=5, ge=1, le=50)  # "next N" on a board
+    queue_pace_sample: int = Field(default=5, ge=1, le=50)  # recent calls the wait estimate uses
+    queue_default_minutes_per_patient: int = Field(default=8, ge=1)  # before the room has a pace
+
+    # -- waitlist (issue 6)
+    waitlist_mode: Literal["offer", "prepaid"] = "offer"
+    waitlist_offer_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    waitlist_max_entries: int = Field(default=3, ge=1, le=50)
+    waitlist_expire_hour: int = Field(default=23, ge=0, le=23)  # the day before the visit
 
     # -- background work
     worker_interval_seconds: float = Field(default=1.0, gt=0)
@@ -97,11 +201,42 @@ class Settings(BaseSettings):
             raise ValueError(f"unsupported database scheme {scheme!r} (sqlite, postgres, mysql)")
         return value
 
-    @model_validator(mode="after")
-    def _production_needs_secret(self) -> Settings:
-        if self.env == "production" and self.secret_key.get_secret_value() == DEVELOPMENT_SECRET:
-            raise ValueError("GUALEMA_SECRET_KEY must be set in production")
-        return self
+    @field_validator("cors_origins", "ws_allowed_origins")
+    @classmethod
+    def _web_origins(cls, value: list[str]) -> list[str]:
+        # Browsers send an Origin without a path or trailing slash; anything else never matches.
+        for origin in value:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"{origin!r} is not an origin such as https://admin.example.org or *")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _supported_redis(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if value.split("://", 1)[0] not in {"redis", "rediss", "unix"}:
+            raise ValueError(
+                "must be a redis://, rediss:// or unix:// URL, or unset for the in-process broker"
+            )
+        return value
+
+    @field_validator("redis_prefix")
+    @classmethod
+    def _plain_prefix(cls, value: str) -> str:
+        if not _KEY_PREFIX.fullmatch(value):
+            raise ValueError("must be 1-64 letters, digits, '-', '_', '.' or ':'")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _production_needs_secret(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        if info.data.get("env") == "production":
+            if value.get_secret_value() == DEVELOPMENT_SECRET:
+                raise ValueError("must be set in production (the development default is public)")
+            if len(value.get_secret_value()) < MIN_PRODUCTION_SECRET:
+                raise ValueError(f"must have at least {MIN_PRODUCTION_SECRET} characters in production")
+        return value
 
     @property
     def is_production(self) -> bool:
@@ -116,6 +251,12 @@ class Settings(BaseSettings):
         return self.introspection if self.introspection is not None else not self.is_production
 
     @property
+    def payment_sandbox_on(self) -> bool:
+        if self.payment_sandbox_enabled is not None:
+            return self.payment_sandbox_enabled
+        return not self.is_production
+
+    @property
     def graphiql_enabled(self) -> bool:
         return self.graphiql if self.graphiql is not None else not self.is_production
 
@@ -128,17 +269,43 @@ def load_settings() -> Settings:
     try:
         settings = Settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"GUALEMA_{'_'.join(str(p) for p in err['loc']).upper() or 'SETTINGS'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise SettingsError(f"invalid settings: {problems}") from None
+        raise SettingsError(f"invalid settings: {describe_problems(exc)}") from None
+    unknown = unknown_variables(os.environ)
+    if unknown:
+        log.warning("ignoring unknown settings (typo?): %s", ", ".join(unknown))
     if settings.uses_development_secret:
         log.warning(
             "!!! GUALEMA_SECRET_KEY is the development default: tokens and encrypted ID numbers "
             "are NOT protected. Set GUALEMA_SECRET_KEY before real use. !!!"
         )
     return settings
+
+
+def describe_problems(exc: ValidationError) -> str:
+    """`GUALEMA_DB_POOL_SIZE: Input should be a valid integer (got 'abc')`, one per problem."""
+    problems = []
+    for error in exc.errors():
+        location = [str(part) for part in error["loc"]]
+        name = ENV_PREFIX + (location[0].upper() if location else "SETTINGS")
+        detail = f" at {'.'.join(location[1:])}" if len(location) > 1 else ""
+        message = str(error["msg"]).removeprefix("Value error, ")
+        given = error.get("input")
+        # Never echo values that may hold credentials (keys, secrets, URLs with passwords).
+        sensitive = any(word in name for word in ("SECRET", "KEY", "URL", "PASSWORD"))
+        shown = "" if given is None or sensitive else f" (got {given!r})"
+        problems.append(f"{name}{detail}: {message}{shown}")
+    return "; ".join(problems)
+
+
+def unknown_variables(environment: Mapping[str, str]) -> list[str]:
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    return sorted(
+        name
+        for name in environment
+        if name.upper().startswith(ENV_PREFIX)
+        and name.upper() not in known
+        and not name.upper().startswith(FOREIGN_VARIABLES)
+    )
 
 
 @lru_cache(maxsize=1)

@@ -9,10 +9,13 @@ MODEL_MODULES: list[str] = [
     "models.audit",
     "models.scheduling",
     "models.booking",
+    "models.no_shows",
     "models.payments",
     "models.queueing",
     "models.waitlist",
     "models.notifications",
+    "models.verification_codes",
+    "models.rate_limits",
     "models.navigation",
     "models.jobs",
 ]

@@ -29,7 +29,12 @@ class AccessClaims:
 
 
 def issue_access_token(
-    secret: str, *, subject: int | None, role: str, lifetime: timedelta, room_ids: frozenset[int] = frozenset()
+    secret: str,
+    *,
+    subject: int | None,
+    role: str,
+    lifetime: timedelta,
+    room_ids: frozenset[int] = frozenset(),
 ) -> tuple[str, datetime]:
     now = utcnow()
     expires = now + lifetime

@@ -1,15 +1,31 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from tortoise import fields
+from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.expressions import F
 from tortoise.models import Model
+from tortoise.transactions import in_transaction
 
+from models.accounts import Patient
+from models.booking_rules import (
+    Blacklisted,
+    DuplicateBooking,
+    IdempotencyKeyReused,
+    PatientNotFound,
+    QuotaExceeded,
+    SlotUnavailable,
+    check_booking_window,
+    check_cancellable,
+    hold_expires_at,
+    request_fingerprint,
+)
 from models.clock import utcnow
-from models.errors import InvalidTransition
+from models.errors import InvalidInput, InvalidTransition, NotFound
 
 
 class BookingStatus(StrEnum):
@@ -58,6 +74,8 @@ FHIR_STATUS: dict[BookingStatus, str] = {
 
 
 SEAT_FREED = "seat.freed"
+# Bookings made by the waitlist carry this idempotency-key prefix (models/waitlist.py).
+WAITLIST_KEY_PREFIX = "waitlist:"
 
 
 def can_transition(current: BookingStatus, target: BookingStatus) -> bool:
@@ -80,6 +98,9 @@ class Booking(Model):
     )
     department_id = fields.IntField(db_index=True)
     visit_date = fields.DateField(db_index=True)
+    # Copied from the slot at booking time (slots never move), so lists need no join.
+    slot_starts_at = fields.DatetimeField()
+    slot_ends_at = fields.DatetimeField()
     status = fields.CharEnumField(BookingStatus, max_length=20, db_index=True)
     queue_number = fields.IntField()
     fee = fields.IntField()  # fen
@@ -115,12 +136,37 @@ class BookingEvent(Model):
         table = "booking_event"
 
 
+class BookingQuota(Model):
+    # Active bookings of an account for one visit day. A conditional increment (`active < limit`)
+    # enforces the per-account daily quota atomically; leaving an active status decrements it.
+    id = fields.IntField(primary_key=True)
+    account_id = fields.IntField()
+    visit_date = fields.DateField()
+    active = fields.IntField(default=0)
+
+    class Meta:
+        table = "booking_quota"
+        unique_together = (("account_id", "visit_date"),)
+
+
 def active_session_key(patient_id: int, schedule_id: int) -> str:
     return f"{patient_id}:{schedule_id}"
 
 
 def active_department_day_key(patient_id: int, department_id: int, visit_date: object) -> str:
     return f"{patient_id}:{department_id}:{visit_date}"
+
+
+# What the patient is told when a booking enters a status: (template, dedupe prefix, fixed reason).
+# There is no template of its own for an expired hold; it is a cancellation with the reason given.
+NOTIFY_ON: dict[BookingStatus, tuple[str, str, str | None]] = {
+    S.CONFIRMED: ("booking.confirmed", "booking.confirmed", None),
+    S.CANCELLED: ("booking.cancelled", "booking.cancelled", None),
+    S.EXPIRED: ("booking.cancelled", "booking.expired", "未在时限内支付 (payment window elapsed)"),
+}
+STOPPED_NOTICE = ("schedule.stopped", "booking.stopped", None)
+PAYMENT_REFUND = "payment.refund"
+PAYMENT_CLOSE = "payment.close"
 
 
 async def transition(
@@ -131,12 +177,20 @@ async def transition(
     reason: str = "",
     updates: dict[str, Any] | None = None,
     at: datetime | None = None,
+    stopped_session: bool = False,
 ) -> Booking:
     """The only way a booking changes status. Must run inside a transaction.
 
     A conditional UPDATE on the current status makes the change exactly-once across processes:
-    whoever loses the race gets InvalidTransition, never a second change.
+    whoever loses the race gets InvalidTransition, never a second change. Side effects ride in the
+    same transaction: the seat and the daily quota come back, the waitlist job, payment jobs and the
+    patient's notification are enqueued, so a rolled-back change leaves no trace.
+    `stopped_session` (停诊) sends the stop notice instead and skips the waitlist offer, since the
+    freed seat can no longer be booked.
     """
+    from models import jobs
+    from models.scheduling import Slot
+
     current = booking.status
     if not can_transition(current, target):
         raise InvalidTransition("booking", current.value, target.value)
@@ -150,19 +204,330 @@ async def transition(
     if changed != 1:
         fresh = await Booking.get(id=booking.id)
         raise InvalidTransition("booking", fresh.status.value, target.value)
+    booking_id = booking.id
+    account_id: int = booking.account_id  # type: ignore[attr-defined]
+    slot_id: int = booking.slot_id  # type: ignore[attr-defined]
+    schedule_id: int = booking.schedule_id  # type: ignore[attr-defined]
     if current in ACTIVE and target in RELEASES_SEAT:
-        from models.scheduling import Slot
+        # Lock order as in book_slot: slot row, then quota row (no deadlock between the two paths).
+        from models import waitlist
 
-        from models import jobs
-
-        await Slot.filter(id=booking.slot_id).update(remaining=F("remaining") + 1)  # type: ignore[attr-defined]
-        # The durable hook for the waitlist: a freed seat is offered to waiters first.
-        await jobs.enqueue(
-            SEAT_FREED, {"slot_id": booking.slot_id, "schedule_id": booking.schedule_id}  # type: ignore[attr-defined]
+        # While someone waits for this session the freed seat is withheld from the public pool
+        # (reserved) and the durable seat.freed job gives it to the first waiter, so the waitlist
+        # really comes first; otherwise the seat returns to the pool at once.
+        reserved = not stopped_session and await waitlist.has_waiters_for_schedule(schedule_id)
+        if not reserved:
+            await Slot.filter(id=slot_id).update(remaining=F("remaining") + 1)
+        if not stopped_session:
+            await jobs.enqueue(SEAT_FREED, {"slot_id": slot_id, "schedule_id": schedule_id, "reserved": reserved})
+    if current in ACTIVE and target not in ACTIVE:
+        await BookingQuota.filter(account_id=account_id, visit_date=booking.visit_date).update(
+            active=F("active") - 1
         )
+    if current is S.CONFIRMED and target is S.CANCELLED and booking.fee > 0:
+        await jobs.enqueue(
+            PAYMENT_REFUND,
+            {"booking_id": booking_id, "reason": reason[:255]},
+            dedupe_key=f"refund:{booking_id}",
+        )
+    if current is S.PENDING_PAYMENT and target in RELEASES_SEAT and booking.fee > 0:
+        # A payment may be open at the provider: close it so it cannot be paid after the seat is gone.
+        await jobs.enqueue(PAYMENT_CLOSE, {"booking_id": booking_id}, dedupe_key=f"close:{booking_id}")
     await BookingEvent.create(
-        booking_id=booking.id, from_status=current, to_status=target, actor_id=actor_id, reason=reason[:255]
+        booking_id=booking_id, from_status=current, to_status=target, actor_id=actor_id, reason=reason[:255]
     )
+    if booking.idempotency_key.startswith(WAITLIST_KEY_PREFIX):
+        from models import waitlist
+
+        await waitlist.on_booking_changed(booking, target)  # an offer accepted, lapsed or declined
+    notice = STOPPED_NOTICE if stopped_session else NOTIFY_ON.get(target)
+    if notice is not None:
+        await notify_patient(booking, notice, reason)
     for key, value in values.items():
         setattr(booking, key, value)
     return booking
+
+
+@dataclass(frozen=True)
+class NoticeFacts:
+    # What the templates name, loaded once per notice (or passed in by the booking hot path).
+    patient_name: str
+    patient_phone: str
+    department: str
+    doctor: str
+
+
+async def _notice_facts(booking: Booking) -> NoticeFacts:
+    from models.catalogue import Department, Doctor
+    from models.scheduling import Schedule
+
+    schedule = await Schedule.get(id=booking.schedule_id)  # type: ignore[attr-defined]
+    patient = await Patient.get(id=booking.patient_id)  # type: ignore[attr-defined]
+    doctor = await Doctor.get(id=schedule.doctor_id)  # type: ignore[attr-defined]
+    department = await Department.get(id=schedule.department_id)  # type: ignore[attr-defined]
+    return NoticeFacts(patient.name, patient.phone, department.name, doctor.name)
+
+
+async def notify_patient(
+    booking: Booking, notice: tuple[str, str, str | None], reason: str, facts: NoticeFacts | None = None
+) -> None:
+    """The patient's SMS and in-app message, in the caller's transaction, once per booking and kind."""
+    from models.notifications import notify
+
+    event, kind, fixed_reason = notice
+    facts = facts or await _notice_facts(booking)
+    params: dict[str, Any] = {
+        "patient_name": facts.patient_name,
+        "department": facts.department,
+        "visit_time": booking.slot_starts_at,
+    }
+    if event == "booking.confirmed":
+        params.update(doctor=facts.doctor, queue_number=booking.queue_number)
+    else:
+        params["reason"] = fixed_reason or reason or "-"
+    await notify(
+        booking.account_id,  # type: ignore[attr-defined]
+        event,
+        params,
+        dedupe_key=f"{kind}:{booking.id}",
+        booking_id=booking.id,
+        phone=facts.patient_phone,
+    )
+
+
+@dataclass(frozen=True)
+class BookingPolicy:
+    hold_minutes: int
+    max_per_account_per_day: int
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    account_id: int
+    slot_id: int
+    patient_id: int
+    idempotency_key: str
+
+
+async def _replay(account_id: int, idempotency_key: str, fingerprint: str) -> Booking | None:
+    """The booking an idempotency key already produced, or None; another request under it is an error."""
+    earlier = await Booking.filter(account_id=account_id, idempotency_key=idempotency_key).first()
+    if earlier is not None and earlier.request_fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    return earlier
+
+
+async def book_slot(request: BookingRequest, policy: BookingPolicy, now: datetime | None = None) -> Booking:
+    """Take one seat of a slot for a patient of the caller's account, atomically on every database.
+
+    Reads that only reject (idempotency replay, window, ownership, block, a full slot) happen before
+    the transaction; the transaction itself is the decision and never trusts those reads: a
+    conditional UPDATE takes the seat (row count 1 or SlotUnavailable), a conditional UPDATE takes
+    a unit of the daily quota, the session counter gives the queue number, and the INSERT carries
+    the active-uniqueness keys. Any failure inside raises, which rolls the seat back; on
+    PostgreSQL the failed INSERT aborts the transaction, so its IntegrityError is translated only
+    after the rollback. See docs/decisions/031-booking-hot-path.md.
+    """
+    from models.no_shows import active_block
+    from models.scheduling import Schedule, ScheduleStatus, Slot
+
+    now = now or utcnow()
+    fingerprint = request_fingerprint(request.slot_id, request.patient_id)
+    earlier = await _replay(request.account_id, request.idempotency_key, fingerprint)
+    if earlier is not None:
+        return earlier
+    slot = (
+        await Slot.filter(id=request.slot_id)
+        .select_related("schedule", "schedule__doctor", "schedule__department")
+        .first()
+    )
+    if slot is None:
+        raise SlotUnavailable("no such time slot")
+    schedule: Schedule = slot.schedule
+    check_booking_window(
+        now=now,
+        release_at=schedule.release_at,
+        session_starts_at=schedule.starts_at,
+        stopped=schedule.status is ScheduleStatus.STOPPED or not slot.bookable,
+    )
+    patient = (
+        await Patient.filter(id=request.patient_id, account_id=request.account_id, archived_at__isnull=True)
+        .only("id", "id_number_hash", "name", "phone")
+        .first()
+    )
+    if patient is None:
+        raise PatientNotFound()
+    block = await active_block(patient.id_number_hash, now)
+    if block is not None:
+        raise Blacklisted(block.ends_at)
+    if slot.remaining <= 0:
+        raise SlotUnavailable()  # a stale read can only say "full" too early, never sell a seat
+    facts = NoticeFacts(patient.name, patient.phone, schedule.department.name, schedule.doctor.name)
+    pending = schedule.fee > 0
+    status = S.PENDING_PAYMENT if pending else S.CONFIRMED
+    for attempt in range(3):
+        try:
+            async with in_transaction():
+                return await _decide(request, policy, slot, schedule, status, fingerprint, now, facts)
+        except IntegrityError:
+            # Rolled back already. Either the same idempotency key won a concurrent race (answer
+            # with its booking) or an active-uniqueness key is taken.
+            earlier = await _replay(request.account_id, request.idempotency_key, fingerprint)
+            if earlier is not None:
+                return earlier
+            raise DuplicateBooking() from None
+        except OperationalError as exc:
+            # MySQL/PostgreSQL deadlock victims are rolled back whole and safe to run again.
+            if "deadlock" not in str(exc).lower() or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _decide(
+    request: BookingRequest,
+    policy: BookingPolicy,
+    slot: Any,
+    schedule: Any,
+    status: BookingStatus,
+    fingerprint: str,
+    now: datetime,
+    facts: NoticeFacts,
+) -> Booking:
+    from models.scheduling import Schedule, Slot
+
+    # Hot rows are locked in one order everywhere (slot, then quota, then session): no deadlocks.
+    taken = await Slot.filter(id=slot.id, remaining__gt=0, bookable=True).update(remaining=F("remaining") - 1)
+    if taken != 1:
+        raise SlotUnavailable()
+    # INSERT … ON CONFLICT DO NOTHING (INSERT IGNORE on MySQL): creates the day's counter once and,
+    # unlike a caught IntegrityError, never aborts the transaction on PostgreSQL.
+    await BookingQuota.bulk_create(
+        [BookingQuota(account_id=request.account_id, visit_date=schedule.date, active=0)],
+        ignore_conflicts=True,
+    )
+    counted = await BookingQuota.filter(
+        account_id=request.account_id,
+        visit_date=schedule.date,
+        active__lt=policy.max_per_account_per_day,
+    ).update(active=F("active") + 1)
+    if counted != 1:
+        raise QuotaExceeded(policy.max_per_account_per_day)
+    await Schedule.filter(id=schedule.id).update(next_number=F("next_number") + 1)
+    # Read under the row lock the UPDATE holds until commit: nobody else can get this number.
+    (next_number,) = await Schedule.filter(id=schedule.id).values_list("next_number", flat=True)
+    booking = await Booking.create(
+        account_id=request.account_id,
+        patient_id=request.patient_id,
+        schedule_id=schedule.id,
+        slot_id=slot.id,
+        department_id=schedule.department_id,
+        visit_date=schedule.date,
+        slot_starts_at=slot.starts_at,
+        slot_ends_at=slot.ends_at,
+        status=status,
+        queue_number=int(next_number) - 1,  # type: ignore[arg-type]
+        fee=schedule.fee,
+        expires_at=hold_expires_at(now, policy.hold_minutes) if status is S.PENDING_PAYMENT else None,
+        active_session_key=active_session_key(request.patient_id, schedule.id),
+        active_department_day_key=active_department_day_key(
+            request.patient_id, schedule.department_id, schedule.date
+        ),
+        idempotency_key=request.idempotency_key,
+        request_fingerprint=fingerprint,
+    )
+    await BookingEvent.create(
+        booking_id=booking.id, from_status=None, to_status=status, actor_id=request.account_id
+    )
+    if status is S.CONFIRMED:
+        await notify_patient(booking, NOTIFY_ON[S.CONFIRMED], "", facts)
+    return booking
+
+
+async def cancel_booking(
+    booking_id: int,
+    *,
+    account_id: int | None,
+    actor_id: int | None,
+    reason: str,
+    cutoff_minutes: int,
+    now: datetime | None = None,
+) -> Booking:
+    """A patient's (account_id set: only their own) or an administrator's cancellation. Call inside a
+    transaction. The seat, the quota and (when paid) the money come back through `transition`."""
+    now = now or utcnow()
+    query = Booking.filter(id=booking_id)
+    if account_id is not None:
+        query = query.filter(account_id=account_id)
+    booking = await query.first()
+    if booking is None:
+        raise NotFound("no such booking")
+    if account_id is not None:
+        check_cancellable(now=now, slot_starts_at=booking.slot_starts_at, cutoff_minutes=cutoff_minutes)
+    return await transition(
+        booking,
+        S.CANCELLED,
+        actor_id=actor_id,
+        reason=reason or "cancelled",
+        updates={"cancel_reason": (reason or "cancelled")[:255]},
+        at=now,
+    )
+
+
+async def expire_holds(now: datetime | None = None, limit: int = 200) -> int:
+    """Unpaid holds past their deadline become EXPIRED and give their seat back. Durable (the state
+    is in the database, so a restart only delays it) and exactly once: each change is a conditional
+    UPDATE, and a process that loses the race skips the booking."""
+    now = now or utcnow()
+    due = (
+        await Booking.filter(status=S.PENDING_PAYMENT, expires_at__lte=now)
+        .order_by("expires_at")
+        .limit(limit)
+    )
+    expired = 0
+    for booking in due:
+        try:
+            async with in_transaction():
+                await transition(booking, S.EXPIRED, actor_id=None, reason="payment window elapsed", at=now)
+            expired += 1
+        except InvalidTransition:
+            continue  # paid or expired by another process meanwhile
+    return expired
+
+
+async def stop_schedule(schedule_id: int, *, actor_id: int | None, reason: str) -> tuple[Any, int]:
+    """停诊: close the session and cancel every active booking with the reason (refunds and
+    notifications follow from `transition`). Call inside a transaction."""
+    from models.scheduling import Schedule, ScheduleStatus, Slot
+
+    if not reason.strip():
+        raise InvalidInput("reason", "say why the session is stopped")
+    schedule = await Schedule.get_or_none(id=schedule_id)
+    if schedule is None:
+        raise NotFound("no such session")
+    # Slots first: a booking in flight either committed before this UPDATE (and is cancelled
+    # below) or waits for it and then finds the slot not bookable.
+    await Slot.filter(schedule_id=schedule_id).update(bookable=False)
+    stopped = await Schedule.filter(id=schedule_id, status=ScheduleStatus.OPEN).update(
+        status=ScheduleStatus.STOPPED, stop_reason=reason[:255]
+    )
+    if stopped != 1:
+        raise InvalidTransition("schedule", schedule.status.value, ScheduleStatus.STOPPED.value)
+    cancelled = 0
+    for booking in await Booking.filter(
+        schedule_id=schedule_id, status__in=list(CANCELLABLE_BY_STOP)
+    ).order_by("id"):
+        await transition(
+            booking,
+            S.CANCELLED,
+            actor_id=actor_id,
+            reason=f"停诊: {reason}",
+            updates={"cancel_reason": f"停诊: {reason}"[:255]},
+            stopped_session=True,
+        )
+        cancelled += 1
+    await schedule.refresh_from_db()
+    return schedule, cancelled
+
+
+# A stopped session cancels bookings that have not reached the doctor yet.
+CANCELLABLE_BY_STOP = frozenset({S.PENDING_PAYMENT, S.CONFIRMED})

@@ -79,7 +79,9 @@ async def claim(kinds: list[str], *, lease: timedelta, limit: int = 20) -> list[
     )
     claimed: list[Job] = []
     for job in candidates:
-        lease_filter = Q(locked_until__isnull=True) if job.locked_until is None else Q(locked_until=job.locked_until)
+        lease_filter = (
+            Q(locked_until__isnull=True) if job.locked_until is None else Q(locked_until=job.locked_until)
+        )
         won = await Job.filter(Q(id=job.id), lease_filter, Q(done_at__isnull=True)).update(
             locked_until=now + lease, locked_by=WORKER_ID, attempts=job.attempts + 1
         )
@@ -96,7 +98,7 @@ async def complete(job: Job) -> None:
 
 
 def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(2 ** attempts, 3600))
+    return timedelta(seconds=min(2**attempts, 3600))
 
 
 async def fail(job: Job, error: str) -> None:

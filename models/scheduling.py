@@ -1,9 +1,17 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from tortoise import fields
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 from tortoise.models import Model
+from tortoise.transactions import in_transaction
+
+from models.errors import InvalidInput, NotFound
 
 
 class Period(StrEnum):
@@ -61,7 +69,12 @@ class Slot(Model):
     starts_at = fields.DatetimeField()
     ends_at = fields.DatetimeField()
     capacity = fields.IntField()
+    # Seats left. Only conditional updates touch it: `remaining > 0` to take one, +1 to give one back,
+    # so it never goes below zero and remaining + active bookings == capacity.
     remaining = fields.IntField()
+    # False once the session is stopped: the booking UPDATE requires it, so a stop and a booking
+    # serialise on the slot row and no booking slips in after the stop collected its bookings.
+    bookable = fields.BooleanField(default=True)
 
     class Meta:
         table = "slot"
@@ -96,11 +109,167 @@ class WeeklyTemplate(Model):
         "models.Room", related_name="templates", on_delete=fields.RESTRICT
     )
     weekday = fields.IntField()  # 0 = Monday
-    start_time = fields.TimeField()
-    end_time = fields.TimeField()
+    # Minutes after local midnight: TimeField does not bind on SQLite.
+    start_minute = fields.IntField()
+    end_minute = fields.IntField()
     slot_minutes = fields.IntField()
     capacity = fields.IntField()
     active = fields.BooleanField(default=True)
 
     class Meta:
         table = "weekly_template"
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    doctor_id: int
+    registration_type_id: int
+    room_id: int
+    day: date
+    start: time
+    end: time
+    slot_minutes: int
+    capacity: int
+    release_at: datetime | None = None
+    template_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ReleaseRule:
+    tz: ZoneInfo
+    days_ahead: int
+    hour: int
+
+
+async def create_schedule(spec: SessionSpec, rule: ReleaseRule) -> Schedule:
+    """Create a session and its slots. Call inside a transaction."""
+    from models.booking_rules import default_release_at, local_datetime, period_of, plan_slots
+    from models.catalogue import Doctor, RegistrationType, Room
+
+    doctor = await Doctor.get_or_none(id=spec.doctor_id, archived=False)
+    if doctor is None:
+        raise InvalidInput("doctorId", "no such doctor")
+    registration_type = await RegistrationType.get_or_none(id=spec.registration_type_id, archived=False)
+    if registration_type is None:
+        raise InvalidInput("registrationTypeId", "no such registration type")
+    if not await Room.filter(id=spec.room_id, archived=False).exists():
+        raise InvalidInput("roomId", "no such room")
+    starts_at = local_datetime(spec.day, spec.start, rule.tz)
+    ends_at = local_datetime(spec.day, spec.end, rule.tz)
+    plans = plan_slots(starts_at, ends_at, spec.slot_minutes, spec.capacity)
+    release_at = spec.release_at or default_release_at(
+        spec.day, days_ahead=rule.days_ahead, hour=rule.hour, tz=rule.tz
+    )
+    if release_at >= starts_at:
+        raise InvalidInput("releaseAt", "numbers are released before the session starts")
+    schedule = await Schedule.create(
+        doctor_id=doctor.id,
+        department_id=doctor.department_id,  # type: ignore[attr-defined]
+        registration_type_id=registration_type.id,
+        room_id=spec.room_id,
+        date=spec.day,
+        period=period_of(spec.start),
+        starts_at=starts_at,
+        ends_at=ends_at,
+        slot_minutes=spec.slot_minutes,
+        capacity=spec.capacity,
+        fee=registration_type.fee,
+        release_at=release_at,
+        template_key=spec.template_key,
+    )
+    await Slot.bulk_create(
+        [
+            Slot(
+                schedule_id=schedule.id,
+                starts_at=plan.starts_at,
+                ends_at=plan.ends_at,
+                capacity=plan.capacity,
+                remaining=plan.capacity,
+            )
+            for plan in plans
+        ]
+    )
+    return schedule
+
+
+def minute_to_time(minute: int) -> time:
+    return time(minute // 60, minute % 60)
+
+
+def time_to_minute(at: time) -> int:
+    return at.hour * 60 + at.minute
+
+
+def template_key(template_id: int, day: date) -> str:
+    return f"template:{template_id}:{day.isoformat()}"
+
+
+async def generate_from_templates(
+    today: date, weeks: int, rule: ReleaseRule, template_ids: list[int] | None = None
+) -> list[Schedule]:
+    """Sessions for the next `weeks` weeks from the active weekly templates. Idempotent: a session
+    already generated for a template and day (its unique template_key) is skipped, even when two
+    admins or processes generate at once (the loser's INSERT hits the unique key)."""
+    query = WeeklyTemplate.filter(active=True)
+    if template_ids:
+        query = query.filter(id__in=template_ids)
+    templates = await query.order_by("id")
+    days = [today + timedelta(days=offset) for offset in range(1, weeks * 7 + 1)]
+    wanted = {
+        template_key(t.id, day): (t, day) for t in templates for day in days if day.weekday() == t.weekday
+    }
+    existing = set(
+        await Schedule.filter(template_key__in=list(wanted)).values_list("template_key", flat=True)
+    )
+    created: list[Schedule] = []
+    for key, (template, day) in wanted.items():
+        if key in existing:
+            continue
+        spec = SessionSpec(
+            doctor_id=template.doctor_id,  # type: ignore[attr-defined]
+            registration_type_id=template.registration_type_id,  # type: ignore[attr-defined]
+            room_id=template.room_id,  # type: ignore[attr-defined]
+            day=day,
+            start=minute_to_time(template.start_minute),
+            end=minute_to_time(template.end_minute),
+            slot_minutes=template.slot_minutes,
+            capacity=template.capacity,
+            template_key=key,
+        )
+        try:
+            async with in_transaction():
+                created.append(await create_schedule(spec, rule))
+        except IntegrityError:
+            continue  # generated concurrently by someone else
+    return created
+
+
+async def add_capacity(
+    schedule_id: int, slot_id: int | None, added: int, *, actor_id: int | None, reason: str
+) -> Slot:
+    """加号: extra seats on one slot (the last one when not named). Call inside a transaction."""
+    from models import jobs
+
+    if added < 1 or added > 1000:
+        raise InvalidInput("added", "add 1 to 1000 seats")
+    if not reason.strip():
+        raise InvalidInput("reason", "say why seats are added")
+    schedule = await Schedule.get_or_none(id=schedule_id)
+    if schedule is None:
+        raise NotFound("no such session")
+    if schedule.status is ScheduleStatus.STOPPED:
+        raise InvalidInput("scheduleId", "this session is stopped")
+    slots = Slot.filter(schedule_id=schedule_id)
+    slot = await (slots.filter(id=slot_id).first() if slot_id else slots.order_by("-starts_at").first())
+    if slot is None:
+        raise NotFound("no such slot in this session")
+    await Slot.filter(id=slot.id).update(capacity=F("capacity") + added, remaining=F("remaining") + added)
+    await Schedule.filter(id=schedule_id).update(capacity=F("capacity") + added)
+    await CapacityChange.create(
+        schedule_id=schedule_id, slot_id=slot.id, added=added, actor_id=actor_id, reason=reason[:255]
+    )
+    # New seats are freed seats: the waitlist gets the first offer.
+    for _ in range(added):  # one offer per seat, as for a cancellation (the seats are in the pool)
+        await jobs.enqueue("seat.freed", {"slot_id": slot.id, "schedule_id": schedule_id, "reserved": False})
+    await slot.refresh_from_db()
+    return slot

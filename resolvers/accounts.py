@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -9,44 +11,38 @@ from tortoise.transactions import in_transaction
 
 from models import audit
 from models.access_tokens import hash_refresh_token, issue_access_token, new_refresh_token
-from models.accounts import Account, IdKind, Patient, RefreshToken, Relation, Role
+from models.accounts import (
+    PATIENT_AUDIT_FIELDS,
+    Account,
+    AccountDisabled,
+    DuplicatePatient,
+    IdKind,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    Patient,
+    PatientLimitReached,
+    PhoneTaken,
+    RefreshToken,
+    Relation,
+    Role,
+    claim_login_attempt,
+    clear_login_attempts,
+    id_number_lookup_hash,
+    reveal_id_number,
+    revoke_all_sessions,
+    seal_id_number,
+)
 from models.clock import utcnow
-from models.errors import DomainError, InvalidInput, NotFound
+from models.errors import InvalidInput, NotFound
 from models.identity import (
     campus_number_problem,
-    mask_id_number,
     normalise_phone,
     normalise_resident_id,
     phone_problem,
     resident_id_problem,
 )
-from models.passwords import hash_password, password_problem, verify_password
-from models.personal_data import keyring
+from models.passwords import hash_password, needs_rehash, password_problem, verify_password
 from resolvers.context import Context
-
-
-class InvalidCredentials(DomainError):
-    default_message = "wrong phone number or password"
-
-
-class AccountDisabled(DomainError):
-    default_message = "this account is disabled"
-
-
-class PhoneTaken(DomainError):
-    default_message = "an account with this phone number exists"
-
-
-class InvalidRefreshToken(DomainError):
-    default_message = "the refresh token is invalid, expired or already used; log in again"
-
-
-class PatientLimitReached(DomainError):
-    default_message = "this account manages the maximum number of patients"
-
-
-class DuplicatePatient(DomainError):
-    default_message = "this person is already one of your patients"
 
 
 @dataclass(frozen=True)
@@ -57,11 +53,30 @@ class Session:
     refresh_token: str
 
 
-def _check_phone(phone: str, field: str = "phone") -> str:
+def clean_phone(phone: str, field: str = "phone") -> str:
     problem = phone_problem(phone)
     if problem:
         raise InvalidInput(field, problem)
     return normalise_phone(phone)
+
+
+def clean_name(name: str, field: str = "name") -> str:
+    name = name.strip()
+    if not 1 <= len(name) <= 64:
+        raise InvalidInput(field, "a name has 1-64 characters")
+    return name
+
+
+def clean_password(password: str, field: str = "password") -> str:
+    problem = password_problem(password)
+    if problem:
+        raise InvalidInput(field, problem)
+    return password
+
+
+async def hash_password_off_loop(password: str) -> str:
+    # argon2id takes tens of milliseconds of CPU: keep it off the event loop.
+    return await asyncio.to_thread(hash_password, password)
 
 
 async def _open_session(context: Context, account: Account, family: str | None = None) -> Session:
@@ -83,29 +98,45 @@ async def _open_session(context: Context, account: Account, family: str | None =
 
 
 async def register(context: Context, phone: str, password: str, name: str) -> Session:
-    phone = _check_phone(phone)
-    problem = password_problem(password)
-    if problem:
-        raise InvalidInput("password", problem)
-    name = name.strip()
-    if not 1 <= len(name) <= 64:
-        raise InvalidInput("name", "a name has 1-64 characters")
+    phone = clean_phone(phone)
+    clean_password(password)
+    name = clean_name(name)
+    password_hash = await hash_password_off_loop(password)
     try:
         async with in_transaction():
             account = await Account.create(
-                phone=phone, password_hash=hash_password(password), name=name, role=Role.PATIENT
+                phone=phone, password_hash=password_hash, name=name, role=Role.PATIENT
             )
             return await _open_session(context, account)
     except IntegrityError:
         raise PhoneTaken() from None
 
 
+def _throttle_key(phone: str, client_ip: str) -> str:
+    return hashlib.sha256(f"login|{phone}|{client_ip}".encode()).hexdigest()
+
+
 async def login(context: Context, phone: str, password: str) -> Session:
-    account = await Account.get_or_none(phone=normalise_phone(phone))
-    if not verify_password(account.password_hash if account else None, password) or account is None:
+    phone = normalise_phone(phone)
+    settings = context.settings
+    throttle_key = _throttle_key(phone, context.client_ip)
+    await claim_login_attempt(
+        throttle_key, settings.login_max_attempts, timedelta(minutes=settings.login_window_minutes)
+    )
+    account = await Account.get_or_none(phone=phone)
+    stored_hash = account.password_hash if account else None
+    # An unknown phone is verified against a dummy hash, so both answers take as long.
+    if not await asyncio.to_thread(verify_password, stored_hash, password) or account is None:
         raise InvalidCredentials()
     if account.disabled:
         raise AccountDisabled()
+    await clear_login_attempts(throttle_key)
+    if stored_hash is not None and needs_rehash(stored_hash):
+        # Upgrade to the current parameters while the password is at hand; a concurrent password
+        # change wins (conditional on the old hash).
+        await Account.filter(id=account.id, password_hash=stored_hash).update(
+            password_hash=await hash_password_off_loop(password)
+        )
     return await _open_session(context, account)
 
 
@@ -132,15 +163,19 @@ async def refresh(context: Context, token: str) -> Session:
 
 
 async def logout(context: Context, token: str | None) -> bool:
+    """Revokes the login of `token`, or every login of the caller when no token is given.
+
+    The access token itself stays valid until it expires (minutes); see decision 020.
+    """
     account_id = context.viewer.account_id
-    now = utcnow()
+    assert account_id is not None  # the field requires an authenticated account
     if token:
         row = await RefreshToken.get_or_none(token_hash=hash_refresh_token(token), account_id=account_id)
-        if row is not None:
-            await RefreshToken.filter(family=row.family, revoked_at__isnull=True).update(revoked_at=now)
-            return True
-        return False
-    await RefreshToken.filter(account_id=account_id, revoked_at__isnull=True).update(revoked_at=now)
+        if row is None:
+            return False
+        await RefreshToken.filter(family=row.family, revoked_at__isnull=True).update(revoked_at=utcnow())
+        return True
+    await revoke_all_sessions(account_id)
     return True
 
 
@@ -151,56 +186,71 @@ async def me(context: Context) -> Account:
     return account
 
 
+def _clean_id_number(id_kind: IdKind, id_number: str) -> str:
+    if id_kind is IdKind.RESIDENT_ID:
+        problem = resident_id_problem(id_number)
+        cleaned = normalise_resident_id(id_number)
+    else:
+        problem = campus_number_problem(id_number)
+        cleaned = id_number.strip().upper()
+    if problem:
+        raise InvalidInput("idNumber", problem)
+    return cleaned
+
+
 async def add_patient(
     context: Context, name: str, id_number: str, phone: str, relation: Relation, id_kind: IdKind
 ) -> Patient:
     account_id = context.viewer.account_id
-    name = name.strip()
-    if not 1 <= len(name) <= 64:
-        raise InvalidInput("name", "a name has 1-64 characters")
-    if id_kind is IdKind.RESIDENT_ID:
-        problem = resident_id_problem(id_number)
-        id_number = normalise_resident_id(id_number)
-    else:
-        problem = campus_number_problem(id_number)
-        id_number = id_number.strip().upper()
-    if problem:
-        raise InvalidInput("idNumber", problem)
-    phone = _check_phone(phone)
-    ring = keyring()
-    lookup = ring.lookup_hash(f"{id_kind.value}:{id_number}")
+    name = clean_name(name)
+    id_number = _clean_id_number(id_kind, id_number)
+    phone = clean_phone(phone)
+    lookup = id_number_lookup_hash(id_kind, id_number)
     limit = context.settings.max_patients_per_account
-    async with in_transaction():
-        # Lock the account row so two concurrent adds cannot both pass the limit check.
-        await Account.select_for_update().filter(id=account_id).first()
-        active = await Patient.filter(account_id=account_id, archived_at__isnull=True)
-        if any(p.id_number_hash == lookup for p in active):
-            raise DuplicatePatient()
-        if len(active) >= limit:
-            raise PatientLimitReached(f"an account may manage at most {limit} patients")
-        if relation is Relation.SELF and any(p.relation is Relation.SELF for p in active):
-            raise InvalidInput("relation", "you already have a patient who is yourself")
-        archived = await Patient.get_or_none(account_id=account_id, id_number_hash=lookup)
-        if archived is not None:
-            archived.archived_at = None
-            archived.name, archived.phone, archived.relation = name, phone, relation
-            await archived.save()
-            return archived
-        try:
-            patient = await Patient.create(
-                account_id=account_id,
-                name=name,
-                relation=relation,
-                id_kind=id_kind,
-                id_number_cipher=ring.encrypt(id_number, context=f"patient-id:{lookup}"),
-                id_number_hash=lookup,
-                id_number_masked=mask_id_number(id_number),
-                phone=phone,
+    try:
+        async with in_transaction():
+            # Lock the account row so two concurrent adds cannot both pass the limit check.
+            await Account.select_for_update().filter(id=account_id).first()
+            active = await Patient.filter(account_id=account_id, archived_at__isnull=True)
+            if any(p.id_number_hash == lookup for p in active):
+                raise DuplicatePatient()
+            if len(active) >= limit:
+                raise PatientLimitReached(f"an account may manage at most {limit} patients")
+            if relation is Relation.SELF and any(p.relation is Relation.SELF for p in active):
+                raise InvalidInput("relation", "you already have a patient who is yourself")
+            patient = await Patient.get_or_none(account_id=account_id, id_number_hash=lookup)
+            if patient is not None:
+                # Re-adding a removed person brings the row back (bookings still point at it).
+                before = audit.snapshot(patient, PATIENT_AUDIT_FIELDS)
+                patient.archived_at = None
+                patient.name, patient.phone, patient.relation = name, phone, relation
+                await patient.save()
+                action = "patient.restore"
+            else:
+                sealed = seal_id_number(id_kind, id_number)
+                before = None
+                patient = await Patient.create(
+                    account_id=account_id,
+                    name=name,
+                    relation=relation,
+                    id_kind=id_kind,
+                    id_number_cipher=sealed.cipher,
+                    id_number_hash=sealed.lookup_hash,
+                    id_number_masked=sealed.masked,
+                    phone=phone,
+                )
+                action = "patient.add"
+            await audit.record(
+                account_id,
+                action,
+                "patient",
+                patient.id,
+                before=before,
+                after=audit.snapshot(patient, PATIENT_AUDIT_FIELDS),
             )
-        except IntegrityError:
-            raise DuplicatePatient() from None
-        await audit.record(account_id, "patient.add", "patient", patient.id, after={"name": name})
-        return patient
+            return patient
+    except IntegrityError:
+        raise DuplicatePatient() from None
 
 
 async def my_patients(context: Context) -> list[Patient]:
@@ -208,23 +258,30 @@ async def my_patients(context: Context) -> list[Patient]:
 
 
 async def remove_patient(context: Context, patient_id: int) -> Patient:
-    patient = await Patient.get_or_none(
-        id=patient_id, account_id=context.viewer.account_id, archived_at__isnull=True
-    )
-    if patient is None:
-        raise NotFound("patient not found")
-    patient.archived_at = utcnow()
-    await patient.save(update_fields=["archived_at"])
+    async with in_transaction():
+        patient = await Patient.get_or_none(
+            id=patient_id, account_id=context.viewer.account_id, archived_at__isnull=True
+        )
+        if patient is None:
+            raise NotFound("patient not found")
+        before = audit.snapshot(patient, PATIENT_AUDIT_FIELDS)
+        patient.archived_at = utcnow()
+        await patient.save(update_fields=["archived_at"])
+        await audit.record(
+            context.viewer.account_id,
+            "patient.remove",
+            "patient",
+            patient.id,
+            before=before,
+            after=audit.snapshot(patient, PATIENT_AUDIT_FIELDS),
+        )
     return patient
-
-
-def reveal_id_number(patient: Patient) -> str:
-    return keyring().decrypt(patient.id_number_cipher, context=f"patient-id:{patient.id_number_hash}")
 
 
 async def reveal_patient_id_number(context: Context, patient_id: int, reason: str) -> str:
     """Admins only (enforced on the field); every reveal is audit-logged, the value never is."""
-    if not reason.strip():
+    reason = reason.strip()
+    if not reason:
         raise InvalidInput("reason", "say why the full number is needed")
     patient = await Patient.get_or_none(id=patient_id)
     if patient is None:

@@ -1,53 +1,60 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from strawberry.permission import BasePermission
+from strawberry.scalars import JSON
 from strawberry.types.info import Info
 
 from models import accounts as account_models
-from models.identity import mask_phone
-from resolvers import accounts as use_cases
-from resolvers.accounts import (
+from models.accounts import (
     AccountDisabled,
     DuplicatePatient,
     InvalidCredentials,
     InvalidRefreshToken,
+    LoginThrottled,
     PatientLimitReached,
     PhoneTaken,
 )
-from schema.errors import Error, InvalidInputError, NotFoundError, maps
+from models.audit import AuditEntry as AuditEntryRow
+from models.identity import mask_phone
+from resolvers import accounts as use_cases
+from resolvers import admin_accounts
+from resolvers.context import Context
+from resolvers.loaders import AccountByIdLoader, DoctorByAccountLoader, PatientsByAccountLoader
+from schema.errors import Error, InvalidInputError, NotAllowedError, NotFoundError, maps
+from schema.pagination import (
+    DEFAULT_PAGE_SIZE,
+    Connection,
+    decode_cursor,
+    input_errors_as_graphql_errors,
+    parse_id,
+)
 from schema.permissions import IsAdmin, IsAuthenticated, IsPatient
 
-Role = strawberry.enum(account_models.Role, name="Role")
-Relation = strawberry.enum(account_models.Relation, name="Relation")
-IdKind = strawberry.enum(account_models.IdKind, name="IdKind")
+if TYPE_CHECKING:
+    from schema.catalogue import Doctor
+
+# The domain enums are the GraphQL enums (strawberry.enum registers the class itself).
+Role = account_models.Role
+Relation = account_models.Relation
+IdKind = account_models.IdKind
+strawberry.enum(Role, name="Role")
+strawberry.enum(Relation, name="Relation")
+strawberry.enum(IdKind, name="IdKind")
 
 
-@strawberry.type
-class Account:
-    id: strawberry.ID
-    name: str
-    role: Role
-    disabled: bool
-    created_at: datetime
-    _phone: strawberry.Private[str]
+class IsOwnerOrAdmin(BasePermission):
+    """Personal fields of an account: its holder and administrators only."""
 
-    @strawberry.field(description="Masked, e.g. 138****0000.")
-    def phone(self) -> str:
-        return mask_phone(self._phone)
+    message = "only the account holder or an administrator may see this"
+    error_extensions = {"code": "FORBIDDEN"}
 
-    @classmethod
-    def from_model(cls, row: account_models.Account) -> Account:
-        return cls(
-            id=strawberry.ID(str(row.id)),
-            name=row.name,
-            role=row.role,
-            disabled=row.disabled,
-            created_at=row.created_at,
-            _phone=row.phone,
-        )
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        viewer = info.context.viewer
+        return bool(viewer.is_admin or (viewer.account_id is not None and source._id == viewer.account_id))
 
 
 @strawberry.type(description="A 就诊人: the account holder or a family member.")
@@ -76,6 +83,51 @@ class Patient:
 
 
 @strawberry.type
+class Account:
+    id: strawberry.ID
+    name: str
+    role: Role
+    disabled: bool
+    created_at: datetime
+    _id: strawberry.Private[int]
+    _phone: strawberry.Private[str]
+    _disabled_reason: strawberry.Private[str | None]
+
+    @strawberry.field(description="Masked, e.g. 138****0000.")
+    def phone(self) -> str:
+        return mask_phone(self._phone)
+
+    @strawberry.field(permission_classes=[IsOwnerOrAdmin])
+    def disabled_reason(self) -> str | None:
+        return self._disabled_reason
+
+    @strawberry.field(permission_classes=[IsOwnerOrAdmin], description="The 就诊人 this account manages.")
+    async def patients(self, info: Info) -> list[Patient]:
+        rows = await info.context.loader(PatientsByAccountLoader).load(self._id)
+        return [Patient.from_model(row) for row in rows if row.archived_at is None]
+
+    @strawberry.field(description="The doctor profile of a doctor's login.")
+    async def doctor(self, info: Info) -> Annotated[Doctor, strawberry.lazy("schema.catalogue")] | None:
+        from schema.catalogue import Doctor
+
+        row = await info.context.loader(DoctorByAccountLoader).load(self._id)
+        return Doctor.from_model(row) if row else None
+
+    @classmethod
+    def from_model(cls, row: account_models.Account) -> Account:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            name=row.name,
+            role=row.role,
+            disabled=row.disabled,
+            created_at=row.created_at,
+            _id=row.id,
+            _phone=row.phone,
+            _disabled_reason=row.disabled_reason,
+        )
+
+
+@strawberry.type
 class AuthPayload:
     access_token: str
     access_token_expires_at: datetime
@@ -89,6 +141,40 @@ class AuthPayload:
             access_token_expires_at=session.access_token_expires_at,
             refresh_token=session.refresh_token,
             account=Account.from_model(session.account),
+        )
+
+
+@strawberry.type(description="Who did what, when, with the state before and after.")
+class AuditEntry:
+    id: strawberry.ID
+    action: str
+    target_type: str
+    target_id: str
+    before: JSON | None
+    after: JSON | None
+    reason: str
+    at: datetime
+    _actor_id: strawberry.Private[int | None]
+
+    @strawberry.field
+    async def actor(self, info: Info) -> Account | None:
+        if self._actor_id is None:
+            return None
+        row = await info.context.loader(AccountByIdLoader).load(self._actor_id)
+        return Account.from_model(row) if row else None
+
+    @classmethod
+    def from_model(cls, row: AuditEntryRow) -> AuditEntry:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            action=row.action,
+            target_type=row.target_type,
+            target_id=row.target_id,
+            before=row.before,  # type: ignore[arg-type]
+            after=row.after,  # type: ignore[arg-type]
+            reason=row.reason,
+            at=row.at,
+            _actor_id=row.actor_id,
         )
 
 
@@ -128,8 +214,19 @@ class DuplicatePatientError(Error):
     pass
 
 
+@maps(LoginThrottled)
+@strawberry.type(description="Too many password attempts for this phone from this address.")
+class LoginThrottledError(Error):
+    retry_after_seconds: int
+
+
 AuthResult = Annotated[
-    AuthPayload | InvalidCredentialsError | AccountDisabledError | PhoneTakenError | InvalidInputError,
+    AuthPayload
+    | InvalidCredentialsError
+    | AccountDisabledError
+    | PhoneTakenError
+    | InvalidInputError
+    | LoginThrottledError,
     strawberry.union("AuthResult"),
 ]
 RefreshResult = Annotated[
@@ -139,7 +236,12 @@ AddPatientResult = Annotated[
     Patient | InvalidInputError | PatientLimitReachedError | DuplicatePatientError,
     strawberry.union("AddPatientResult"),
 ]
-RemovePatientResult = Annotated[Patient | NotFoundError, strawberry.union("RemovePatientResult")]
+RemovePatientResult = Annotated[
+    Patient | NotFoundError | InvalidInputError, strawberry.union("RemovePatientResult")
+]
+AccountResult = Annotated[
+    Account | NotFoundError | InvalidInputError | NotAllowedError, strawberry.union("AccountResult")
+]
 
 
 @strawberry.type
@@ -148,8 +250,17 @@ class RevealedIdNumber:
     id_number: str
 
 
+@strawberry.type
+class RevealedPhone:
+    account_id: strawberry.ID
+    phone: str
+
+
 RevealIdNumberResult = Annotated[
     RevealedIdNumber | NotFoundError | InvalidInputError, strawberry.union("RevealIdNumberResult")
+]
+RevealPhoneResult = Annotated[
+    RevealedPhone | NotFoundError | InvalidInputError, strawberry.union("RevealPhoneResult")
 ]
 
 
@@ -169,6 +280,11 @@ class AddPatientInput:
     id_kind: IdKind = account_models.IdKind.RESIDENT_ID
 
 
+def _context(info: Info) -> Context:
+    context: Context = info.context
+    return context
+
+
 @strawberry.type
 class Query:
     @strawberry.field(permission_classes=[IsAuthenticated])
@@ -178,6 +294,37 @@ class Query:
     @strawberry.field(permission_classes=[IsPatient])
     async def my_patients(self, info: Info) -> list[Patient]:
         return [Patient.from_model(p) for p in await use_cases.my_patients(info.context)]
+
+    @strawberry.field(permission_classes=[IsAdmin], description="Newest first; `phone` matches exactly.")
+    async def accounts(
+        self,
+        info: Info,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+        role: Role | None = None,
+        phone: str | None = None,
+        disabled: bool | None = None,
+    ) -> Connection[Account]:
+        with input_errors_as_graphql_errors():
+            page = await admin_accounts.list_accounts(
+                _context(info), first, decode_cursor("account", after), role, phone, disabled
+            )
+        return Connection.of(page, "account", Account.from_model)
+
+    @strawberry.field(permission_classes=[IsAdmin], description="Newest first.")
+    async def audit_entries(
+        self,
+        info: Info,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+        action: str | None = None,
+        target_type: str | None = None,
+    ) -> Connection[AuditEntry]:
+        with input_errors_as_graphql_errors():
+            page = await admin_accounts.audit_entries(
+                _context(info), first, decode_cursor("audit", after), action, target_type
+            )
+        return Connection.of(page, "audit", AuditEntry.from_model)
 
 
 @strawberry.type
@@ -211,7 +358,8 @@ class Mutation:
 
     @strawberry.mutation(permission_classes=[IsPatient])
     async def remove_patient(self, info: Info, patient_id: strawberry.ID) -> RemovePatientResult:
-        return Patient.from_model(await use_cases.remove_patient(info.context, int(patient_id)))
+        patient = await use_cases.remove_patient(info.context, parse_id(patient_id, "patientId"))
+        return Patient.from_model(patient)
 
     @strawberry.mutation(
         permission_classes=[IsAdmin],
@@ -220,5 +368,29 @@ class Mutation:
     async def reveal_patient_id_number(
         self, info: Info, patient_id: strawberry.ID, reason: str
     ) -> RevealIdNumberResult:
-        value = await use_cases.reveal_patient_id_number(info.context, int(patient_id), reason)
+        value = await use_cases.reveal_patient_id_number(
+            info.context, parse_id(patient_id, "patientId"), reason
+        )
         return RevealedIdNumber(patient_id=patient_id, id_number=value)
+
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description="The full phone number of an account; audit-logged with the reason.",
+    )
+    async def reveal_account_phone(
+        self, info: Info, account_id: strawberry.ID, reason: str
+    ) -> RevealPhoneResult:
+        value = await admin_accounts.reveal_account_phone(
+            info.context, parse_id(account_id, "accountId"), reason
+        )
+        return RevealedPhone(account_id=account_id, phone=value)
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description="Also ends every login of the account.")
+    async def disable_account(self, info: Info, account_id: strawberry.ID, reason: str) -> AccountResult:
+        row = await admin_accounts.disable_account(info.context, parse_id(account_id, "accountId"), reason)
+        return Account.from_model(row)
+
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    async def enable_account(self, info: Info, account_id: strawberry.ID) -> AccountResult:
+        row = await admin_accounts.enable_account(info.context, parse_id(account_id, "accountId"))
+        return Account.from_model(row)

@@ -76,7 +76,7 @@ async def patient_user(**overrides: Any) -> Actor:
 
 
 async def admin_user(**overrides: Any) -> Actor:
-    return await account(Role.ADMIN, name="管理员", **overrides)
+    return await account(Role.ADMIN, **{"name": "管理员", **overrides})
 
 
 async def patient(owner: Actor | Account, **overrides: Any) -> Patient:
@@ -129,3 +129,189 @@ async def doctor(dept: Department | None = None, **overrides: Any) -> tuple[Doct
     }
     values.update(overrides)
     return await Doctor.create(**values), login
+
+
+async def session(
+    *,
+    capacity: int = 10,
+    slot_count: int = 1,
+    fee: int = 0,
+    starts_in: timedelta = timedelta(days=1),
+    duration: timedelta = timedelta(hours=4),
+    released: bool = True,
+    doctor_row: Doctor | None = None,
+) -> Any:
+    """A clinic session (排班) with `slot_count` slots sharing `capacity`, released unless told not."""
+    from models.clock import utcnow
+    from models.scheduling import Period, Schedule, Slot
+
+    doc = doctor_row or (await doctor())[0]
+    reg = await registration_type(fee=fee)
+    starts_at = (utcnow() + starts_in).replace(microsecond=0)
+    release_at = utcnow() - timedelta(hours=1) if released else utcnow() + timedelta(hours=1)
+    row = await Schedule.create(
+        doctor_id=doc.id,
+        department_id=doc.department_id,  # type: ignore[attr-defined]
+        registration_type=reg,
+        room_id=doc.room_id,  # type: ignore[attr-defined]
+        date=starts_at.date(),
+        period=Period.MORNING,
+        starts_at=starts_at,
+        ends_at=starts_at + duration,
+        slot_minutes=int(duration.total_seconds() // 60 // slot_count),
+        capacity=capacity,
+        fee=fee,
+        release_at=release_at,
+    )
+    step = duration / slot_count
+    base, extra = divmod(capacity, slot_count)
+    for i in range(slot_count):
+        seats = base + (1 if i < extra else 0)
+        await Slot.create(
+            schedule=row,
+            starts_at=starts_at + step * i,
+            ends_at=starts_at + step * (i + 1),
+            capacity=seats,
+            remaining=seats,
+        )
+    return row
+
+
+@dataclass
+class HeldBooking:
+    """A PENDING_PAYMENT booking holding one seat (payments tests make it without the booking engine)."""
+
+    owner: Actor
+    booking: Any
+    slot: Any
+
+
+async def held_booking(
+    owner: Actor | None = None, *, fee: int = 1500, hold: timedelta = timedelta(minutes=15)
+) -> HeldBooking:
+    from models.booking import Booking, BookingStatus, active_department_day_key, active_session_key
+    from models.clock import utcnow
+    from models.scheduling import Period, Schedule, Slot
+
+    owner = owner or await patient_user()
+    person = await patient(owner)
+    doc, _ = await doctor()
+    reg = await registration_type(fee=fee)
+    starts_at = (utcnow() + timedelta(days=1)).replace(microsecond=0)
+    schedule = await Schedule.create(
+        doctor_id=doc.id,
+        department_id=doc.department_id,  # type: ignore[attr-defined]
+        registration_type=reg,
+        room_id=doc.room_id,  # type: ignore[attr-defined]
+        date=starts_at.date(),
+        period=Period.MORNING,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=4),
+        slot_minutes=240,
+        capacity=1,
+        fee=fee,
+        release_at=utcnow() - timedelta(hours=1),
+        next_number=2,
+    )
+    # The one seat is taken by this booking's hold.
+    slot = await Slot.create(
+        schedule=schedule,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=4),
+        capacity=1,
+        remaining=0,
+    )
+    booking = await Booking.create(
+        account_id=owner.id,
+        patient_id=person.id,
+        schedule_id=schedule.id,
+        slot_id=slot.id,
+        department_id=doc.department_id,  # type: ignore[attr-defined]
+        visit_date=schedule.date,
+        slot_starts_at=slot.starts_at,
+        slot_ends_at=slot.ends_at,
+        status=BookingStatus.PENDING_PAYMENT,
+        queue_number=1,
+        fee=fee,
+        expires_at=utcnow() + hold,
+        active_session_key=active_session_key(person.id, schedule.id),
+        active_department_day_key=active_department_day_key(person.id, doc.department_id, schedule.date),  # type: ignore[attr-defined]
+        idempotency_key=f"pay-test-{next(_sequence)}",
+        request_fingerprint="x",
+    )
+    return HeldBooking(owner, booking, slot)
+
+
+# -- queue calling (issue 5): CONFIRMED bookings for today, made directly with the ORM
+
+
+async def clinic_today(doctor_row: Doctor | None = None, **doctor_overrides: Any) -> Any:
+    """A session running now (started an hour ago, ends in three) in the doctor's room."""
+    from models.clock import utcnow
+    from models.scheduling import Period, Schedule
+
+    doc = doctor_row or (await doctor(**doctor_overrides))[0]
+    now = utcnow().replace(microsecond=0)
+    return await Schedule.create(
+        doctor_id=doc.id,
+        department_id=doc.department_id,  # type: ignore[attr-defined]
+        registration_type=await registration_type(),
+        room_id=doc.room_id,  # type: ignore[attr-defined]
+        date=now.astimezone(get_settings().tz).date(),
+        period=Period.CUSTOM,
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(hours=3),
+        slot_minutes=30,
+        capacity=100,
+        fee=1000,
+        release_at=now - timedelta(days=1),
+        next_number=1,
+    )
+
+
+async def confirmed_booking(
+    schedule: Any,
+    owner: Actor | None = None,
+    *,
+    number: int | None = None,
+    patient_name: str = "张小三",
+    slot_starts_in: timedelta = timedelta(minutes=-10),
+    slot_minutes: int = 30,
+) -> Any:
+    """A CONFIRMED (paid) booking of `schedule` whose slot starts `slot_starts_in` from now."""
+    from tortoise.expressions import F
+
+    from models.booking import Booking, BookingStatus, active_department_day_key, active_session_key
+    from models.clock import utcnow
+    from models.scheduling import Schedule, Slot
+
+    owner = owner or await patient_user(name=patient_name)
+    person = await patient(owner, name=patient_name)
+    if number is None:
+        await Schedule.filter(id=schedule.id).update(next_number=F("next_number") + 1)
+        number = (await Schedule.get(id=schedule.id)).next_number - 1
+    starts_at = utcnow().replace(microsecond=0) + slot_starts_in
+    slot = await Slot.create(
+        schedule_id=schedule.id,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=slot_minutes),
+        capacity=1,
+        remaining=0,
+    )
+    return await Booking.create(
+        account_id=owner.id,
+        patient_id=person.id,
+        schedule_id=schedule.id,
+        slot_id=slot.id,
+        department_id=schedule.department_id,
+        visit_date=schedule.date,
+        slot_starts_at=slot.starts_at,
+        slot_ends_at=slot.ends_at,
+        status=BookingStatus.CONFIRMED,
+        queue_number=number,
+        fee=schedule.fee,
+        active_session_key=active_session_key(person.id, schedule.id),
+        active_department_day_key=active_department_day_key(person.id, schedule.department_id, schedule.date),
+        idempotency_key=f"queue-test-{next(_sequence)}",
+        request_fingerprint="x",
+    )

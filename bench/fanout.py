@@ -1,0 +1,759 @@
+"""Call-to-screen fan-out over graphql-transport-ws: Gualema's queueBoard against a reference.
+
+    .venv/bin/python bench/fanout.py                       # both parts, 1000 displays, 5 calls/s, 20 s
+    .venv/bin/python bench/fanout.py --only reference --subscribers 250 --rate 20
+    .venv/bin/python bench/fanout.py --only gualema --processes 2 \
+        --database-url postgres://postgres@127.0.0.1:5432 --redis-url redis://127.0.0.1:6379/0
+
+S displays open WebSockets (spread round-robin over the server processes), subscribe, and wait for
+their first message (the snapshot). A driver then makes calls at R per second for T seconds over
+HTTP, each against the process after the previous one, and every display records when it first sees
+each call. Printed per part: call-to-screen latency p50/p99/max (from the moment the driver sends the
+call to the moment a display has parsed the message showing it), calls a display never saw (lost),
+deliveries per second, server RSS per idle connection ((RSS after subscribing - before) / S) and
+server CPU seconds.
+
+The reference is the minimal strawberry subscription of the issue: one process, broadcaster's
+memory backend, a board object yielded per event and rendered by strawberry once per subscriber.
+Gualema runs `python -m gualema serve` processes on a fresh database (SQLite for one process,
+PostgreSQL for two) sharing Redis, seeded with one room, a doctor and checked-in patients; it drives
+`callNext(roomId)` and `queueBoard(roomId)` by name. The displays and the driver run in this process
+on the same (shared, 2-core) machine as the servers: quote figures as provisional.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import strawberry
+import websockets
+from broadcaster import Broadcast
+from starlette.applications import Starlette
+from starlette.routing import Route, WebSocketRoute
+from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPOSITORY))
+
+PROTOCOL = "graphql-transport-ws"
+CONNECT_CONCURRENCY = 64
+DRAIN_SECONDS = 10.0
+
+
+# ---------------------------------------------------------------- the reference server
+
+
+REFERENCE_BOARD = """
+subscription($roomId: Int!) {
+  board(roomId: $roomId) {
+    sequence roomName doctorName
+    called { label patientName }
+    waiting { label patientName }
+    counts { waiting called done }
+  }
+}"""
+REFERENCE_CALL = "mutation($roomId: Int!, $sequence: Int!) { call(roomId: $roomId, sequence: $sequence) }"
+
+
+# A minimal strawberry app fed by broadcaster's memory backend, as a tutorial would write it.
+reference_broadcast = Broadcast("memory://")
+
+
+@strawberry.type
+class ReferenceTicket:
+    label: str
+    patient_name: str
+    state: str
+
+
+@strawberry.type
+class ReferenceCounts:
+    waiting: int
+    called: int
+    done: int
+
+
+@strawberry.type
+class ReferenceBoard:
+    sequence: int
+    room_name: str
+    doctor_name: str
+    called: ReferenceTicket | None
+    waiting: list[ReferenceTicket]
+    counts: ReferenceCounts
+
+
+def reference_board_from(data: dict[str, Any]) -> ReferenceBoard:
+    return ReferenceBoard(
+        sequence=data["sequence"],
+        room_name=data["room_name"],
+        doctor_name=data["doctor_name"],
+        called=ReferenceTicket(**data["called"]) if data["called"] else None,
+        waiting=[ReferenceTicket(**ticket) for ticket in data["waiting"]],
+        counts=ReferenceCounts(**data["counts"]),
+    )
+
+
+def reference_board_data(sequence: int) -> dict[str, Any]:
+    def ticket(number: int, state: str) -> dict[str, Any]:
+        return {"label": f"A{number:03d}", "patient_name": "张*三", "state": state}
+
+    return {
+        "sequence": sequence,
+        "room_name": "内科 3 诊室",
+        "doctor_name": "李医生",
+        "called": ticket(sequence, "called") if sequence else None,
+        "waiting": [ticket(sequence + n, "waiting") for n in range(1, 6)],
+        "counts": {"waiting": 50, "called": 1, "done": sequence},
+    }
+
+
+@strawberry.type
+class ReferenceQuery:
+    ok: bool = True
+
+
+@strawberry.type
+class ReferenceMutation:
+    @strawberry.mutation
+    async def call(self, room_id: int, sequence: int) -> bool:
+        message = json.dumps(reference_board_data(sequence))
+        await reference_broadcast.publish(channel=f"room:{room_id}", message=message)
+        return True
+
+
+@strawberry.type
+class ReferenceSubscription:
+    @strawberry.subscription
+    async def board(self, room_id: int) -> AsyncGenerator[ReferenceBoard, None]:
+        async with reference_broadcast.subscribe(channel=f"room:{room_id}") as subscriber:
+            yield reference_board_from(reference_board_data(0))  # the snapshot: the display is live
+            async for event in subscriber:  # type: ignore[union-attr]
+                yield reference_board_from(json.loads(event.message))
+
+
+def reference_app() -> Starlette:
+    schema = strawberry.Schema(ReferenceQuery, ReferenceMutation, ReferenceSubscription)
+    graphql = GraphQL(schema, subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL])
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with reference_broadcast:
+            yield
+
+    return Starlette(
+        routes=[Route("/graphql", graphql, methods=["GET", "POST"]), WebSocketRoute("/graphql", graphql)],
+        lifespan=lifespan,
+    )
+
+
+def serve_reference(port: int, loop: str, deflate: bool) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        reference_app(),
+        host="127.0.0.1",
+        port=port,
+        loop=loop,
+        log_level="warning",
+        ws_per_message_deflate=deflate,
+    )
+
+
+# ---------------------------------------------------------------- processes and measurements
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    url: str
+    ws_url: str
+    process: subprocess.Popen[bytes]
+
+    def rss_bytes(self) -> int:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_server(command: list[str], env: dict[str, str], ready_path: str) -> Server:
+    port = free_port()
+    # A file, not a pipe: uvicorn logs every WebSocket, and a pipe nobody reads would block the server.
+    log_path = Path(tempfile.gettempdir()) / f"gualema-bench-server-{port}.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [*command, "--port", str(port)],
+            cwd=REPOSITORY,
+            env={**os.environ, **env},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {log_path.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}{ready_path}", timeout=1).status_code < 500:
+                return Server(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/graphql", process)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("server did not become ready in 60 s")
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+@dataclass
+class Display:
+    """One TV: first time it saw each call marker, messages received, and how it ended."""
+
+    seen: dict[str, float] = field(default_factory=dict)
+    messages: int = 0
+    resyncs: int = 0
+    live: asyncio.Event = field(default_factory=asyncio.Event)
+    error: str | None = None
+
+
+MarkersOf = Callable[[dict[str, Any]], list[str]]
+
+
+def is_snapshot(data: dict[str, Any]) -> bool:
+    """A fresh snapshot after the first: the server resynchronised this display."""
+    return any(isinstance(value, dict) and value.get("snapshot") is True for value in data.values())
+
+
+async def watch(
+    display: Display,
+    server: Server,
+    token: str | None,
+    query: str,
+    variables: dict[str, Any],
+    markers_of: MarkersOf,
+    stop: asyncio.Event,
+    gate: asyncio.Semaphore,
+) -> None:
+    try:
+        async with gate:
+            socket = await websockets.connect(
+                server.ws_url,
+                subprotocols=[websockets.Subprotocol(PROTOCOL)],
+                compression=None,
+                open_timeout=60,
+            )
+            await socket.send(
+                json.dumps(
+                    {
+                        "type": "connection_init",
+                        "payload": {"Authorization": f"Bearer {token}"} if token else {},
+                    }
+                )
+            )
+            ack = json.loads(await socket.recv())
+            if ack.get("type") != "connection_ack":
+                raise RuntimeError(f"connection refused: {ack}")
+            await socket.send(
+                json.dumps(
+                    {"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}}
+                )
+            )
+        async with socket:
+            stopping = asyncio.ensure_future(stop.wait())
+            while True:
+                receiving = asyncio.ensure_future(socket.recv())
+                done, _ = await asyncio.wait({receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if receiving not in done:
+                    receiving.cancel()
+                    return
+                now = time.perf_counter()
+                message = json.loads(receiving.result())
+                if message["type"] == "ping":
+                    await socket.send(json.dumps({"type": "pong"}))
+                    continue
+                if message["type"] != "next":
+                    raise RuntimeError(f"subscription ended: {message}")
+                payload = message["payload"]
+                if payload.get("errors"):
+                    raise RuntimeError(f"subscription error: {payload['errors']}")
+                display.messages += 1
+                if not display.live.is_set():
+                    display.live.set()  # the snapshot
+                    continue
+                if is_snapshot(payload["data"]):
+                    display.resyncs += 1
+                for marker in markers_of(payload["data"]):
+                    display.seen.setdefault(marker, now)
+    except Exception as exc:
+        display.error = f"{type(exc).__name__}: {exc}"
+        display.live.set()
+
+
+@dataclass
+class Figures:
+    name: str
+    subscribers: int
+    processes: int
+    calls: int
+    latencies_ms: list[float]
+    lost: int
+    snapshots: int
+    failed_displays: int
+    deliveries: int
+    seconds: float
+    rss_per_connection: float
+    cpu_seconds: float
+    bench_cpu_seconds: float
+    errors: list[str]
+
+    def print(self) -> None:
+        lat = sorted(self.latencies_ms)
+
+        def pct(p: float) -> float:
+            return lat[min(len(lat) - 1, int(p * len(lat)))] if lat else float("nan")
+
+        worst = max(lat, default=float("nan"))
+        rate = self.deliveries / self.seconds
+        print(
+            f"\n== {self.name}: {self.subscribers} displays, {self.processes} process(es), {self.calls} calls"
+        )
+        print(f"  call-to-screen   p50 {pct(0.50):7.1f} ms   p99 {pct(0.99):7.1f} ms   max {worst:7.1f} ms")
+        print(f"  lost             {self.lost} (displays failed: {self.failed_displays})")
+        print(f"  re-snapshots     {self.snapshots} (resync or sequence gap, all displays together)")
+        print(f"  deliveries/s     {rate:9.0f}   ({self.deliveries} in {self.seconds:.1f} s)")
+        print(f"  RSS/connection   {self.rss_per_connection / 1024:7.1f} KiB (idle, after subscribing)")
+        bench = self.bench_cpu_seconds
+        print(f"  CPU              {self.cpu_seconds:7.1f} s servers, {bench:.1f} s displays and driver")
+        for error in self.errors[:3]:
+            print(f"  error: {error}")
+
+
+async def run_part(
+    name: str,
+    servers: list[Server],
+    *,
+    subscribers: int,
+    rate: float,
+    seconds: float,
+    display_token: str | None,
+    query: str,
+    variables: dict[str, Any],
+    markers_of: MarkersOf,
+    call: Callable[[httpx.AsyncClient, Server, int], Awaitable[str]],
+) -> Figures:
+    async with httpx.AsyncClient(timeout=30) as http:
+        rss_before = sum(server.rss_bytes() for server in servers)
+        stop = asyncio.Event()
+        gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+        displays = [Display() for _ in range(subscribers)]
+        watchers = [
+            asyncio.create_task(
+                watch(
+                    display,
+                    servers[i % len(servers)],
+                    display_token,
+                    query,
+                    variables,
+                    markers_of,
+                    stop,
+                    gate,
+                )
+            )
+            for i, display in enumerate(displays)
+        ]
+        await asyncio.gather(*(display.live.wait() for display in displays))
+        await asyncio.sleep(1.0)  # a bench, not a test: let the servers' allocators settle before reading RSS
+        rss_after = sum(server.rss_bytes() for server in servers)
+        cpu_before = sum(server.cpu_seconds() for server in servers)
+        bench_cpu_before = time.process_time()
+
+        sent: dict[str, float] = {}
+        failures: list[str] = []
+
+        async def one_call(number: int) -> None:
+            started = time.perf_counter()
+            try:
+                marker = await call(http, servers[number % len(servers)], number)
+            except Exception as exc:
+                failures.append(f"call {number}: {type(exc).__name__}: {exc}")
+                return
+            sent[marker] = started
+
+        total = int(rate * seconds)
+        began = time.perf_counter()
+        calls = []
+        for number in range(1, total + 1):
+            delay = began + (number - 1) / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            calls.append(asyncio.create_task(one_call(number)))
+        await asyncio.gather(*calls)
+        deadline = time.perf_counter() + DRAIN_SECONDS
+        while time.perf_counter() < deadline:
+            if all(display.error or len(display.seen) >= len(sent) for display in displays):
+                break
+            await asyncio.sleep(0.05)
+        finished = max((max(d.seen.values(), default=began) for d in displays), default=began)
+        cpu = sum(server.cpu_seconds() for server in servers) - cpu_before
+        bench_cpu = time.process_time() - bench_cpu_before
+        stop.set()
+        await asyncio.gather(*watchers)
+
+    latencies = [
+        (display.seen[marker] - started) * 1000
+        for display in displays
+        for marker, started in sent.items()
+        if marker in display.seen
+    ]
+    live_displays = [display for display in displays if display.error is None]
+    lost = sum(1 for display in displays for marker in sent if marker not in display.seen)
+    errors = failures + [display.error for display in displays if display.error]
+    return Figures(
+        name=name,
+        subscribers=subscribers,
+        processes=len(servers),
+        calls=len(sent),
+        latencies_ms=latencies,
+        lost=lost,
+        snapshots=sum(display.resyncs for display in displays),
+        failed_displays=subscribers - len(live_displays),
+        deliveries=sum(display.messages - 1 for display in displays if display.messages),
+        seconds=max(finished - began, 1e-9),
+        rss_per_connection=(rss_after - rss_before) / subscribers,
+        cpu_seconds=cpu,
+        bench_cpu_seconds=bench_cpu,
+        errors=errors,
+    )
+
+
+# ---------------------------------------------------------------- the two parts
+
+
+async def reference_part(args: argparse.Namespace) -> Figures:
+    command = [sys.executable, __file__, "reference-server", "--loop", args.loop]
+    if args.deflate:
+        command.append("--deflate")
+    server = start_server(command, {}, "/graphql?query=%7Bok%7D")
+    try:
+
+        async def call(http: httpx.AsyncClient, server: Server, number: int) -> str:
+            response = await http.post(
+                server.url + "/graphql",
+                json={"query": REFERENCE_CALL, "variables": {"roomId": 1, "sequence": number}},
+            )
+            response.raise_for_status()
+            return f"A{number:03d}"
+
+        def markers_of(data: dict[str, Any]) -> list[str]:
+            called = data["board"]["called"]
+            return [called["label"]] if called else []
+
+        return await run_part(
+            "reference: strawberry + broadcaster memory://",
+            [server],
+            subscribers=args.subscribers,
+            rate=args.rate,
+            seconds=args.seconds,
+            display_token=None,
+            query=REFERENCE_BOARD,
+            variables={"roomId": 1},
+            markers_of=markers_of,
+            call=call,
+        )
+    finally:
+        stop_server(server)
+
+
+# What the displays select and what the doctor sends. The board selection mirrors the reference's
+# (room, doctor, the called ticket, the next five, counts) so that the two parts compare like for like.
+GUALEMA_BOARD = """
+subscription($roomId: ID!) {
+  queueBoard(roomId: $roomId) {
+    sequence snapshot
+    room { name }
+    doctor { name }
+    event { kind label }
+    called { label patientName }
+    waiting { label patientName }
+    counts { waiting called done }
+  }
+}"""
+GUALEMA_CALL_NEXT = """
+mutation($roomId: ID!) {
+  callNext(roomId: $roomId) { __typename ... on QueueTicket { label } ... on Error { message } }
+}"""
+
+
+@dataclass
+class SeededRoom:
+    room_id: int
+    doctor_token: str
+    admin_token: str
+    booking_ids: list[int]
+
+
+async def seed_gualema(bookings: int) -> SeededRoom:
+    """One room, its doctor, a session running now and `bookings` CONFIRMED bookings for it (rows
+    written directly, as tests.factories does; check-in then goes through the API)."""
+    from gualema.database import close_database, migrate, open_database
+    from gualema.settings import get_settings, reset_settings
+    from models.booking import Booking, BookingStatus, active_department_day_key, active_session_key
+    from models.scheduling import Slot
+    from tests import factories
+
+    reset_settings()
+    settings = get_settings()
+    await migrate(settings)
+    await open_database(settings)
+    try:
+        doctor, doctor_login = await factories.doctor()
+        admin = await factories.admin_user()
+        schedule = await factories.session(
+            capacity=bookings,
+            starts_in=timedelta(minutes=-30),
+            duration=timedelta(hours=4),
+            doctor_row=doctor,
+        )
+        slot = await Slot.filter(schedule_id=schedule.id).first()
+        assert slot is not None
+        owner = await factories.patient_user()
+        booking_ids = []
+        for number in range(1, bookings + 1):
+            born = (date(1950, 1, 1) + timedelta(days=number)).strftime("%Y%m%d")  # unique ID numbers
+            person = await factories.patient(
+                owner, name=f"张{number}三", id_number=factories.resident_id(born)
+            )
+            booking = await Booking.create(
+                account_id=owner.id,
+                patient_id=person.id,
+                schedule_id=schedule.id,
+                slot_id=slot.id,
+                department_id=schedule.department_id,
+                visit_date=schedule.date,
+                slot_starts_at=slot.starts_at,
+                slot_ends_at=slot.ends_at,
+                status=BookingStatus.CONFIRMED,
+                queue_number=number,
+                fee=0,
+                active_session_key=active_session_key(person.id, schedule.id),
+                active_department_day_key=active_department_day_key(
+                    person.id, schedule.department_id, schedule.date
+                ),
+                idempotency_key=f"bench-{number}",
+                request_fingerprint="bench",
+            )
+            booking_ids.append(booking.id)
+        return SeededRoom(schedule.room_id, doctor_login.token, admin.token, booking_ids)
+    finally:
+        await close_database()
+
+
+CHECK_IN_BY_STAFF = """
+mutation($bookingId: ID!) {
+  checkInByStaff(bookingId: $bookingId) { __typename ... on QueueTicket { label } ... on Error { message } }
+}"""
+
+
+async def check_in_everyone(server: Server, seeded: SeededRoom) -> None:
+    async with httpx.AsyncClient(timeout=30) as http:
+        for booking_id in seeded.booking_ids:
+            response = await http.post(
+                server.url + "/graphql",
+                json={"query": CHECK_IN_BY_STAFF, "variables": {"bookingId": str(booking_id)}},
+                headers={"Authorization": f"Bearer {seeded.admin_token}"},
+            )
+            result = (response.json().get("data") or {}).get("checkInByStaff") or {}
+            if "label" not in result:
+                raise RuntimeError(f"checkInByStaff failed: {response.text[:300]}")
+
+
+@asynccontextmanager
+async def fresh_database(args: argparse.Namespace) -> AsyncIterator[str]:
+    run = f"gualema_bench_{os.getpid()}_{secrets.token_hex(2)}"
+    if args.processes == 1 and not args.database_url:
+        path = Path(tempfile.gettempdir()) / f"{run}.sqlite3"
+        yield f"sqlite://{path}"
+        path.unlink(missing_ok=True)
+        return
+    import asyncpg
+
+    base = args.database_url or "postgres://postgres@127.0.0.1:5432"
+    admin = await asyncpg.connect(base.rstrip("/") + "/postgres")
+    await admin.execute(f'CREATE DATABASE "{run}"')
+    try:
+        yield f"{base.rstrip('/')}/{run}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{run}" WITH (FORCE)')
+        await admin.close()
+
+
+async def gualema_part(args: argparse.Namespace) -> Figures | None:
+    async with fresh_database(args) as database_url:
+        env = {
+            "GUALEMA_ENV": "development",
+            "GUALEMA_DATABASE_URL": database_url,
+            "GUALEMA_REDIS_PREFIX": f"bench-{secrets.token_hex(3)}",
+            "GUALEMA_SECRET_KEY": "bench-secret-key-0123456789abcdef",
+            "GUALEMA_RUN_WORKERS": "false",
+            "GUALEMA_DB_POOL_SIZE": "10",
+            "GUALEMA_TIMEZONE": "UTC",  # the seeded session is "today" whatever the hour
+        }
+        if args.redis_url:
+            env["GUALEMA_REDIS_URL"] = args.redis_url
+        os.environ.update(env)
+        if not args.redis_url:
+            os.environ.pop("GUALEMA_REDIS_URL", None)
+        seeded = await seed_gualema(int(args.rate * args.seconds) + 10)
+        command = [sys.executable, "-m", "gualema", "serve", "--loop", args.loop]
+        servers = [start_server(command, env, "/readyz") for _ in range(args.processes)]
+        try:
+            token = await issue_display_token(servers[0], seeded)
+            await check_in_everyone(servers[0], seeded)
+
+            async def call(http: httpx.AsyncClient, server: Server, number: int) -> str:
+                response = await http.post(
+                    server.url + "/graphql",
+                    json={"query": GUALEMA_CALL_NEXT, "variables": {"roomId": str(seeded.room_id)}},
+                    headers={"Authorization": f"Bearer {seeded.doctor_token}"},
+                )
+                body = response.json()
+                result = (body.get("data") or {}).get("callNext")
+                if not result or "label" not in result:
+                    raise RuntimeError(json.dumps(body, ensure_ascii=False)[:300])
+                return str(result["label"])
+
+            def markers_of(data: dict[str, Any]) -> list[str]:
+                # The call's own message names it; a snapshot after a resync shows it as called.
+                board = data["queueBoard"]
+                event = board.get("event") or {}
+                markers = [event["label"]] if event.get("kind") == "called" else []
+                return markers + ([board["called"]["label"]] if board.get("called") else [])
+
+            return await run_part(
+                f"gualema: queueBoard via {'Redis' if args.redis_url else 'in-process broker'}",
+                servers,
+                subscribers=args.subscribers,
+                rate=args.rate,
+                seconds=args.seconds,
+                display_token=token,
+                query=GUALEMA_BOARD,
+                variables={"roomId": str(seeded.room_id)},
+                markers_of=markers_of,
+                call=call,
+            )
+        finally:
+            for server in servers:
+                stop_server(server)
+
+
+ISSUE_DISPLAY_TOKEN = """
+mutation($input: IssueDisplayTokenInput!) {
+  issueDisplayToken(input: $input) { __typename ... on DisplayToken { token } ... on Error { message } }
+}"""
+
+
+async def issue_display_token(server: Server, seeded: SeededRoom) -> str:
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.post(
+            server.url + "/graphql",
+            json={"query": ISSUE_DISPLAY_TOKEN, "variables": {"input": {"roomIds": [str(seeded.room_id)]}}},
+            headers={"Authorization": f"Bearer {seeded.admin_token}"},
+        )
+    result = ((response.json().get("data") or {}).get("issueDisplayToken")) or {}
+    if "token" not in result:
+        raise RuntimeError(f"issueDisplayToken failed: {response.text[:300]}")
+    return str(result["token"])
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--subscribers", "-s", type=int, default=1000)
+    parser.add_argument("--rate", "-r", type=float, default=5.0, help="calls per second")
+    parser.add_argument("--seconds", "-t", type=float, default=20.0)
+    parser.add_argument(
+        "--processes", "-p", type=int, choices=[1, 2], default=2, help="Gualema server processes"
+    )
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("GUALEMA_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("GUALEMA_BENCH_DATABASE_URL"),
+        help="PostgreSQL server (a fresh database is created); default SQLite for one process",
+    )
+    parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
+    parser.add_argument("--deflate", action="store_true", help="permessage-deflate on the reference server")
+    parser.add_argument("--only", choices=["reference", "gualema"])
+    return parser.parse_args(argv)
+
+
+async def main(args: argparse.Namespace) -> None:
+    print(
+        f"fanout: {args.subscribers} displays, {args.rate:g} calls/s for {args.seconds:g} s, "
+        f"loop {args.loop} (provisional: displays, driver and servers share this machine)"
+    )
+    results: list[Figures] = []
+    if args.only in (None, "reference"):
+        results.append(await reference_part(args))
+        results[-1].print()
+    if args.only in (None, "gualema"):
+        figures = await gualema_part(args)
+        if figures is not None:
+            results.append(figures)
+            figures.print()
+    if len(results) == 2:
+        reference, gualema = results
+        ratio = (gualema.deliveries / gualema.seconds) / max(reference.deliveries / reference.seconds, 1e-9)
+        print(f"\ngualema delivers {ratio:.2f}x the reference's deliveries/s at this load")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "reference-server":
+        options = argparse.ArgumentParser()
+        options.add_argument("reference-server")
+        options.add_argument("--port", type=int, required=True)
+        options.add_argument("--loop", default="asyncio")
+        options.add_argument("--deflate", action="store_true")
+        parsed = options.parse_args()
+        serve_reference(parsed.port, parsed.loop, parsed.deflate)
+    else:
+        asyncio.run(main(parse_args(sys.argv[1:])))

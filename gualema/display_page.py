@@ -1,0 +1,41 @@
+"""The waiting-room display page: one static HTML file with a tiny graphql-transport-ws client.
+
+The page reads its room and display token from its own URL and subscribes to `queueBoard`; the
+server only serves the file. No build step, no third-party script (decision 066).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
+
+PAGE = Path(__file__).resolve().parent / "static" / "display.html"
+
+# The token travels in the URL: keep it out of Referer headers and caches, and allow the page to
+# talk only to this server.
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+        "connect-src 'self' ws: wss:; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"
+    ),
+}
+
+
+@lru_cache(maxsize=1)
+def _page() -> str:
+    return PAGE.read_text(encoding="utf-8")
+
+
+async def display_page(request: Request) -> Response:
+    return HTMLResponse(_page(), headers=HEADERS)
+
+
+def display_routes() -> list[BaseRoute]:
+    return [Route("/display/{room_id:int}", display_page, methods=["GET"])]

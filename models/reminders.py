@@ -1,0 +1,147 @@
+"""Reminders as durable jobs with a run time (models/jobs.py): they survive restarts, and each is
+sent only if its booking is still in a status that wants it when the job runs, so a cancelled booking
+gets no reminder without anyone having to find and delete its jobs
+(docs/decisions/074-reminders.md)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tortoise.transactions import in_transaction
+
+from models import jobs
+from models.booking import Booking, BookingStatus
+from models.clock import utcnow
+from models.errors import InvalidInput, NotAllowed, NotFound
+
+VISIT_REMINDER = "reminder.visit"
+FOLLOWUP_REMINDER = "reminder.followup"
+REMINDER_KINDS = (VISIT_REMINDER, FOLLOWUP_REMINDER)
+
+# A day-before reminder only for a booking that is still going ahead.
+VISIT_REMINDED = frozenset({BookingStatus.CONFIRMED})
+# A follow-up is set after (or during) a visit; only a booking that was cancelled or lapsed loses it.
+FOLLOWUP_CANCELLED_BY = frozenset({BookingStatus.CANCELLED, BookingStatus.EXPIRED})
+
+
+def local_time_on(day: date, hour: int, tz_name: str) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=ZoneInfo(tz_name))
+
+
+async def schedule_visit_reminder(booking_id: int, *, hour: int, tz_name: str) -> jobs.Job | None:
+    """Inside the confirming transaction. A booking made after the reminder time gets none (the
+    confirmation text has just told the patient)."""
+    booking = await Booking.get(id=booking_id)
+    run_at = local_time_on(booking.visit_date - timedelta(days=1), hour, tz_name)
+    if run_at <= utcnow():
+        return None
+    return await jobs.enqueue(
+        VISIT_REMINDER, {"booking_id": booking_id}, run_at=run_at, dedupe_key=f"{VISIT_REMINDER}:{booking_id}"
+    )
+
+
+async def set_followup_reminder(
+    doctor_account_id: int, booking_id: int, on: date, note: str, *, hour: int, tz_name: str
+) -> datetime:
+    """A doctor asks a patient to come back; returns when the reminder will be sent."""
+    from models.catalogue import Doctor
+    from models.scheduling import Schedule
+
+    note = note.strip()
+    if len(note) > 200:
+        raise InvalidInput("note", "a note has at most 200 characters")
+    run_at = local_time_on(on, hour, tz_name)
+    if run_at <= utcnow():
+        raise InvalidInput("date", "the follow-up reminder must be for a later date")
+    if on > utcnow().date() + timedelta(days=366):
+        raise InvalidInput("date", "a follow-up reminder is at most a year ahead")
+    booking = await Booking.get_or_none(id=booking_id)
+    if booking is None:
+        raise NotFound("booking not found")
+    schedule = await Schedule.get(id=booking.schedule_id)  # type: ignore[attr-defined]
+    doctor = await Doctor.get_or_none(account_id=doctor_account_id)
+    if doctor is None or doctor.id != schedule.doctor_id:  # type: ignore[attr-defined]
+        raise NotAllowed("only the booking's doctor may set its follow-up reminder")
+    if booking.status in FOLLOWUP_CANCELLED_BY:
+        raise NotAllowed("this booking was cancelled")
+    async with in_transaction():
+        await jobs.enqueue(
+            FOLLOWUP_REMINDER,
+            {"booking_id": booking_id, "date": on.isoformat(), "note": note},
+            run_at=run_at,
+            dedupe_key=f"{FOLLOWUP_REMINDER}:{booking_id}:{on.isoformat()}",
+        )
+    return run_at
+
+
+async def _booking_params(booking: Booking) -> dict[str, Any]:
+    from models.accounts import Patient
+    from models.catalogue import Department, Doctor, Room
+    from models.scheduling import Schedule
+
+    schedule = await Schedule.get(id=booking.schedule_id)  # type: ignore[attr-defined]
+    patient = await Patient.get(id=booking.patient_id)  # type: ignore[attr-defined]
+    department = await Department.get(id=schedule.department_id)  # type: ignore[attr-defined]
+    doctor = await Doctor.get(id=schedule.doctor_id)  # type: ignore[attr-defined]
+    room = await Room.get(id=schedule.room_id)  # type: ignore[attr-defined]
+    location = " ".join(part for part in (room.building, room.floor, room.name) if part)
+    return {
+        "patient_name": patient.name,
+        "department": department.name,
+        "doctor": doctor.name,
+        "starts_at": booking.slot_starts_at,
+        "location": location,
+    }
+
+
+async def send_visit_reminder(job: jobs.Job) -> None:
+    from models.notifications import notify
+
+    booking_id = int(job.payload["booking_id"])
+    async with in_transaction():
+        booking = await Booking.get_or_none(id=booking_id)
+        if booking is None or booking.status not in VISIT_REMINDED:
+            return  # cancelled, expired or otherwise settled since it was scheduled: nothing to say
+        facts = await _booking_params(booking)
+        await notify(
+            booking.account_id,  # type: ignore[attr-defined]
+            "visit.reminder",
+            {
+                "patient_name": facts["patient_name"],
+                "department": facts["department"],
+                "visit_time": facts["starts_at"],
+                "location": facts["location"],
+            },
+            dedupe_key=f"{VISIT_REMINDER}:{booking_id}",
+            booking_id=booking_id,
+        )
+
+
+async def send_followup_reminder(job: jobs.Job) -> None:
+    from models.notifications import notify
+
+    booking_id = int(job.payload["booking_id"])
+    async with in_transaction():
+        booking = await Booking.get_or_none(id=booking_id)
+        if booking is None or booking.status in FOLLOWUP_CANCELLED_BY:
+            return
+        facts = await _booking_params(booking)
+        await notify(
+            booking.account_id,  # type: ignore[attr-defined]
+            "followup.reminder",
+            {
+                "patient_name": facts["patient_name"],
+                "department": facts["department"],
+                "doctor": facts["doctor"],
+                "date": date.fromisoformat(job.payload["date"]),
+                "note": job.payload.get("note", ""),
+            },
+            dedupe_key=f"{FOLLOWUP_REMINDER}:{booking_id}:{job.payload['date']}",
+            booking_id=booking_id,
+        )
+
+
+def reminder_handlers() -> dict[str, jobs.Handler]:
+    return {VISIT_REMINDER: send_visit_reminder, FOLLOWUP_REMINDER: send_followup_reminder}

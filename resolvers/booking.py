@@ -1,0 +1,213 @@
+"""Booking use cases: scope the caller, open the transaction, call the domain."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import date
+
+from tortoise.transactions import in_transaction
+
+from gualema.settings import Settings
+from models import booking as booking_models
+from models import no_shows
+from models.booking import Booking, BookingPolicy, BookingRequest, BookingStatus
+from models.booking_rules import Blacklisted, NotYetReleased
+from models.clock import utcnow
+from models.errors import InvalidInput, NotFound
+from models.no_shows import NoShowBlock, NoShowPolicy
+from models.scheduling import Schedule
+from resolvers.context import Context
+
+MAX_PAGE = 100
+
+
+def booking_policy(settings: Settings) -> BookingPolicy:
+    return BookingPolicy(
+        hold_minutes=settings.hold_minutes, max_per_account_per_day=settings.max_bookings_per_account_per_day
+    )
+
+
+def no_show_policy(settings: Settings) -> NoShowPolicy:
+    return NoShowPolicy(
+        threshold=settings.no_show_threshold,
+        window_days=settings.no_show_window_days,
+        block_days=settings.no_show_block_days,
+    )
+
+
+def _account_id(context: Context) -> int:
+    account_id = context.viewer.account_id
+    if account_id is None:
+        raise NotFound("no account")
+    return account_id
+
+
+async def book_slot(context: Context, slot_id: int, patient_id: int, idempotency_key: str) -> Booking:
+    key = idempotency_key.strip()
+    if not 8 <= len(key) <= 80:
+        raise InvalidInput("idempotencyKey", "an idempotency key has 8-80 characters")
+    request = BookingRequest(
+        account_id=_account_id(context), slot_id=slot_id, patient_id=patient_id, idempotency_key=key
+    )
+    tz = context.settings.tz
+    try:
+        return await booking_models.book_slot(request, booking_policy(context.settings))
+    except Blacklisted as refused:  # dates are shown in the hospital's zone
+        raise Blacklisted(refused.ends_at.astimezone(tz)) from None
+    except NotYetReleased as refused:
+        raise NotYetReleased(refused.release_at.astimezone(tz)) from None
+
+
+async def cancel_booking(context: Context, booking_id: int, reason: str) -> Booking:
+    viewer = context.viewer
+    async with in_transaction():
+        return await booking_models.cancel_booking(
+            booking_id,
+            # A patient cancels only their own bookings, before the cutoff; an administrator any, any time.
+            account_id=None if viewer.is_admin else _account_id(context),
+            actor_id=viewer.account_id,
+            reason=reason.strip()[:255],
+            cutoff_minutes=context.settings.cancel_cutoff_minutes,
+        )
+
+
+# -- lists with cursor pagination (keyset on the id, newest first)
+
+
+@dataclass(frozen=True)
+class BookingFilter:
+    statuses: list[BookingStatus] | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    department_id: int | None = None
+    doctor_id: int | None = None
+    schedule_id: int | None = None
+    patient_id: int | None = None
+    account_id: int | None = None
+
+
+@dataclass(frozen=True)
+class BookingPage:
+    items: list[Booking]
+    has_next_page: bool
+    end_cursor: str | None
+
+
+def encode_cursor(booking_id: int) -> str:
+    return base64.urlsafe_b64encode(f"booking:{booking_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if kind != "booking":
+            raise ValueError(kind)
+        return int(value)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("after", "this cursor is not one we gave out") from None
+
+
+async def _page(criteria: BookingFilter, first: int, after: str | None) -> BookingPage:
+    if not 1 <= first <= MAX_PAGE:
+        raise InvalidInput("first", f"ask for 1 to {MAX_PAGE} items")
+    query = Booking.all()
+    if criteria.account_id is not None:
+        query = query.filter(account_id=criteria.account_id)
+    if criteria.statuses:
+        query = query.filter(status__in=criteria.statuses)
+    if criteria.date_from is not None:
+        query = query.filter(visit_date__gte=criteria.date_from)
+    if criteria.date_to is not None:
+        query = query.filter(visit_date__lte=criteria.date_to)
+    if criteria.department_id is not None:
+        query = query.filter(department_id=criteria.department_id)
+    if criteria.schedule_id is not None:
+        query = query.filter(schedule_id=criteria.schedule_id)
+    if criteria.patient_id is not None:
+        query = query.filter(patient_id=criteria.patient_id)
+    if criteria.doctor_id is not None:
+        query = query.filter(schedule__doctor_id=criteria.doctor_id)
+    if after is not None:
+        query = query.filter(id__lt=decode_cursor(after))
+    rows = await query.order_by("-id").limit(first + 1)
+    items = rows[:first]
+    return BookingPage(
+        items=items,
+        has_next_page=len(rows) > first,
+        end_cursor=encode_cursor(items[-1].id) if items else None,
+    )
+
+
+async def my_bookings(
+    context: Context, criteria: BookingFilter, first: int, after: str | None
+) -> BookingPage:
+    scoped = BookingFilter(
+        statuses=criteria.statuses,
+        date_from=criteria.date_from,
+        date_to=criteria.date_to,
+        patient_id=criteria.patient_id,
+        account_id=_account_id(context),
+    )
+    return await _page(scoped, first, after)
+
+
+async def all_bookings(
+    context: Context, criteria: BookingFilter, first: int, after: str | None
+) -> BookingPage:
+    return await _page(criteria, first, after)
+
+
+async def session_bookings(context: Context, schedule_id: int) -> list[Booking]:
+    """A doctor sees the bookings of their own sessions; an administrator of any session."""
+    from models.catalogue import Doctor
+
+    schedule = await Schedule.get_or_none(id=schedule_id)
+    if schedule is None:
+        raise NotFound("no such session")
+    if not context.viewer.is_admin:
+        own = await Doctor.filter(account_id=context.viewer.account_id).values_list("id", flat=True)
+        if schedule.doctor_id not in own:  # type: ignore[attr-defined]
+            raise NotFound("no such session")
+    return await Booking.filter(schedule_id=schedule_id).order_by("queue_number")
+
+
+async def booking(context: Context, booking_id: int) -> Booking:
+    query = Booking.filter(id=booking_id)
+    if not context.viewer.is_admin:
+        query = query.filter(account_id=_account_id(context))
+    row = await query.first()
+    if row is None:
+        raise NotFound("no such booking")
+    return row
+
+
+# -- no-show blocks
+
+
+async def my_no_show_blocks(context: Context) -> list[NoShowBlock]:
+    return await no_shows.blocks_of_account(_account_id(context), utcnow())
+
+
+async def no_show_blocks(context: Context, active_only: bool) -> list[NoShowBlock]:
+    query = NoShowBlock.all()
+    if active_only:
+        query = query.filter(ends_at__gt=utcnow(), lifted_at__isnull=True)
+    return await query.order_by("-id").limit(MAX_PAGE)
+
+
+async def lift_no_show_block(context: Context, block_id: int, reason: str) -> NoShowBlock:
+    async with in_transaction():
+        return await no_shows.lift_block(block_id, actor_id=context.viewer.account_id, reason=reason)
+
+
+# -- periodic jobs (gualema/background.py)
+
+
+async def expire_holds(settings: Settings) -> int:
+    return await booking_models.expire_holds()
+
+
+async def sweep_no_shows(settings: Settings) -> int:
+    return await no_shows.sweep_no_shows(no_show_policy(settings))

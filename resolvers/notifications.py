@@ -1,0 +1,298 @@
+"""Use cases of notifications: the dispatcher that empties the outbox, the inbox, login codes and
+follow-up reminders."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from gualema.settings import Settings
+from integrations.sms.interface import OutgoingSms, SmsError, SmsProvider
+from models import jobs, notifications, rate_limits, reminders, verification_codes
+from models.accounts import Account, Role
+from models.errors import DomainError, InvalidInput
+from models.identity import mask_phone, normalise_phone, phone_problem
+from models.message_templates import template_for
+from models.notifications import Notification, RetryPolicy, SmsMessage
+from models.rate_limits import Limit
+from realtime.broker import get_broker
+from resolvers.accounts import AccountDisabled, Session, _open_session
+from resolvers.context import Context
+
+log = logging.getLogger("gualema.notifications")
+
+CODE_FIELDS = frozenset({"sendLoginCode", "loginWithCode"})
+
+
+class OneCodeRequestPerOperation(DomainError):
+    default_message = "send or check one login code per request"
+
+
+# -- the dispatcher
+
+
+@dataclass(frozen=True)
+class DispatchReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    published: int = 0
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.retried + self.failed + self.published
+
+
+def _outgoing(message: SmsMessage) -> OutgoingSms:
+    return OutgoingSms(
+        phone=message.phone,
+        event=message.event,
+        text=message.body,
+        params={str(k): str(v) for k, v in (message.params or {}).items()},
+        variables=template_for(message.event).variables,
+        idempotency_key=message.idempotency_key,
+    )
+
+
+async def _deliver(provider: SmsProvider, message: SmsMessage, policy: RetryPolicy) -> str:
+    if message.attempts > message.max_attempts:
+        # The lease of the last attempt ran out (its process died): give up rather than send again.
+        await notifications.mark_attempt_failed(
+            message, "gave up: the last attempt did not finish", retryable=False, policy=policy
+        )
+        return "failed"
+    try:
+        receipt = await provider.send(_outgoing(message))
+    except SmsError as exc:
+        retrying = await notifications.mark_attempt_failed(
+            message, str(exc), retryable=exc.retryable, policy=policy
+        )
+        log.warning(
+            "SMS %s to %s attempt %d/%d failed (%s)%s",
+            message.event,
+            mask_phone(message.phone),
+            message.attempts,
+            message.max_attempts,
+            exc.code,
+            "; will retry" if retrying else "; giving up",
+        )
+        return "retried" if retrying else "failed"
+    await notifications.mark_sent(message, receipt.provider_message_id)
+    return "sent"
+
+
+async def dispatch_sms(settings: Settings, provider: SmsProvider, *, rounds: int = 10) -> DispatchReport:
+    """Claims due texts in batches and sends each batch concurrently; one call empties what is due."""
+    policy = RetryPolicy(settings.notification_backoff_seconds, settings.notification_backoff_max_seconds)
+    lease = timedelta(seconds=settings.notification_lease_seconds)
+    counts = {"sent": 0, "retried": 0, "failed": 0}
+    for _round in range(rounds):
+        batch = await notifications.claim_due_sms(lease=lease, limit=settings.notification_batch_size)
+        if not batch:
+            break
+        for outcome in await asyncio.gather(*(_deliver(provider, m, policy) for m in batch)):
+            counts[outcome] += 1
+    return DispatchReport(**counts)
+
+
+async def publish_in_app(limit: int = 200) -> int:
+    """Pushes committed in-app messages to their account's channel (publish after commit)."""
+    rows = await notifications.claim_unpublished(limit)
+    broker = get_broker()
+    for row in rows:
+        await broker.publish(notifications.channel_for(row.account_id), {"id": row.id, "event": row.event})  # type: ignore[attr-defined]
+    return len(rows)
+
+
+async def run_dispatcher(settings: Settings, provider: SmsProvider) -> int:
+    report = await dispatch_sms(settings, provider)
+    published = await publish_in_app()
+    return report.sent + report.retried + report.failed + published
+
+
+# -- the inbox
+
+
+def encode_cursor(notification_id: int) -> str:
+    return base64.urlsafe_b64encode(f"n:{notification_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if kind != "n":
+            raise ValueError(kind)
+        return int(value)
+    except ValueError:
+        raise InvalidInput("after", "the cursor is not one this API gave out") from None
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    rows: list[Notification]
+    has_next_page: bool
+
+
+async def inbox(context: Context, first: int, after: str | None, unread_only: bool) -> InboxPage:
+    if not 1 <= first <= 100:
+        raise InvalidInput("first", "first takes 1-100")
+    account_id = int(context.viewer.account_id or 0)
+    rows, more = await notifications.inbox_page(
+        account_id, first=first, before_id=decode_cursor(after) if after else None, unread_only=unread_only
+    )
+    return InboxPage(rows, more)
+
+
+async def unread_count(context: Context) -> int:
+    return await notifications.unread_count(int(context.viewer.account_id or 0))
+
+
+async def mark_read(context: Context, ids: list[int] | None) -> int:
+    if ids is not None and len(ids) > 500:
+        raise InvalidInput("ids", "mark at most 500 notifications at once")
+    return await notifications.mark_read(int(context.viewer.account_id or 0), ids)
+
+
+async def own_notification(account_id: int, notification_id: int) -> Notification | None:
+    return await Notification.get_or_none(id=notification_id, account_id=account_id)
+
+
+# -- login codes
+
+
+def _phone(value: str) -> str:
+    problem = phone_problem(value)
+    if problem:
+        raise InvalidInput("phone", problem)
+    return normalise_phone(value)
+
+
+def _limits(settings: Settings) -> tuple[list[Limit], list[Limit]]:
+    per_phone = [
+        Limit("phone-minute", settings.sms_limit_per_minute, timedelta(minutes=1)),
+        Limit("phone-hour", settings.sms_limit_per_hour, timedelta(hours=1)),
+        Limit("phone-day", settings.sms_limit_per_day, timedelta(days=1)),
+    ]
+    per_ip = [
+        Limit("ip-hour", settings.sms_ip_limit_per_hour, timedelta(hours=1)),
+        Limit("ip-day", settings.sms_ip_limit_per_day, timedelta(days=1)),
+    ]
+    return per_phone, per_ip
+
+
+@dataclass(frozen=True)
+class CodeSent:
+    phone: str
+    expires_at: datetime
+
+
+async def send_login_code(context: Context, phone: str) -> CodeSent:
+    settings = context.settings
+    phone = _phone(phone)
+    per_phone, per_ip = _limits(settings)
+    await rate_limits.take(
+        [(limit, phone) for limit in per_phone] + [(limit, context.client_ip) for limit in per_ip]
+    )
+    account = await Account.get_or_none(phone=phone)
+    row = await verification_codes.issue(
+        phone,
+        secret=settings.secret_key.get_secret_value(),
+        minutes=settings.login_code_minutes,
+        max_attempts=settings.login_code_max_attempts,
+        locale=settings.notification_locale,
+        tz=settings.tz,
+        account_id=account.id if account else None,
+    )
+    log.info("login code sent to %s", mask_phone(phone))
+    return CodeSent(phone, row.expires_at)
+
+
+_CODE = re.compile(r"^\d{6}$")
+
+
+async def login_with_code(context: Context, phone: str, code: str) -> Session:
+    """Registers a patient account on the first login of a phone (docs/decisions/073-login-codes.md)."""
+    phone = _phone(phone)
+    if not _CODE.match(code):
+        raise InvalidInput("code", "a login code has 6 digits")
+    await verification_codes.verify(phone, code, secret=context.settings.secret_key.get_secret_value())
+    account = await Account.get_or_none(phone=phone)
+    if account is None:
+        try:
+            async with in_transaction():
+                account = await Account.create(
+                    phone=phone, password_hash=None, name=f"用户{phone[-4:]}", role=Role.PATIENT
+                )
+        except IntegrityError:  # registered by a concurrent login of the same phone
+            account = await Account.get(phone=phone)
+    if account.disabled:
+        raise AccountDisabled()
+    return await _open_session(context, account)
+
+
+# -- follow-up reminders
+
+
+@dataclass(frozen=True)
+class FollowUpReminder:
+    booking_id: int
+    date: date
+    note: str
+    sends_at: datetime
+
+
+async def set_follow_up_reminder(context: Context, booking_id: int, on: date, note: str) -> FollowUpReminder:
+    settings = context.settings
+    sends_at = await reminders.set_followup_reminder(
+        int(context.viewer.account_id or 0),
+        booking_id,
+        on,
+        note,
+        hour=settings.followup_reminder_hour,
+        tz_name=settings.timezone,
+    )
+    return FollowUpReminder(booking_id, on, note.strip(), sends_at)
+
+
+# -- background work, registered in gualema/background.py
+
+
+class _ProviderHolder:
+    """One provider (and its HTTP connection pool) per process, made on first use."""
+
+    provider: SmsProvider | None = None
+
+    @classmethod
+    def get(cls, settings: Settings) -> SmsProvider:
+        if cls.provider is None:
+            from integrations.sms import provider_from_settings
+
+            cls.provider = provider_from_settings(settings)
+        return cls.provider
+
+
+def periodic_work(settings: Settings) -> list[tuple[str, float, Callable[[Settings], Awaitable[int]]]]:
+    runner = jobs.JobRunner(reminders.reminder_handlers())
+
+    async def dispatch(current: Settings) -> int:
+        return await run_dispatcher(current, _ProviderHolder.get(current))
+
+    async def send_reminders(current: Settings) -> int:
+        return await runner.run_once()
+
+    async def purge(current: Settings) -> int:
+        return await rate_limits.purge_free_slots() + await verification_codes.purge_expired()
+
+    return [
+        ("notifications.dispatch", settings.notification_dispatch_seconds, dispatch),
+        ("notifications.reminders", max(settings.notification_dispatch_seconds, 5.0), send_reminders),
+        ("notifications.purge", 3600.0, purge),
+    ]

@@ -1,0 +1,483 @@
+"""Queue use cases: check-in, doctor actions, and the board and patient streams.
+
+Every change runs in one transaction that first bumps the board sequences (serialising a room's
+changes), then changes the ticket and the booking; the new boards are read and published only
+after the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
+
+from graphql import GraphQLError
+from tortoise.transactions import in_transaction
+
+from models import queue_board
+from models.accounts import Patient
+from models.booking import Booking, BookingStatus, transition
+from models.catalogue import Department, Doctor, Room
+from models.checkin_codes import InvalidCheckInCode, verify_code
+from models.clock import utcnow
+from models.errors import DomainError, InvalidTransition, NotAllowed, NotFound
+from models.identity import mask_name
+from models.queueing import (
+    AlreadyCheckedIn,
+    PriorityReason,
+    QueueRules,
+    QueueTicket,
+    TicketState,
+    bump,
+    call_next,
+    change_state,
+    channel_for,
+    department_board,
+    ensure_boards,
+    get_ticket,
+    open_ticket,
+    recall,
+    restore,
+    return_after_tests,
+    room_board,
+    set_priority,
+    ticket_label,
+    transfer,
+)
+from models.scheduling import Schedule
+from realtime.broker import get_broker
+from realtime.messages import is_resync
+from realtime.sequence import SequenceGate
+from resolvers.context import Context, Viewer
+
+log = logging.getLogger("gualema.queueing")
+
+T = TicketState
+X = TypeVar("X")
+
+
+class WrongCheckInPlace(DomainError):
+    default_message = "this code belongs to another room or department than your booking"
+
+
+class CheckInNotOpen(DomainError):
+    default_message = "check-in for this booking has not opened yet"
+
+    def __init__(self, opens_at: datetime) -> None:
+        super().__init__(f"check-in opens at {opens_at.isoformat()}", opens_at=opens_at)
+
+
+class CheckInClosed(DomainError):
+    default_message = "check-in for this booking has closed; please ask the desk"
+
+
+def queue_rules(context: Context) -> QueueRules:
+    settings = context.settings
+    return QueueRules(
+        returned_after=settings.queue_returned_after,
+        restored_after=settings.queue_restored_after,
+        transferred_after=settings.queue_transferred_after,
+    )
+
+
+def today(context: Context) -> date:
+    return utcnow().astimezone(context.settings.tz).date()
+
+
+# -- check-in
+
+
+async def check_in(context: Context, booking_id: int, code: str) -> QueueTicket:
+    signed = verify_code(code, secret=context.settings.secret_key.get_secret_value())
+    if signed.kind not in {"room", "department"}:
+        raise InvalidCheckInCode()
+    booking = await Booking.get_or_none(id=booking_id, account_id=context.viewer.account_id)
+    if booking is None:
+        raise NotFound("no such booking")
+    schedule = await Schedule.get(id=booking.schedule_id)  # type: ignore[attr-defined]
+    if signed.kind == "room" and signed.id != schedule.room_id:  # type: ignore[attr-defined]
+        raise WrongCheckInPlace()
+    if signed.kind == "department" and not await _department_covers(signed.id, booking.department_id):
+        raise WrongCheckInPlace()
+    return await _check_in(context, booking, schedule)
+
+
+async def check_in_by_staff(context: Context, booking_id: int) -> QueueTicket:
+    booking = await Booking.get_or_none(id=booking_id)
+    if booking is None:
+        raise NotFound("no such booking")
+    schedule = await Schedule.get(id=booking.schedule_id)  # type: ignore[attr-defined]
+    return await _check_in(context, booking, schedule)
+
+
+async def _department_covers(code_department_id: int, booking_department_id: int) -> bool:
+    # A code on a parent department's wall (内科) checks in bookings of its sub-departments too.
+    if code_department_id == booking_department_id:
+        return True
+    department = await Department.get_or_none(id=booking_department_id)
+    return department is not None and department.parent_id == code_department_id  # type: ignore[attr-defined]
+
+
+async def _check_in(context: Context, booking: Booking, schedule: Schedule) -> QueueTicket:
+    now = utcnow()
+    room_id: int = schedule.room_id  # type: ignore[attr-defined]
+    boards = [room_board(room_id), department_board(booking.department_id)]
+    if booking.status is BookingStatus.IN_CONSULTATION:
+        return await _return_after_tests(context, booking, boards)
+    if booking.status is BookingStatus.CHECKED_IN:
+        raise AlreadyCheckedIn()
+    if booking.status is not BookingStatus.CONFIRMED:
+        raise InvalidTransition("booking", booking.status.value, BookingStatus.CHECKED_IN.value)
+    if booking.visit_date != today(context):
+        raise CheckInNotOpen(schedule.starts_at) if booking.visit_date > today(context) else CheckInClosed()
+    settings = context.settings
+    opens_at = booking.slot_starts_at - timedelta(minutes=settings.checkin_open_minutes_before)
+    closes_at = booking.slot_ends_at + timedelta(minutes=settings.checkin_close_minutes_after)
+    if now < opens_at:
+        raise CheckInNotOpen(opens_at)
+    if now > closes_at:
+        raise CheckInClosed()
+    department = await Department.get(id=booking.department_id)
+    patient = await Patient.get(id=booking.patient_id)  # type: ignore[attr-defined]
+    await ensure_boards(*boards)
+    async with in_transaction():
+        sequences = await bump(boards)
+        await transition(
+            booking, BookingStatus.CHECKED_IN, actor_id=context.viewer.account_id, reason="check-in"
+        )
+        ticket = await open_ticket(
+            booking,
+            room_id=room_id,
+            label=ticket_label(department.ticket_prefix, booking.queue_number),
+            display_name=mask_name(patient.name),
+            late=now > booking.slot_ends_at,
+            now=now,
+        )
+    await publish_boards(context, sequences, "checked_in", ticket)
+    return ticket
+
+
+async def _return_after_tests(context: Context, booking: Booking, boards: list[str]) -> QueueTicket:
+    """回诊: a patient back from tests checks in again and re-enters near the front."""
+    await ensure_boards(*boards)
+    async with in_transaction():
+        sequences = await bump(boards)
+        ticket = await QueueTicket.get_or_none(booking_id=booking.id, state=T.IN_CONSULTATION)
+        if ticket is None:
+            raise InvalidTransition("booking", booking.status.value, BookingStatus.CHECKED_IN.value)
+        ticket = await return_after_tests(ticket, queue_rules(context), actor_id=context.viewer.account_id)
+    await publish_boards(context, sequences, "returned", ticket)
+    return ticket
+
+
+# -- doctor actions
+
+
+async def _acting_doctor(context: Context, room_id: int) -> int | None:
+    """The doctor's id when a doctor works in the room (their room, or a session there today);
+    None for an administrator. Anyone else is refused."""
+    viewer = context.viewer
+    if viewer.is_admin:
+        return None
+    doctor = await Doctor.get_or_none(account_id=viewer.account_id, archived=False)
+    if doctor is None:
+        raise NotAllowed("only the room's doctors may act on its queue")
+    if doctor.room_id == room_id:  # type: ignore[attr-defined]
+        return doctor.id
+    if await Schedule.filter(doctor_id=doctor.id, room_id=room_id, date=today(context)).exists():
+        return doctor.id
+    raise NotAllowed("you do not work in this room today")
+
+
+async def call_next_patient(context: Context, room_id: int) -> QueueTicket:
+    room = await Room.get_or_none(id=room_id)
+    if room is None:
+        raise NotFound("no such room")
+    doctor_id = await _acting_doctor(context, room_id)
+    boards = [room_board(room_id), department_board(room.department_id)]  # type: ignore[attr-defined]
+    await ensure_boards(*boards)
+    async with in_transaction():
+        sequences = await bump(boards)
+        ticket = await call_next(room_id, today(context), doctor_id=doctor_id, now=utcnow())
+    await publish_boards(context, sequences, "called", ticket)
+    return ticket
+
+
+TicketAction = Callable[[QueueTicket, int | None], Awaitable[QueueTicket]]
+
+
+async def _on_ticket(
+    context: Context, ticket_id: int, event: str, action: TicketAction, *, also_room: Room | None = None
+) -> QueueTicket:
+    ticket = await get_ticket(ticket_id)
+    doctor_id = await _acting_doctor(context, ticket.room_id)  # type: ignore[attr-defined]
+    rooms = [ticket.room_id]  # type: ignore[attr-defined]
+    departments = [ticket.department_id]
+    if also_room is not None:
+        rooms.append(also_room.id)
+        departments.append(also_room.department_id)  # type: ignore[attr-defined]
+    boards = [room_board(r) for r in rooms] + [department_board(d) for d in departments]
+    await ensure_boards(*boards)
+    async with in_transaction():
+        sequences = await bump(boards)
+        fresh = await QueueTicket.get(id=ticket_id)  # re-read under the board lock
+        result = await action(fresh, doctor_id)
+    await publish_boards(context, sequences, event, result)
+    return result
+
+
+async def recall_ticket(context: Context, ticket_id: int) -> QueueTicket:
+    return await _on_ticket(context, ticket_id, "recalled", lambda t, _: recall(t, now=utcnow()))
+
+
+async def skip_ticket(context: Context, ticket_id: int) -> QueueTicket:
+    async def skip(ticket: QueueTicket, doctor_id: int | None) -> QueueTicket:
+        now = utcnow()
+        return await change_state(
+            ticket, T.SKIPPED, actor_id=context.viewer.account_id, updates={"skipped_at": now}, at=now
+        )
+
+    return await _on_ticket(context, ticket_id, "skipped", skip)
+
+
+async def restore_ticket(context: Context, ticket_id: int) -> QueueTicket:
+    rules = queue_rules(context)
+    return await _on_ticket(
+        context, ticket_id, "restored", lambda t, _: restore(t, rules, actor_id=context.viewer.account_id)
+    )
+
+
+async def start_consultation(context: Context, ticket_id: int) -> QueueTicket:
+    async def start(ticket: QueueTicket, doctor_id: int | None) -> QueueTicket:
+        now = utcnow()
+        return await change_state(
+            ticket, T.IN_CONSULTATION, actor_id=context.viewer.account_id, updates={"started_at": now}, at=now
+        )
+
+    return await _on_ticket(context, ticket_id, "started", start)
+
+
+async def complete_consultation(context: Context, ticket_id: int) -> QueueTicket:
+    async def complete(ticket: QueueTicket, doctor_id: int | None) -> QueueTicket:
+        now = utcnow()
+        return await change_state(
+            ticket, T.DONE, actor_id=context.viewer.account_id, updates={"finished_at": now}, at=now
+        )
+
+    return await _on_ticket(context, ticket_id, "completed", complete)
+
+
+async def transfer_ticket(context: Context, ticket_id: int, room_id: int) -> QueueTicket:
+    target = await Room.get_or_none(id=room_id, archived=False)
+    if target is None:
+        raise NotFound("no such room")
+    rules = queue_rules(context)
+
+    async def move(ticket: QueueTicket, doctor_id: int | None) -> QueueTicket:
+        return await transfer(ticket, room_id, rules, actor_id=context.viewer.account_id, now=utcnow())
+
+    return await _on_ticket(context, ticket_id, "transferred", move, also_room=target)
+
+
+async def prioritise_ticket(
+    context: Context, ticket_id: int, reason: PriorityReason, note: str
+) -> QueueTicket:
+    return await _on_ticket(
+        context, ticket_id, "prioritised", lambda t, _: set_priority(t, reason, note, now=utcnow())
+    )
+
+
+# -- publishing (after commit)
+
+
+def _board_loader(context: Context, visit_date: date) -> dict[str, Any]:
+    settings = context.settings
+    return {
+        "visit_date": visit_date,
+        "shown": settings.queue_board_waiting_shown,
+        "pace_sample": settings.queue_pace_sample,
+    }
+
+
+async def publish_boards(
+    context: Context, sequences: dict[str, int], event: str, ticket: QueueTicket
+) -> None:
+    """Read each changed board once and publish it under the number its change got in the
+    transaction: every subscriber of a channel gets the same rendered dict. A failure is logged, not
+    raised: the change is committed, and subscribers re-snapshot on the gap or on the broker's resync."""
+    options = _board_loader(context, today(context))
+    happened = {"kind": event, "ticket_id": ticket.id, "label": ticket.label, "room_id": ticket.room_id}  # type: ignore[attr-defined]
+    broker = get_broker()
+    for board_key, seq in sequences.items():
+        kind, _, raw_id = board_key.partition(":")
+        try:
+            if kind == "room":
+                board = await queue_board.load_room_board(int(raw_id), seq=seq, **options)
+            else:
+                board = await queue_board.load_department_board(int(raw_id), seq=seq, **options)
+            await broker.publish(channel_for(board_key), {**board, "event": happened})
+        except Exception:
+            log.warning("could not publish board %s", board_key, exc_info=True)
+
+
+# -- streams
+
+
+def refused(message: str, code: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": code})
+
+
+def token_expired() -> GraphQLError:
+    return refused("the token has expired; reconnect with a fresh token", "UNAUTHENTICATED")
+
+
+async def next_before_expiry(viewer: Viewer, messages: AsyncIterator[X]) -> X:
+    """The next message, unless the viewer's token expires first (permissions ran only at subscribe
+    time, so a long-lived stream must end itself). StopAsyncIteration when the broker stops."""
+    if viewer.expires_at is None:
+        return await anext(messages)
+    remaining = (viewer.expires_at - utcnow()).total_seconds()
+    if remaining <= 0:
+        raise token_expired()
+    try:
+        return await asyncio.wait_for(anext(messages), timeout=remaining)
+    except TimeoutError:
+        raise token_expired() from None
+
+
+async def _board_stream(
+    context: Context, board: str, load: Callable[[], Awaitable[dict[str, Any]]]
+) -> AsyncIterator[dict[str, Any]]:
+    """Subscribe first, then read the snapshot: a change committed in between arrives as a message
+    and is dropped if the snapshot already holds it (sequence not above the snapshot's)."""
+    async with get_broker().subscribe(channel_for(board)) as messages:
+        snapshot = await load()
+        gate = SequenceGate(snapshot["seq"])
+        yield {**snapshot, "snapshot": True, "event": None}
+        while True:
+            try:
+                message = await next_before_expiry(context.viewer, messages)
+            except StopAsyncIteration:
+                return
+            context.fresh_loaders()
+            if not is_resync(message):
+                if message.get("type") != queue_board.BOARD_MESSAGE:
+                    continue
+                admission = gate.admit(int(message["seq"]))
+                if admission == "stale":
+                    continue  # already in what this subscriber was sent
+                if admission == "deliver":
+                    yield {**message, "snapshot": False}
+                    continue
+            # A resync from the broker, or a gap (lost, or out of order across processes): the
+            # database is the truth.
+            snapshot = await load()
+            gate.reset(snapshot["seq"])
+            yield {**snapshot, "snapshot": True, "event": None}
+
+
+async def room_board_stream(context: Context, room_id: int) -> AsyncIterator[dict[str, Any]]:
+    viewer = context.viewer
+    if viewer.is_display and room_id not in viewer.room_ids:
+        raise refused("this display token is not valid for this room", "FORBIDDEN")
+    if not await Room.exists(id=room_id):
+        raise refused("no such room", "NOT_FOUND")
+    options = _board_loader(context, today(context))
+
+    async def load() -> dict[str, Any]:
+        return await queue_board.load_room_board(room_id, **{**options, "visit_date": today(context)})
+
+    async for board in _board_stream(context, room_board(room_id), load):
+        yield board
+
+
+async def department_board_stream(context: Context, department_id: int) -> AsyncIterator[dict[str, Any]]:
+    viewer = context.viewer
+    if not await Department.exists(id=department_id):
+        raise refused("no such department", "NOT_FOUND")
+    if viewer.is_display:
+        room_ids = set(
+            await Room.filter(department_id=department_id, archived=False).values_list("id", flat=True)
+        )
+        if not room_ids or not room_ids <= viewer.room_ids:
+            raise refused("this display token does not cover every room of this department", "FORBIDDEN")
+    options = _board_loader(context, today(context))
+
+    async def load() -> dict[str, Any]:
+        return await queue_board.load_department_board(
+            department_id, **{**options, "visit_date": today(context)}
+        )
+
+    async for board in _board_stream(context, department_board(department_id), load):
+        yield board
+
+
+async def my_queue_stream(context: Context, booking_id: int) -> AsyncIterator[queue_board.PatientQueueView]:
+    """The patient's own place in the queue. Follows the ticket to another room on a transfer."""
+    viewer = context.viewer
+    booking = await Booking.get_or_none(id=booking_id, account_id=viewer.account_id)
+    if booking is None:
+        # The same answer for someone else's booking and a missing one: existence is not revealed.
+        raise refused("no such booking", "NOT_FOUND")
+    schedule = await Schedule.get(id=booking.schedule_id)  # type: ignore[attr-defined]
+    settings = context.settings
+
+    async def load() -> queue_board.PatientQueueView:
+        return await queue_board.patient_view(
+            booking_id,
+            waiting_room_id=schedule.room_id,  # type: ignore[attr-defined]
+            default_minutes_per_patient=settings.queue_default_minutes_per_patient,
+            pace_sample=settings.queue_pace_sample,
+        )
+
+    view = await load()
+    sent: queue_board.PatientQueueView | None = None
+    while True:
+        room_id = view.room_id
+        async with get_broker().subscribe(channel_for(room_board(room_id))) as messages:
+            view = await load()
+            if view != sent:
+                sent = view
+                yield view
+            while view.room_id == room_id:
+                try:
+                    message = await next_before_expiry(viewer, messages)
+                except StopAsyncIteration:
+                    return
+                view = (
+                    _view_from_board(view, message, settings.queue_default_minutes_per_patient)
+                    or await load()
+                )
+                if _changed(sent, view):
+                    sent = view
+                    yield view
+
+
+def _view_from_board(
+    view: queue_board.PatientQueueView, message: dict[str, Any], default_minutes: int
+) -> queue_board.PatientQueueView | None:
+    """A waiting patient's new place straight from the published board (no query per phone);
+    None when the board does not settle it (resync, or the ticket left the waiting list)."""
+    if is_resync(message) or view.state is not T.WAITING or view.ticket_id is None:
+        return None
+    waiting_ids: list[int] = message.get("waiting_ids", [])
+    if view.ticket_id not in waiting_ids:
+        return None
+    ahead = waiting_ids.index(view.ticket_id)
+    minutes = queue_board.wait_minutes(ahead, message.get("pace_seconds"), default_minutes)
+    return dataclasses.replace(
+        view,
+        position=ahead + 1,
+        people_ahead=ahead,
+        estimated_wait_minutes=minutes,
+        sequence=int(message.get("seq", view.sequence)),
+    )
+
+
+def _changed(sent: queue_board.PatientQueueView | None, view: queue_board.PatientQueueView) -> bool:
+    if sent is None:
+        return True
+    return dataclasses.replace(sent, sequence=0) != dataclasses.replace(view, sequence=0)

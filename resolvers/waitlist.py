@@ -1,0 +1,267 @@
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+
+from tortoise.exceptions import IntegrityError, OperationalError
+from tortoise.transactions import in_transaction
+
+from gualema.settings import Settings
+from models import jobs, waitlist
+from models.accounts import Account, Patient
+from models.booking import SEAT_FREED
+from models.booking_rules import NotYetReleased
+from models.clock import utcnow
+from models.errors import InvalidInput, NotFound
+from models.scheduling import Period, Schedule, ScheduleStatus, Slot
+from models.waitlist import (
+    AlreadyWaiting,
+    SeatsAvailable,
+    WaitlistClosed,
+    WaitlistEntry,
+    WaitlistLimitReached,
+    WaitlistMode,
+    WaitlistPolicy,
+    WaitlistStats,
+    WaitlistStatus,
+)
+from realtime.broker import get_broker
+from resolvers.context import Context
+
+log = logging.getLogger("gualema.waitlist")
+
+
+def channel(account_id: int) -> str:
+    return f"waitlist:{account_id}"
+
+
+def policy(settings: Settings) -> WaitlistPolicy:
+    return WaitlistPolicy(
+        offer_minutes=settings.waitlist_offer_minutes,
+        max_per_account_per_day=settings.max_bookings_per_account_per_day,
+    )
+
+
+async def publish_change(account_id: int, entry_id: int) -> None:
+    """After commit: tell the patient's myWaitlist subscription to re-read."""
+    try:
+        await get_broker().publish(channel(account_id), {"entry_id": entry_id})
+    except Exception:  # the database is the truth; a lost ping is healed by the next snapshot
+        log.warning("could not publish a waitlist change for entry %s", entry_id)
+
+
+@dataclass(frozen=True)
+class JoinRequest:
+    patient_id: int
+    schedule_id: int | None
+    department_id: int | None
+    visit_date: date | None
+    period: Period | None
+    registration_type_id: int | None
+
+
+async def _target_schedules(request: JoinRequest) -> list[Schedule]:
+    if request.schedule_id is not None:
+        schedule = await Schedule.get_or_none(id=request.schedule_id)
+        if schedule is None:
+            raise NotFound("no such session")
+        return [schedule]
+    if request.department_id is None or request.visit_date is None:
+        raise InvalidInput("scheduleId", "name a session, or a department and a date")
+    query = Schedule.filter(department_id=request.department_id, date=request.visit_date)
+    if request.period is not None:
+        query = query.filter(period=request.period)
+    if request.registration_type_id is not None:
+        query = query.filter(registration_type_id=request.registration_type_id)
+    schedules = await query
+    if not schedules:
+        raise NotFound("no session matches this department, date and period")
+    return schedules
+
+
+async def join(context: Context, request: JoinRequest) -> WaitlistEntry:
+    account_id = context.viewer.account_id
+    settings = context.settings
+    now = utcnow()
+    patient = await Patient.get_or_none(
+        id=request.patient_id, account_id=account_id, archived_at__isnull=True
+    )
+    if patient is None:
+        raise NotFound("no such patient on this account")
+    schedules = await _target_schedules(request)
+    open_schedules = [s for s in schedules if s.status is ScheduleStatus.OPEN and s.starts_at > now]
+    if not open_schedules:
+        raise WaitlistClosed("the session has started or is stopped")
+    if all(s.release_at > now for s in open_schedules):
+        raise NotYetReleased(min(s.release_at for s in open_schedules))
+    ids = [s.id for s in open_schedules]
+    if await Slot.filter(schedule_id__in=ids, remaining__gt=0, bookable=True).exists():
+        raise SeatsAvailable()
+    first = open_schedules[0]
+    visit_date = first.date
+    deadline = waitlist.waitlist_deadline(visit_date, settings.waitlist_expire_hour, settings.tz)
+    if deadline <= now:
+        raise WaitlistClosed(f"the waitlist closed at {deadline.isoformat()}")
+    key = waitlist.entry_active_key(
+        patient.id,
+        request.schedule_id,
+        first.department_id,
+        visit_date,  # type: ignore[attr-defined]
+        request.period.value if request.period else None,
+    )
+    mode = WaitlistMode(settings.waitlist_mode)
+    try:
+        async with in_transaction():
+            # Serialise this account's joins so the limit cannot be passed by two at once.
+            await Account.select_for_update().filter(id=account_id).first()
+            if await WaitlistEntry.filter(active_key=key).exists():
+                raise AlreadyWaiting()
+            active = await WaitlistEntry.filter(
+                account_id=account_id, status__in=list(waitlist.ACTIVE)
+            ).count()
+            if active >= settings.waitlist_max_entries:
+                raise WaitlistLimitReached(settings.waitlist_max_entries)
+            entry = await WaitlistEntry.create(
+                account_id=account_id,
+                patient_id=patient.id,
+                schedule_id=request.schedule_id,
+                department_id=first.department_id,  # type: ignore[attr-defined]
+                visit_date=visit_date,
+                period=request.period.value if request.period else None,
+                registration_type_id=request.registration_type_id,
+                mode=mode,
+                deadline=deadline,
+                active_key=key,
+                joined_at=now,
+            )
+    except IntegrityError:
+        raise AlreadyWaiting() from None
+    await publish_change(account_id or 0, entry.id)
+    return entry
+
+
+async def leave(context: Context, entry_id: int) -> WaitlistEntry:
+    entry = await WaitlistEntry.get_or_none(id=entry_id, account_id=context.viewer.account_id)
+    if entry is None:
+        raise NotFound("no such waitlist entry")
+    async with in_transaction():
+        if entry.status is WaitlistStatus.OFFERED and entry.booking_id is not None:
+            # Declining an offer cancels its held booking, which passes the seat to the next waiter.
+            from models.booking import Booking, BookingStatus, transition
+
+            booking = await Booking.get(id=entry.booking_id)
+            if booking.status is BookingStatus.PENDING_PAYMENT:
+                await transition(
+                    booking,
+                    BookingStatus.CANCELLED,
+                    actor_id=context.viewer.account_id,
+                    reason="waitlist offer declined",
+                )
+                await entry.refresh_from_db()
+        if entry.status in waitlist.ACTIVE:
+            await waitlist.move(entry, WaitlistStatus.LEFT, ended_reason="left by the patient")
+            if entry.mode is WaitlistMode.PREPAID and entry.fee_paid > 0:
+                await jobs.enqueue(
+                    waitlist.WAITLIST_REFUND,
+                    {"entry_id": entry.id, "amount": entry.fee_paid, "reason": "left the waitlist"},
+                    dedupe_key=f"waitlist-refund:{entry.id}",
+                )
+    await publish_change(entry.account_id, entry.id)  # type: ignore[attr-defined]
+    return entry
+
+
+async def my_entries(context: Context, active_only: bool = False) -> list[WaitlistEntry]:
+    query = WaitlistEntry.filter(account_id=context.viewer.account_id)
+    if active_only:
+        query = query.filter(status__in=list(waitlist.ACTIVE))
+    return await query.order_by("-joined_at", "-id").limit(100)
+
+
+async def entries_for_account(account_id: int) -> list[WaitlistEntry]:
+    return await WaitlistEntry.filter(account_id=account_id).order_by("-joined_at", "-id").limit(100)
+
+
+async def stats(
+    schedule_id: int | None, department_id: int | None, date_from: date | None, date_to: date | None
+) -> WaitlistStats:
+    if schedule_id is None and department_id is None:
+        raise InvalidInput("scheduleId", "name a session or a department")
+    return await waitlist.stats(
+        schedule_id=schedule_id, department_id=department_id, date_from=date_from, date_to=date_to
+    )
+
+
+async def my_waitlist_stream(context: Context) -> AsyncIterator[list[WaitlistEntry]]:
+    """The patient's entries now, then again after every change (a resync too: always from the DB)."""
+    account_id = context.viewer.account_id or 0
+    async with get_broker().subscribe(channel(account_id)) as messages:
+        yield await entries_for_account(account_id)
+        async for _ in messages:
+            yield await entries_for_account(account_id)
+
+
+# ---------------------------------------------------------------- background
+
+
+async def handle_seat_freed(job: jobs.Job, settings: Settings) -> None:
+    """A freed seat goes to the first matching waiter; the job is consumed in the same transaction,
+    so a reserved seat is given exactly once even if a lease expires and the job runs again."""
+    payload = job.payload
+    allocation = None
+    for attempt in range(4):
+        try:
+            async with in_transaction():
+                consumed = await jobs.Job.filter(id=job.id, done_at__isnull=True).update(done_at=utcnow())
+                if consumed != 1:
+                    return
+                allocation = await waitlist.allocate_seat(
+                    int(payload["schedule_id"]),
+                    int(payload["slot_id"]),
+                    reserved=bool(payload.get("reserved", False)),
+                    policy=policy(settings),
+                )
+            break
+        except OperationalError as exc:
+            # InnoDB picks a deadlock victim when two workers serve one line; it was rolled back
+            # whole, so running it again is safe.
+            if "deadlock" not in str(exc).lower() or attempt == 3:
+                raise
+    if allocation is not None:
+        await publish_change(allocation.account_id, allocation.entry_id)
+
+
+async def run_waitlist(settings: Settings) -> int:
+    runner = jobs.JobRunner({SEAT_FREED: lambda job: handle_seat_freed(job, settings)})
+    handled = await runner.run_once()
+    for entry in await waitlist.expire_due():
+        await publish_change(entry.account_id, entry.id)  # type: ignore[attr-defined]
+        handled += 1
+    handled += await sweep_pools(settings)
+    return handled
+
+
+async def sweep_pools(settings: Settings) -> int:
+    """Seats left in the public pool while someone waits go to the waiters (the safety net for a
+    join that raced a cancellation)."""
+    now = utcnow()
+    waiting = await WaitlistEntry.filter(status=WaitlistStatus.WAITING, deadline__gt=now).values(
+        "schedule_id", "department_id", "visit_date"
+    )
+    if not waiting:
+        return 0
+    schedule_ids = {row["schedule_id"] for row in waiting if row["schedule_id"] is not None}
+    for row in waiting:
+        if row["schedule_id"] is None:
+            matches = await Schedule.filter(
+                department_id=row["department_id"], date=row["visit_date"], status=ScheduleStatus.OPEN
+            ).values_list("id", flat=True)
+            schedule_ids.update(int(i) for i in matches)  # type: ignore[arg-type]
+    with_seats = await Slot.filter(
+        schedule_id__in=list(schedule_ids), remaining__gt=0, bookable=True
+    ).values_list("schedule_id", flat=True)
+    served = 0
+    for schedule_id in sorted({int(s) for s in with_seats}):  # type: ignore[arg-type]
+        served += await waitlist.allocate_from_pool(schedule_id, policy(settings), now=now)
+    return served

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from tests import factories
+from tests.fixtures.api import GraphQLClient
+
+LOGIN = """
+mutation($phone: String!, $password: String!) {
+  login(phone: $phone, password: $password) { ... on AuthPayload { accessToken refreshToken } }
+}"""
+REFRESH = "mutation($token: String!) { refreshToken(token: $token) { __typename } }"
+LOGOUT = "mutation($token: String) { logout(refreshToken: $token) }"
+
+
+async def _session(gql: GraphQLClient, actor: factories.Actor) -> dict[str, str]:
+    data = await gql.data(LOGIN, {"phone": actor.account.phone, "password": factories.PASSWORD})
+    return dict(data["login"])
+
+
+async def _refresh(gql: GraphQLClient, token: str) -> str:
+    return str((await gql.data(REFRESH, {"token": token}))["refreshToken"]["__typename"])
+
+
+async def test_logout_with_a_refresh_token_ends_only_that_login(gql: GraphQLClient) -> None:
+    user = await factories.patient_user()
+    phone = await _session(gql, user)
+    tablet = await _session(gql, user)
+
+    assert (await gql.as_(phone["accessToken"]).data(LOGOUT, {"token": phone["refreshToken"]}))["logout"] is True
+
+    assert await _refresh(gql, phone["refreshToken"]) == "InvalidRefreshTokenError"
+    assert await _refresh(gql, tablet["refreshToken"]) == "AuthPayload"
+
+
+async def test_logout_without_a_token_ends_every_login_of_the_account(gql: GraphQLClient) -> None:
+    user = await factories.patient_user()
+    first = await _session(gql, user)
+    second = await _session(gql, user)
+
+    assert (await gql.as_(first["accessToken"]).data(LOGOUT))["logout"] is True
+
+    assert await _refresh(gql, first["refreshToken"]) == "InvalidRefreshTokenError"
+    assert await _refresh(gql, second["refreshToken"]) == "InvalidRefreshTokenError"
+
+
+async def test_nobody_can_log_out_someone_else(gql: GraphQLClient) -> None:
+    victim = await factories.patient_user()
+    attacker = await factories.patient_user()
+    session = await _session(gql, victim)
+
+    result = await gql.as_(attacker.token).data(LOGOUT, {"token": session["refreshToken"]})
+
+    assert result["logout"] is False
+    assert await _refresh(gql, session["refreshToken"]) == "AuthPayload"
+
+
+async def test_logging_out_needs_a_login(gql: GraphQLClient) -> None:
+    body = await gql(LOGOUT)
+    assert body["errors"][0]["message"] == "authentication required"
