@@ -43,13 +43,17 @@ import httpx
 import strawberry
 import websockets
 from broadcaster import Broadcast
+from graphql import OperationType
 from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
+
+from realtime.render_cache import RenderCache  # noqa: E402 (the repository is on the path only now)
 
 PROTOCOL = "graphql-transport-ws"
 CONNECT_CONCURRENCY = 64
@@ -148,8 +152,63 @@ class ReferenceSubscription:
                 yield reference_board_from(json.loads(event.message))
 
 
-def reference_app() -> Starlette:
-    schema = strawberry.Schema(ReferenceQuery, ReferenceMutation, ReferenceSubscription)
+# -- the same board rendered once per change (prototype of decision 053's second layer)
+#
+# The subscription yields ONE board object per change to every subscriber (realtime.render_cache), and
+# SharedEventExecutor executes a selection set once per (that object, query text, variables): the
+# other subscribers of the same change get the same ExecutionResult. Valid only where the result does
+# not depend on the viewer (no per-viewer field permissions or data below the subscription field).
+
+rendered_boards: RenderCache[ReferenceBoard] = RenderCache()
+
+
+def share_results(payload: Any) -> Any:
+    payload._shared_results = {}
+    return payload
+
+
+class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        results: dict[tuple[str, str, str], Any] | None = getattr(self.root_value, "_shared_results", None)
+        location = self.operation.loc
+        if results is None or location is None or self.operation.operation != OperationType.SUBSCRIPTION:
+            return super().execute_operation(serially)
+        name = self.operation.name.value if self.operation.name else ""
+        variables = getattr(self.variable_values, "coerced", self.variable_values)
+        key = (location.source.body, name, json.dumps(variables, sort_keys=True, default=str))
+        if key not in results:
+            result = super().execute_operation(serially)
+            # An awaitable result becomes a task that every subscriber of this change awaits.
+            results[key] = asyncio.ensure_future(result) if self.is_awaitable(result) else result
+        return results[key]
+
+
+@strawberry.type
+class SharedReferenceSubscription:
+    @strawberry.subscription
+    async def board(self, room_id: int) -> AsyncGenerator[ReferenceBoard, None]:
+        channel = f"room:{room_id}"
+        async with reference_broadcast.subscribe(channel=channel) as subscriber:
+            yield reference_board_from(reference_board_data(0))  # the snapshot: the display is live
+            async for event in subscriber:  # type: ignore[union-attr]
+                data = json.loads(event.message)
+
+                async def render(data: dict[str, Any] = data) -> ReferenceBoard:
+                    return share_results(reference_board_from(data))  # type: ignore[no-any-return]
+
+                yield await rendered_boards.get_or_render(channel, data["sequence"], render)
+
+
+def reference_app(shared: bool = False) -> Starlette:
+    if shared:
+        schema = strawberry.Schema(
+            ReferenceQuery,
+            ReferenceMutation,
+            SharedReferenceSubscription,
+            execution_context_class=SharedEventExecutor,
+        )
+    else:
+        schema = strawberry.Schema(ReferenceQuery, ReferenceMutation, ReferenceSubscription)
     graphql = GraphQL(schema, subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL])
 
     @asynccontextmanager
@@ -163,11 +222,11 @@ def reference_app() -> Starlette:
     )
 
 
-def serve_reference(port: int, loop: str, deflate: bool) -> None:
+def serve_reference(port: int, loop: str, deflate: bool, shared: bool) -> None:
     import uvicorn
 
     uvicorn.run(
-        reference_app(),
+        reference_app(shared),
         host="127.0.0.1",
         port=port,
         loop=loop,
@@ -275,6 +334,9 @@ async def watch(
                 subprotocols=[websockets.Subprotocol(PROTOCOL)],
                 compression=None,
                 open_timeout=60,
+                # An overloaded server answers pings late; a display that gives up would hide the
+                # latency this bench is here to measure.
+                ping_interval=None,
             )
             await socket.send(
                 json.dumps(
@@ -352,10 +414,16 @@ class Figures:
             f"\n== {self.name}: {self.subscribers} displays, {self.processes} process(es), {self.calls} calls"
         )
         print(f"  call-to-screen   p50 {pct(0.50):7.1f} ms   p99 {pct(0.99):7.1f} ms   max {worst:7.1f} ms")
-        print(f"  lost             {self.lost} (displays failed: {self.failed_displays})")
+        failed = self.failed_displays
+        unseen = f"unseen {DRAIN_SECONDS:g} s after the last call; {failed} displays failed"
+        print(f"  lost             {self.lost} ({unseen})")
         print(f"  re-snapshots     {self.snapshots} (resync or sequence gap, all displays together)")
         print(f"  deliveries/s     {rate:9.0f}   ({self.deliveries} in {self.seconds:.1f} s)")
         print(f"  RSS/connection   {self.rss_per_connection / 1024:7.1f} KiB (idle, after subscribing)")
+        per_thousand = self.cpu_seconds / max(self.deliveries, 1) * 1000
+        print(
+            f"  server CPU       {per_thousand:7.2f} s per 1000 deliveries (least sensitive to a busy host)"
+        )
         bench = self.bench_cpu_seconds
         print(f"  CPU              {self.cpu_seconds:7.1f} s servers, {bench:.1f} s displays and driver")
         for error in self.errors[:3]:
@@ -375,7 +443,7 @@ async def run_part(
     markers_of: MarkersOf,
     call: Callable[[httpx.AsyncClient, Server, int], Awaitable[str]],
 ) -> Figures:
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with httpx.AsyncClient(timeout=120) as http:  # a slow call is a figure, not a failure
         rss_before = sum(server.rss_bytes() for server in servers)
         stop = asyncio.Event()
         gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
@@ -463,10 +531,12 @@ async def run_part(
 # ---------------------------------------------------------------- the two parts
 
 
-async def reference_part(args: argparse.Namespace) -> Figures:
+async def reference_part(args: argparse.Namespace, *, shared: bool = False) -> Figures:
     command = [sys.executable, __file__, "reference-server", "--loop", args.loop]
     if args.deflate:
         command.append("--deflate")
+    if shared:
+        command.append("--shared")
     server = start_server(command, {}, "/graphql?query=%7Bok%7D")
     try:
 
@@ -483,7 +553,9 @@ async def reference_part(args: argparse.Namespace) -> Figures:
             return [called["label"]] if called else []
 
         return await run_part(
-            "reference: strawberry + broadcaster memory://",
+            "reference rendered once per change (shared execution)"
+            if shared
+            else "reference: strawberry + broadcaster memory://",
             [server],
             subscribers=args.subscribers,
             rate=args.rate,
@@ -638,8 +710,12 @@ async def gualema_part(args: argparse.Namespace) -> Figures | None:
         if not args.redis_url:
             os.environ.pop("GUALEMA_REDIS_URL", None)
         seeded = await seed_gualema(int(args.rate * args.seconds) + 10)
-        command = [sys.executable, "-m", "gualema", "serve", "--loop", args.loop]
-        servers = [start_server(command, env, "/readyz") for _ in range(args.processes)]
+
+        def command(number: int) -> list[str]:
+            profile = ["-m", "cProfile", "-o", f"{args.profile}/server-{number}.prof"] if args.profile else []
+            return [sys.executable, *profile, "-m", "gualema", "serve", "--loop", args.loop]
+
+        servers = [start_server(command(number), env, "/readyz") for number in range(args.processes)]
         try:
             token = await issue_display_token(servers[0], seeded)
             await check_in_everyone(servers[0], seeded)
@@ -722,7 +798,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     parser.add_argument("--deflate", action="store_true", help="permessage-deflate on the reference server")
-    parser.add_argument("--only", choices=["reference", "gualema"])
+    parser.add_argument("--only", choices=["reference", "shared", "gualema"])
+    parser.add_argument(
+        "--shared-reference",
+        action="store_true",
+        help="also run the reference rendered once per change (the render-once prototype)",
+    )
+    parser.add_argument(
+        "--profile", metavar="DIR", help="run the Gualema servers under cProfile, write DIR/*.prof"
+    )
     return parser.parse_args(argv)
 
 
@@ -735,15 +819,19 @@ async def main(args: argparse.Namespace) -> None:
     if args.only in (None, "reference"):
         results.append(await reference_part(args))
         results[-1].print()
+    if args.only == "shared" or (args.only is None and args.shared_reference):
+        results.append(await reference_part(args, shared=True))
+        results[-1].print()
     if args.only in (None, "gualema"):
         figures = await gualema_part(args)
         if figures is not None:
             results.append(figures)
             figures.print()
-    if len(results) == 2:
-        reference, gualema = results
-        ratio = (gualema.deliveries / gualema.seconds) / max(reference.deliveries / reference.seconds, 1e-9)
-        print(f"\ngualema delivers {ratio:.2f}x the reference's deliveries/s at this load")
+    if len(results) > 1 and args.only is None:
+        reference = results[0]
+        for other in results[1:]:
+            ratio = (other.deliveries / other.seconds) / max(reference.deliveries / reference.seconds, 1e-9)
+            print(f"\n{other.name}: {ratio:.2f}x the reference's deliveries/s at this load")
 
 
 if __name__ == "__main__":
@@ -753,7 +841,8 @@ if __name__ == "__main__":
         options.add_argument("--port", type=int, required=True)
         options.add_argument("--loop", default="asyncio")
         options.add_argument("--deflate", action="store_true")
+        options.add_argument("--shared", action="store_true")
         parsed = options.parse_args()
-        serve_reference(parsed.port, parsed.loop, parsed.deflate)
+        serve_reference(parsed.port, parsed.loop, parsed.deflate, parsed.shared)
     else:
         asyncio.run(main(parse_args(sys.argv[1:])))

@@ -73,7 +73,9 @@ def periodic_jobs() -> list[PeriodicJob]:
     # -- waitlist (issue 6): freed seats to waiters, deadlines, the pool safety net.
     from resolvers import waitlist as waitlist_use_cases
 
-    jobs.append(PeriodicJob("waitlist.work", get_settings().worker_interval_seconds, waitlist_use_cases.run_waitlist))
+    jobs.append(
+        PeriodicJob("waitlist.work", get_settings().worker_interval_seconds, waitlist_use_cases.run_waitlist)
+    )
     return jobs
 
 

@@ -254,7 +254,9 @@ async def seed_demo() -> int:
 
     if get_settings().is_production:
         # The demo passwords are published in the README: in production they would be a back door.
-        print("seed-demo: refused with GUALEMA_ENV=production (the demo passwords are public)", file=sys.stderr)
+        print(
+            "seed-demo: refused with GUALEMA_ENV=production (the demo passwords are public)", file=sys.stderr
+        )
         return 2
     async with in_transaction():
         await _login(ADMIN.phone, ADMIN.password, ADMIN.who, Role.ADMIN)

@@ -10,22 +10,23 @@ invalid, variables that do not coerce) gets REQUEST_ERROR_STATUS and no `data` k
 from __future__ import annotations
 
 import json
-import logging
 from datetime import timedelta
 from typing import Any
 
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema import BaseSchema
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
 from gualema.authentication import viewer_from_authorization
@@ -34,13 +35,15 @@ from gualema.settings import Settings
 from models.access_tokens import InvalidToken
 from resolvers.context import Context
 
-log = logging.getLogger("gualema.graphql")
-
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 # 400, not the April-2026 draft's 422: see docs/decisions/010. One constant to flip.
 REQUEST_ERROR_STATUS = 400
 _OUTCOME = "gualema_graphql_outcome"
+HTTP_OPERATIONS: dict[str, set[OperationType]] = {
+    "GET": {OperationType.QUERY},
+    "POST": {OperationType.QUERY, OperationType.MUTATION},
+}
 
 
 def accepts_graphql_response(request: Request) -> bool:
@@ -152,10 +155,46 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 return request_error(request, 400, f"`{name}` must be an object or null", "BAD_REQUEST")
         return None
 
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        # strawberry lets subscriptions through GET and POST for its multipart/SSE transports, which
+        # are off here: the resolver's generator would be executed as a query and fail as a 500.
+        allowed = HTTP_OPERATIONS.get(request_adapter.method, set())
+        try:
+            return await self.schema.execute(
+                request_data.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=request_data.extensions,
+            )
+        except CannotGetOperationTypeError as exc:
+            raise HTTPException(400, exc.as_http_error_reason()) from exc
+        except InvalidOperationTypeError as exc:
+            raise HTTPException(400, exc.as_http_error_reason(request_adapter.method)) from exc
+        except MissingQueryError as exc:
+            raise HTTPException(400, "No GraphQL query found in the request") from exc
+
     def _http_error(self, request: Request, exc: HTTPException) -> Response:
         reason = exc.reason
         if "mutations are not allowed" in reason.lower():
             return request_error(request, 405, "mutations need POST", "METHOD_NOT_ALLOWED", Allow="POST")
+        if "subscriptions are not allowed" in reason.lower():
+            return request_error(
+                request,
+                400,
+                "subscriptions need a WebSocket on /graphql (graphql-transport-ws)",
+                "BAD_REQUEST",
+            )
         if exc.status_code == 404 and request.method == "GET":
             # strawberry's answer to a browser GET when GraphiQL is off: say what is missing instead.
             return request_error(request, 400, "no GraphQL query in the request", "BAD_REQUEST")

@@ -90,6 +90,21 @@ def _without_suggestion(error: GraphQLError) -> GraphQLError:
     )
 
 
+class DropStrawberryErrorLog(logging.Filter):
+    """strawberry logs every error of every request at ERROR, with the client's input quoted in
+    coercion messages (ID and phone numbers included) and a traceback. Client mistakes are not
+    server faults, and unexpected errors are logged once, by `should_mask`, with their traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+def quiet_strawberry_error_log() -> None:
+    logger = logging.getLogger("strawberry.execution")
+    if not any(isinstance(f, DropStrawberryErrorLog) for f in logger.filters):
+        logger.addFilter(DropStrawberryErrorLog())
+
+
 def validation_rules(settings: Settings) -> list[type[ASTValidationRule]]:
     rules: list[type[ASTValidationRule]] = [
         depth_and_alias_rule(settings.max_query_depth, settings.max_query_aliases),
@@ -125,4 +140,5 @@ def schema_extensions(
 
 
 def schema_for(settings: Settings, cache: DocumentCache | None = None) -> strawberry.Schema:
+    quiet_strawberry_error_log()
     return build_schema(extensions=schema_extensions(settings, cache))

@@ -21,6 +21,9 @@ ENV_PREFIX = "GUALEMA_"
 FOREIGN_VARIABLES = ("GUALEMA_TEST_",)
 
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+_HTTP_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/\S*)?")
+# URL settings whose empty value means "derive it from public_base_url".
+OPTIONAL_URLS = frozenset({"payment_notify_base_url", "navigation_marker_url"})
 _KEY_PREFIX = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 CommaList = Annotated[list[str], NoDecode]
@@ -98,6 +101,8 @@ class Settings(BaseSettings):
     payment_sandbox_enabled: bool | None = None
     # Where providers send notifications and the sandbox page lives: this server's public URL.
     public_base_url: str = "http://127.0.0.1:8000"
+    # Where providers POST notifications, when not `public_base_url` (e.g. an internal ingress).
+    payment_notify_base_url: str = ""
     payment_notification_window_seconds: int = Field(default=300, ge=30)
     wechat_pay_mchid: str = ""
     wechat_pay_appid: str = ""
@@ -208,6 +213,24 @@ class Settings(BaseSettings):
         for origin in value:
             if origin != "*" and not _ORIGIN.fullmatch(origin):
                 raise ValueError(f"{origin!r} is not an origin such as https://admin.example.org or *")
+        return value
+
+    @field_validator(
+        "public_base_url",
+        "payment_notify_base_url",
+        "wechat_pay_base_url",
+        "alipay_gateway_url",
+        "navigation_marker_url",
+        "sms_aliyun_endpoint",
+        "sms_tencent_endpoint",
+        check_fields=False,  # each area declares its own; a missing one is simply not checked
+    )
+    @classmethod
+    def _http_urls(cls, value: str, info: ValidationInfo) -> str:
+        if value == "" and info.field_name in OPTIONAL_URLS:
+            return value
+        if not _HTTP_URL.fullmatch(value):
+            raise ValueError("must be an http:// or https:// URL such as https://gualema.example.org")
         return value
 
     @field_validator("redis_url")

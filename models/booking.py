@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tortoise import fields
+from tortoise import connections, fields
 from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.expressions import F
 from tortoise.models import Model
@@ -26,6 +27,10 @@ from models.booking_rules import (
 )
 from models.clock import utcnow
 from models.errors import InvalidInput, InvalidTransition, NotFound
+
+if TYPE_CHECKING:
+    from models.accounts import Account
+    from models.scheduling import Schedule, Slot
 
 
 class BookingStatus(StrEnum):
@@ -84,16 +89,20 @@ def can_transition(current: BookingStatus, target: BookingStatus) -> bool:
 
 class Booking(Model):
     id = fields.IntField(primary_key=True)
-    account: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
+    account_id: int
+    patient_id: int
+    schedule_id: int
+    slot_id: int
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="bookings", on_delete=fields.RESTRICT
     )
-    patient: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
+    patient: fields.ForeignKeyRelation[Patient] = fields.ForeignKeyField(
         "models.Patient", related_name="bookings", on_delete=fields.RESTRICT
     )
-    schedule: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
+    schedule: fields.ForeignKeyRelation[Schedule] = fields.ForeignKeyField(
         "models.Schedule", related_name="bookings", on_delete=fields.RESTRICT
     )
-    slot: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
+    slot: fields.ForeignKeyRelation[Slot] = fields.ForeignKeyField(
         "models.Slot", related_name="bookings", on_delete=fields.RESTRICT
     )
     department_id = fields.IntField(db_index=True)
@@ -123,6 +132,7 @@ class Booking(Model):
 class BookingEvent(Model):
     # Every status change of a booking: time, actor and reason.
     id = fields.BigIntField(primary_key=True)
+    booking_id: int
     booking: fields.ForeignKeyRelation[Booking] = fields.ForeignKeyField(
         "models.Booking", related_name="events", on_delete=fields.CASCADE
     )
@@ -208,8 +218,12 @@ async def transition(
     account_id: int = booking.account_id  # type: ignore[attr-defined]
     slot_id: int = booking.slot_id  # type: ignore[attr-defined]
     schedule_id: int = booking.schedule_id  # type: ignore[attr-defined]
+    # Lock order as in book_slot: the account's quota row, then the slot row.
+    if current in ACTIVE and target not in ACTIVE:
+        await BookingQuota.filter(account_id=account_id, visit_date=booking.visit_date).update(
+            active=F("active") - 1
+        )
     if current in ACTIVE and target in RELEASES_SEAT:
-        # Lock order as in book_slot: slot row, then quota row (no deadlock between the two paths).
         from models import waitlist
 
         # While someone waits for this session the freed seat is withheld from the public pool
@@ -219,11 +233,9 @@ async def transition(
         if not reserved:
             await Slot.filter(id=slot_id).update(remaining=F("remaining") + 1)
         if not stopped_session:
-            await jobs.enqueue(SEAT_FREED, {"slot_id": slot_id, "schedule_id": schedule_id, "reserved": reserved})
-    if current in ACTIVE and target not in ACTIVE:
-        await BookingQuota.filter(account_id=account_id, visit_date=booking.visit_date).update(
-            active=F("active") - 1
-        )
+            await jobs.enqueue(
+                SEAT_FREED, {"slot_id": slot_id, "schedule_id": schedule_id, "reserved": reserved}
+            )
     if current is S.CONFIRMED and target is S.CANCELLED and booking.fee > 0:
         await jobs.enqueue(
             PAYMENT_REFUND,
@@ -329,18 +341,14 @@ async def book_slot(request: BookingRequest, policy: BookingPolicy, now: datetim
     after the rollback. See docs/decisions/031-booking-hot-path.md.
     """
     from models.no_shows import active_block
-    from models.scheduling import Schedule, ScheduleStatus, Slot
+    from models.scheduling import ScheduleStatus, Slot
 
     now = now or utcnow()
     fingerprint = request_fingerprint(request.slot_id, request.patient_id)
     earlier = await _replay(request.account_id, request.idempotency_key, fingerprint)
     if earlier is not None:
         return earlier
-    slot = (
-        await Slot.filter(id=request.slot_id)
-        .select_related("schedule", "schedule__doctor", "schedule__department")
-        .first()
-    )
+    slot = await Slot.filter(id=request.slot_id).select_related("schedule").first()
     if slot is None:
         raise SlotUnavailable("no such time slot")
     schedule: Schedule = slot.schedule
@@ -350,6 +358,10 @@ async def book_slot(request: BookingRequest, policy: BookingPolicy, now: datetim
         session_starts_at=schedule.starts_at,
         stopped=schedule.status is ScheduleStatus.STOPPED or not slot.bookable,
     )
+    if slot.remaining <= 0:
+        # Most of a release-hour crowd ends here, after two indexed reads. A stale read can only
+        # say "full" a moment too early; it never sells a seat (the UPDATE decides).
+        raise SlotUnavailable()
     patient = (
         await Patient.filter(id=request.patient_id, account_id=request.account_id, archived_at__isnull=True)
         .only("id", "id_number_hash", "name", "phone")
@@ -360,9 +372,16 @@ async def book_slot(request: BookingRequest, policy: BookingPolicy, now: datetim
     block = await active_block(patient.id_number_hash, now)
     if block is not None:
         raise Blacklisted(block.ends_at)
-    if slot.remaining <= 0:
-        raise SlotUnavailable()  # a stale read can only say "full" too early, never sell a seat
-    facts = NoticeFacts(patient.name, patient.phone, schedule.department.name, schedule.doctor.name)
+    doctor_name, department_name = await session_names(schedule)
+    facts = NoticeFacts(patient.name, patient.phone, department_name, doctor_name)
+    # The day's quota counter exists before the transaction (INSERT … ON CONFLICT DO NOTHING /
+    # INSERT IGNORE, autocommit): inside, one UPDATE takes its row lock directly. Creating it
+    # inside would make MySQL hold a shared lock from the INSERT IGNORE and then upgrade it, which
+    # deadlocks two requests of one account.
+    await BookingQuota.bulk_create(
+        [BookingQuota(account_id=request.account_id, visit_date=schedule.date, active=0)],
+        ignore_conflicts=True,
+    )
     pending = schedule.fee > 0
     status = S.PENDING_PAYMENT if pending else S.CONFIRMED
     for attempt in range(3):
@@ -383,6 +402,27 @@ async def book_slot(request: BookingRequest, policy: BookingPolicy, now: datetim
     raise AssertionError("unreachable")
 
 
+_NAMES_TTL_SECONDS = 300.0
+_names: dict[int, tuple[float, str, str]] = {}
+
+
+async def session_names(schedule: Any) -> tuple[str, str]:
+    """(doctor, department) names for the confirmation text, cached per session for a few minutes:
+    they only word a message, never decide anything, and the hot path saves two queries."""
+    now = time.monotonic()
+    cached = _names.get(schedule.id)
+    if cached is not None and cached[0] > now:
+        return cached[1], cached[2]
+    from models.catalogue import Department, Doctor
+
+    (doctor,) = await Doctor.filter(id=schedule.doctor_id).values_list("name", flat=True)
+    (department,) = await Department.filter(id=schedule.department_id).values_list("name", flat=True)
+    if len(_names) > 4096:
+        _names.clear()
+    _names[schedule.id] = (now + _NAMES_TTL_SECONDS, str(doctor), str(department))
+    return str(doctor), str(department)
+
+
 async def _decide(
     request: BookingRequest,
     policy: BookingPolicy,
@@ -393,18 +433,9 @@ async def _decide(
     now: datetime,
     facts: NoticeFacts,
 ) -> Booking:
-    from models.scheduling import Schedule, Slot
-
-    # Hot rows are locked in one order everywhere (slot, then quota, then session): no deadlocks.
-    taken = await Slot.filter(id=slot.id, remaining__gt=0, bookable=True).update(remaining=F("remaining") - 1)
-    if taken != 1:
-        raise SlotUnavailable()
-    # INSERT … ON CONFLICT DO NOTHING (INSERT IGNORE on MySQL): creates the day's counter once and,
-    # unlike a caught IntegrityError, never aborts the transaction on PostgreSQL.
-    await BookingQuota.bulk_create(
-        [BookingQuota(account_id=request.account_id, visit_date=schedule.date, active=0)],
-        ignore_conflicts=True,
-    )
+    # Rows are locked in one order everywhere (quota, then slot, then session): no deadlocks. The
+    # quota row is the account's own, so it goes first; the slot row everybody wants is taken as late
+    # as possible, and from its UPDATE to the commit only the booking's own rows are written.
     counted = await BookingQuota.filter(
         account_id=request.account_id,
         visit_date=schedule.date,
@@ -412,9 +443,9 @@ async def _decide(
     ).update(active=F("active") + 1)
     if counted != 1:
         raise QuotaExceeded(policy.max_per_account_per_day)
-    await Schedule.filter(id=schedule.id).update(next_number=F("next_number") + 1)
-    # Read under the row lock the UPDATE holds until commit: nobody else can get this number.
-    (next_number,) = await Schedule.filter(id=schedule.id).values_list("next_number", flat=True)
+    number = await take_seat(slot.id, schedule.id)
+    if number is None:
+        raise SlotUnavailable()
     booking = await Booking.create(
         account_id=request.account_id,
         patient_id=request.patient_id,
@@ -425,7 +456,7 @@ async def _decide(
         slot_starts_at=slot.starts_at,
         slot_ends_at=slot.ends_at,
         status=status,
-        queue_number=int(next_number) - 1,  # type: ignore[arg-type]
+        queue_number=number,
         fee=schedule.fee,
         expires_at=hold_expires_at(now, policy.hold_minutes) if status is S.PENDING_PAYMENT else None,
         active_session_key=active_session_key(request.patient_id, schedule.id),
@@ -441,6 +472,44 @@ async def _decide(
     if status is S.CONFIRMED:
         await notify_patient(booking, NOTIFY_ON[S.CONFIRMED], "", facts)
     return booking
+
+
+# One statement where the database has UPDATE … RETURNING (PostgreSQL, SQLite >= 3.35); MySQL and
+# MariaDB read the row back under the lock the UPDATE took.
+_TAKE_SEAT = (
+    "UPDATE slot SET remaining = remaining - 1, issued = issued + 1 "
+    "WHERE id = {} AND remaining > 0 AND bookable RETURNING first_number, block_size, issued"
+)
+TAKE_SEAT_RETURNING = {"postgres": _TAKE_SEAT.format("$1"), "sqlite": _TAKE_SEAT.format("?")}
+
+
+async def take_seat(slot_id: int, schedule_id: int) -> int | None:
+    """Take one seat of the slot and give it its queue number, or None when the slot is full or
+    closed. One conditional UPDATE (with RETURNING where the database has it) decides; the number
+    comes from the slot's block (same row, same statement) or, past the block, from the session's
+    counter. Call inside a transaction."""
+    from models.scheduling import Schedule, Slot
+
+    conn = connections.get("default")
+    dialect = conn.capabilities.dialect
+    if dialect in TAKE_SEAT_RETURNING:
+        rows = await conn.execute_query_dict(TAKE_SEAT_RETURNING[dialect], [slot_id])
+        if not rows:
+            return None
+        row = rows[0]
+    else:
+        taken = await Slot.filter(id=slot_id, remaining__gt=0, bookable=True).update(
+            remaining=F("remaining") - 1, issued=F("issued") + 1
+        )
+        if taken != 1:
+            return None
+        # Read under the row lock the UPDATE holds until commit: the values are this booking's.
+        row = (await Slot.filter(id=slot_id).values("first_number", "block_size", "issued"))[0]
+    if row["issued"] <= row["block_size"]:
+        return int(row["first_number"]) + int(row["issued"]) - 1
+    await Schedule.filter(id=schedule_id).update(next_number=F("next_number") + 1)
+    (after,) = await Schedule.filter(id=schedule_id).values_list("next_number", flat=True)
+    return int(after) - 1  # type: ignore[call-overload]
 
 
 async def cancel_booking(

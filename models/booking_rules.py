@@ -18,6 +18,7 @@ class SlotUnavailable(DomainError):
 
 class NotYetReleased(DomainError):
     default_message = "numbers for this session are not released yet"
+    release_at: datetime
 
     def __init__(self, release_at: datetime) -> None:
         super().__init__(
@@ -42,6 +43,7 @@ class QuotaExceeded(DomainError):
 
 class Blacklisted(DomainError):
     default_message = "online booking is blocked after repeated no-shows"
+    ends_at: datetime
 
     def __init__(self, ends_at: datetime) -> None:
         super().__init__(

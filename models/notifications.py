@@ -28,6 +28,8 @@ WORKER_ID = secrets.token_hex(6)
 REDACTED = "[redacted after sending]"
 # Events whose text is a secret (a login code): the body is blanked once the attempt is over.
 SENSITIVE_EVENTS = frozenset({"verification.code"})
+# A booking that becomes certain (paid, or booked from the waitlist) gets the day-before reminder.
+SCHEDULES_VISIT_REMINDER = frozenset({"booking.confirmed", "waitlist.booked"})
 
 
 class SmsStatus(StrEnum):
@@ -168,8 +170,8 @@ async def notify(
     `event` names a template (models/message_templates.py) and `params` must hold exactly its
     variables (TemplateError otherwise). The same `dedupe_key` never records a second message.
     `phone` overrides the account's phone for the text (e.g. a family member's). With `booking_id`
-    the in-app message links to the booking, and "booking.confirmed" also schedules the day-before
-    visit reminder.
+    the in-app message links to the booking, and "booking.confirmed" / "waitlist.booked" also
+    schedule the day-before visit reminder.
     """
     from zoneinfo import ZoneInfo
 
@@ -197,7 +199,7 @@ async def notify(
                 dedupe_key=dedupe_key,
             )
         )
-    if event == "booking.confirmed" and booking_id is not None:
+    if event in SCHEDULES_VISIT_REMINDER and booking_id is not None:
         from models.reminders import schedule_visit_reminder
 
         await schedule_visit_reminder(booking_id, hour=defaults.visit_reminder_hour, tz_name=defaults.tz_name)
@@ -325,19 +327,6 @@ async def claim_unpublished(limit: int) -> list[Notification]:
 # -- the inbox
 
 
-async def inbox_page(
-    account_id: int, *, first: int, before_id: int | None, unread_only: bool
-) -> tuple[list[Notification], bool]:
-    """Newest first; `before_id` continues after the last row of the previous page."""
-    query = Notification.filter(account_id=account_id)
-    if unread_only:
-        query = query.filter(read_at__isnull=True)
-    if before_id is not None:
-        query = query.filter(id__lt=before_id)
-    rows = await query.order_by("-id").limit(first + 1)
-    return rows[:first], len(rows) > first
-
-
 async def unread_count(account_id: int) -> int:
     return await Notification.filter(account_id=account_id, read_at__isnull=True).count()
 
@@ -347,7 +336,3 @@ async def mark_read(account_id: int, ids: list[int] | None) -> int:
     if ids is not None:
         query = query.filter(id__in=ids)
     return await query.update(read_at=utcnow())
-
-
-async def sms_for(phone: str) -> list[SmsMessage]:
-    return await SmsMessage.filter(phone=phone).order_by("id")

@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from tortoise import fields
@@ -12,6 +13,9 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models.errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from models.catalogue import Department, Doctor, RegistrationType, Room
 
 
 class Period(StrEnum):
@@ -29,16 +33,20 @@ class ScheduleStatus(StrEnum):
 class Schedule(Model):
     # One clinic session (排班) of a doctor: a date, a period, a room, a registration type.
     id = fields.IntField(primary_key=True)
-    doctor: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
+    doctor_id: int
+    department_id: int
+    registration_type_id: int
+    room_id: int
+    doctor: fields.ForeignKeyRelation[Doctor] = fields.ForeignKeyField(
         "models.Doctor", related_name="schedules", on_delete=fields.RESTRICT
     )
-    department: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
+    department: fields.ForeignKeyRelation[Department] = fields.ForeignKeyField(
         "models.Department", related_name="schedules", on_delete=fields.RESTRICT
     )
-    registration_type: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
+    registration_type: fields.ForeignKeyRelation[RegistrationType] = fields.ForeignKeyField(
         "models.RegistrationType", related_name="schedules", on_delete=fields.RESTRICT
     )
-    room: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
+    room: fields.ForeignKeyRelation[Room] = fields.ForeignKeyField(
         "models.Room", related_name="schedules", on_delete=fields.RESTRICT
     )
     date = fields.DateField(db_index=True)
@@ -51,7 +59,9 @@ class Schedule(Model):
     release_at = fields.DatetimeField(db_index=True)
     status = fields.CharEnumField(ScheduleStatus, max_length=16, default=ScheduleStatus.OPEN)
     stop_reason = fields.CharField(max_length=255, default="")
-    next_number = fields.IntField(default=1)  # the next queue number of this session
+    # The next queue number past every slot's block: numbers for seats given back and booked again,
+    # for 加号 seats and for the waitlist (docs/decisions/032-queue-numbers.md).
+    next_number = fields.IntField(default=1)
     template_key = fields.CharField(max_length=64, null=True, unique=True)  # idempotent generation
     no_shows_swept = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -63,6 +73,7 @@ class Schedule(Model):
 class Slot(Model):
     # A time slot (分时段) of a session with its own capacity and live remaining count.
     id = fields.IntField(primary_key=True)
+    schedule_id: int
     schedule: fields.ForeignKeyRelation[Schedule] = fields.ForeignKeyField(
         "models.Schedule", related_name="slots", on_delete=fields.CASCADE
     )
@@ -72,6 +83,12 @@ class Slot(Model):
     # Seats left. Only conditional updates touch it: `remaining > 0` to take one, +1 to give one back,
     # so it never goes below zero and remaining + active bookings == capacity.
     remaining = fields.IntField()
+    # Queue numbers by time slot (分时段): this slot first issues first_number .. first_number +
+    # block_size - 1, counted by `issued` in the same UPDATE that takes the seat; later seats take
+    # the session's next_number. A block of 0 means every number comes from the session counter.
+    first_number = fields.IntField(default=0)
+    block_size = fields.IntField(default=0)
+    issued = fields.IntField(default=0)
     # False once the session is stopped: the booking UPDATE requires it, so a stop and a booking
     # serialise on the slot row and no booking slips in after the stop collected its bookings.
     bookable = fields.BooleanField(default=True)
@@ -99,13 +116,16 @@ class CapacityChange(Model):
 class WeeklyTemplate(Model):
     # A weekly rule that generates sessions N weeks ahead.
     id = fields.IntField(primary_key=True)
-    doctor: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
+    doctor_id: int
+    registration_type_id: int
+    room_id: int
+    doctor: fields.ForeignKeyRelation[Doctor] = fields.ForeignKeyField(
         "models.Doctor", related_name="templates", on_delete=fields.CASCADE
     )
-    registration_type: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
+    registration_type: fields.ForeignKeyRelation[RegistrationType] = fields.ForeignKeyField(
         "models.RegistrationType", related_name="templates", on_delete=fields.RESTRICT
     )
-    room: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
+    room: fields.ForeignKeyRelation[Room] = fields.ForeignKeyField(
         "models.Room", related_name="templates", on_delete=fields.RESTRICT
     )
     weekday = fields.IntField()  # 0 = Monday
@@ -176,7 +196,11 @@ async def create_schedule(spec: SessionSpec, rule: ReleaseRule) -> Schedule:
         fee=registration_type.fee,
         release_at=release_at,
         template_key=spec.template_key,
+        next_number=spec.capacity + 1,
     )
+    firsts = [1]
+    for plan in plans[:-1]:
+        firsts.append(firsts[-1] + plan.capacity)
     await Slot.bulk_create(
         [
             Slot(
@@ -185,8 +209,10 @@ async def create_schedule(spec: SessionSpec, rule: ReleaseRule) -> Schedule:
                 ends_at=plan.ends_at,
                 capacity=plan.capacity,
                 remaining=plan.capacity,
+                first_number=first,
+                block_size=plan.capacity,
             )
-            for plan in plans
+            for plan, first in zip(plans, firsts, strict=True)
         ]
     )
     return schedule

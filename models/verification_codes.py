@@ -70,8 +70,16 @@ async def issue(
     code = new_code()
     now = utcnow()
     message = render("verification.code", {"code": code, "minutes": minutes}, locale, tz)
+    # Earlier codes are looked up without locking and retired by primary key: an UPDATE … WHERE phone
+    # would take InnoDB gap locks that deadlock concurrent first codes for different phones.
+    earlier = await VerificationCode.filter(phone=phone, consumed_at__isnull=True).values_list(
+        "id", flat=True
+    )
     async with in_transaction():
-        await VerificationCode.filter(phone=phone, consumed_at__isnull=True).update(consumed_at=now)
+        if earlier:
+            await VerificationCode.filter(id__in=list(earlier), consumed_at__isnull=True).update(
+                consumed_at=now
+            )
         row = await VerificationCode.create(
             phone=phone,
             code_hash=_code_hash(secret, phone, code),

@@ -13,6 +13,7 @@ Contract for callers:
   read the snapshot second. `async for message in messages` yields the published dicts, shared
   between subscribers and so read-only, and `{"type": "resync", ...}` (realtime.messages) whenever
   messages may have been lost: send a fresh snapshot then. Iteration ends when the broker stops.
+  realtime.ordered.sequenced() does all of that (and puts cross-process reorderings back in order).
 - Channels are prefixed with the settings' prefix on the wire, so test runs and deployments sharing
   one Redis never see each other's messages.
 """
@@ -28,7 +29,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from broadcaster import BroadcastBackend
-from broadcaster._backends.memory import MemoryBackend
+from broadcaster._backends.memory import MemoryBackend  # not re-exported; broadcaster is pinned
 from redis.exceptions import RedisError
 
 from realtime.mailbox import Mailbox

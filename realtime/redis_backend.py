@@ -53,8 +53,13 @@ class SupervisedRedisBackend(BroadcastBackend):
         self._backoff_max = backoff_max
         self._health_interval = health_interval
         self._command_timeout = command_timeout
+        # For PUBLISH and PING. One immediate retry replaces a pooled connection that died with a Redis
+        # restart; more would hold the caller's request (already committed) for seconds.
         self._client = redis.Redis.from_url(
-            url, socket_timeout=command_timeout, socket_connect_timeout=command_timeout
+            url,
+            socket_timeout=command_timeout,
+            socket_connect_timeout=command_timeout,
+            retry=Retry(NoBackoff(), 1),
         )
         self._events: asyncio.Queue[Event] = asyncio.Queue()
         self._wanted: set[str] = set()

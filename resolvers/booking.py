@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,8 +17,10 @@ from models.errors import InvalidInput, NotFound
 from models.no_shows import NoShowBlock, NoShowPolicy
 from models.scheduling import Schedule
 from resolvers.context import Context
+from resolvers.pagination import Page, keyset_page
 
 MAX_PAGE = 100
+CURSOR_KIND = "booking"
 
 
 def booking_policy(settings: Settings) -> BookingPolicy:
@@ -88,30 +88,7 @@ class BookingFilter:
     account_id: int | None = None
 
 
-@dataclass(frozen=True)
-class BookingPage:
-    items: list[Booking]
-    has_next_page: bool
-    end_cursor: str | None
-
-
-def encode_cursor(booking_id: int) -> str:
-    return base64.urlsafe_b64encode(f"booking:{booking_id}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind != "booking":
-            raise ValueError(kind)
-        return int(value)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput("after", "this cursor is not one we gave out") from None
-
-
-async def _page(criteria: BookingFilter, first: int, after: str | None) -> BookingPage:
-    if not 1 <= first <= MAX_PAGE:
-        raise InvalidInput("first", f"ask for 1 to {MAX_PAGE} items")
+async def _page(criteria: BookingFilter, first: int, after: int | None) -> Page[Booking]:
     query = Booking.all()
     if criteria.account_id is not None:
         query = query.filter(account_id=criteria.account_id)
@@ -129,20 +106,12 @@ async def _page(criteria: BookingFilter, first: int, after: str | None) -> Booki
         query = query.filter(patient_id=criteria.patient_id)
     if criteria.doctor_id is not None:
         query = query.filter(schedule__doctor_id=criteria.doctor_id)
-    if after is not None:
-        query = query.filter(id__lt=decode_cursor(after))
-    rows = await query.order_by("-id").limit(first + 1)
-    items = rows[:first]
-    return BookingPage(
-        items=items,
-        has_next_page=len(rows) > first,
-        end_cursor=encode_cursor(items[-1].id) if items else None,
-    )
+    return await keyset_page(query, first, after)
 
 
 async def my_bookings(
-    context: Context, criteria: BookingFilter, first: int, after: str | None
-) -> BookingPage:
+    context: Context, criteria: BookingFilter, first: int, after: int | None
+) -> Page[Booking]:
     scoped = BookingFilter(
         statuses=criteria.statuses,
         date_from=criteria.date_from,
@@ -154,8 +123,8 @@ async def my_bookings(
 
 
 async def all_bookings(
-    context: Context, criteria: BookingFilter, first: int, after: str | None
-) -> BookingPage:
+    context: Context, criteria: BookingFilter, first: int, after: int | None
+) -> Page[Booking]:
     return await _page(criteria, first, after)
 
 

@@ -4,7 +4,6 @@ follow-up reminders."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -26,6 +25,7 @@ from models.rate_limits import Limit
 from realtime.broker import get_broker
 from resolvers.accounts import AccountDisabled, Session, _open_session
 from resolvers.context import Context
+from resolvers.pagination import Page, keyset_page
 
 log = logging.getLogger("gualema.notifications")
 
@@ -121,34 +121,11 @@ async def run_dispatcher(settings: Settings, provider: SmsProvider) -> int:
 # -- the inbox
 
 
-def encode_cursor(notification_id: int) -> str:
-    return base64.urlsafe_b64encode(f"n:{notification_id}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind != "n":
-            raise ValueError(kind)
-        return int(value)
-    except ValueError:
-        raise InvalidInput("after", "the cursor is not one this API gave out") from None
-
-
-@dataclass(frozen=True)
-class InboxPage:
-    rows: list[Notification]
-    has_next_page: bool
-
-
-async def inbox(context: Context, first: int, after: str | None, unread_only: bool) -> InboxPage:
-    if not 1 <= first <= 100:
-        raise InvalidInput("first", "first takes 1-100")
-    account_id = int(context.viewer.account_id or 0)
-    rows, more = await notifications.inbox_page(
-        account_id, first=first, before_id=decode_cursor(after) if after else None, unread_only=unread_only
-    )
-    return InboxPage(rows, more)
+async def inbox(context: Context, first: int, after: int | None, unread_only: bool) -> Page[Notification]:
+    query = Notification.filter(account_id=context.viewer.account_id)
+    if unread_only:
+        query = query.filter(read_at__isnull=True)
+    return await keyset_page(query, first, after)
 
 
 async def unread_count(context: Context) -> int:

@@ -50,7 +50,8 @@ from models.queueing import (
 from models.scheduling import Schedule
 from realtime.broker import get_broker
 from realtime.messages import is_resync
-from realtime.sequence import SequenceGate
+from realtime.ordered import sequenced
+from realtime.single_flight import SingleFlight
 from resolvers.context import Context, Viewer
 
 log = logging.getLogger("gualema.queueing")
@@ -131,11 +132,12 @@ async def _check_in(context: Context, booking: Booking, schedule: Schedule) -> Q
         raise AlreadyCheckedIn()
     if booking.status is not BookingStatus.CONFIRMED:
         raise InvalidTransition("booking", booking.status.value, BookingStatus.CHECKED_IN.value)
-    if booking.visit_date != today(context):
-        raise CheckInNotOpen(schedule.starts_at) if booking.visit_date > today(context) else CheckInClosed()
     settings = context.settings
     opens_at = booking.slot_starts_at - timedelta(minutes=settings.checkin_open_minutes_before)
     closes_at = booking.slot_ends_at + timedelta(minutes=settings.checkin_close_minutes_after)
+    if booking.visit_date != today(context):
+        # Only on the visit day, whatever the window says (a queue is a day's queue).
+        raise CheckInNotOpen(opens_at) if booking.visit_date > today(context) else CheckInClosed()
     if now < opens_at:
         raise CheckInNotOpen(opens_at)
     if now > closes_at:
@@ -348,35 +350,31 @@ async def next_before_expiry(viewer: Viewer, messages: AsyncIterator[X]) -> X:
         raise token_expired() from None
 
 
+# Snapshot loads shared by the displays of one board that re-snapshot together (after a Redis
+# reconnection every display of a room resyncs at once): one query instead of one per display.
+_board_snapshots: SingleFlight[dict[str, Any]] = SingleFlight()
+
+
 async def _board_stream(
     context: Context, board: str, load: Callable[[], Awaitable[dict[str, Any]]]
 ) -> AsyncIterator[dict[str, Any]]:
-    """Subscribe first, then read the snapshot: a change committed in between arrives as a message
-    and is dropped if the snapshot already holds it (sequence not above the snapshot's)."""
+    """Subscribe first, read the snapshot second, then every change once and in order
+    (realtime.ordered: out-of-order arrivals from two processes are held briefly, a real loss or a
+    resync yields a fresh snapshot from the database)."""
+    viewer = context.viewer
     async with get_broker().subscribe(channel_for(board)) as messages:
-        snapshot = await load()
-        gate = SequenceGate(snapshot["seq"])
-        yield {**snapshot, "snapshot": True, "event": None}
-        while True:
-            try:
-                message = await next_before_expiry(context.viewer, messages)
-            except StopAsyncIteration:
-                return
+
+        async def receive() -> dict[str, Any]:
+            return await next_before_expiry(viewer, messages)
+
+        async for item in sequenced(
+            messages, load, receive=receive, snapshots=_board_snapshots, snapshot_key=board
+        ):
             context.fresh_loaders()
-            if not is_resync(message):
-                if message.get("type") != queue_board.BOARD_MESSAGE:
-                    continue
-                admission = gate.admit(int(message["seq"]))
-                if admission == "stale":
-                    continue  # already in what this subscriber was sent
-                if admission == "deliver":
-                    yield {**message, "snapshot": False}
-                    continue
-            # A resync from the broker, or a gap (lost, or out of order across processes): the
-            # database is the truth.
-            snapshot = await load()
-            gate.reset(snapshot["seq"])
-            yield {**snapshot, "snapshot": True, "event": None}
+            if item.snapshot:
+                yield {**item.message, "snapshot": True, "event": None}
+            elif item.message.get("type") == queue_board.BOARD_MESSAGE:
+                yield {**item.message, "snapshot": False}
 
 
 async def room_board_stream(context: Context, room_id: int) -> AsyncIterator[dict[str, Any]]:

@@ -14,15 +14,18 @@ from strawberry.types.info import Info
 from models import booking as booking_models
 from models import booking_rules as rules
 from models import no_shows as no_show_models
+from models.booking import BookingStatus
 from resolvers import booking as use_cases
-from resolvers.booking import BookingFilter, BookingPage
+from resolvers.booking import CURSOR_KIND, BookingFilter
 from resolvers.loaders import PatientByIdLoader
 from schema.accounts import Patient
 from schema.errors import Error, InvalidInputError, InvalidStatusTransition, NotFoundError, maps
+from schema.pagination import Connection, decode_cursor, input_errors_as_graphql_errors
 from schema.permissions import IsAdmin, IsAuthenticated, IsPatient, IsStaff
 from schema.scheduling import local
 
-BookingStatus = strawberry.enum(booking_models.BookingStatus, name="BookingStatus")
+# The domain enum is the GraphQL enum (strawberry.enum registers the class itself).
+strawberry.enum(BookingStatus, name="BookingStatus")
 
 
 class BookingEventsByBookingLoader(DataLoader[int, list[booking_models.BookingEvent]]):
@@ -179,44 +182,6 @@ CancelBookingResult = Annotated[
 ]
 
 
-# -- cursor pagination (Relay connection shape; see docs/decisions/036-booking-pagination.md)
-
-
-@strawberry.type
-class BookingEdge:
-    cursor: str
-    node: Booking
-
-
-@strawberry.type
-class BookingPageInfo:
-    has_next_page: bool
-    end_cursor: str | None
-
-
-@strawberry.type
-class BookingConnection:
-    edges: list[BookingEdge]
-    page_info: BookingPageInfo
-
-    @strawberry.field
-    def nodes(self) -> list[Booking]:
-        return [edge.node for edge in self.edges]
-
-    @classmethod
-    def from_page(cls, page: BookingPage) -> BookingConnection:
-        return cls(
-            edges=[
-                BookingEdge(cursor=use_cases.encode_cursor(row.id), node=Booking.from_model(row))
-                for row in page.items
-            ],
-            page_info=BookingPageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
-        )
-
-
-BookingsResult = Annotated[BookingConnection | InvalidInputError, strawberry.union("BookingsResult")]
-
-
 @strawberry.input
 class BookSlotInput:
     slot_id: strawberry.ID
@@ -295,9 +260,13 @@ class Query:
     @strawberry.field(permission_classes=[IsPatient], description="The caller's bookings, newest first.")
     async def my_bookings(
         self, info: Info, filter: BookingFilterInput | None = None, first: int = 20, after: str | None = None
-    ) -> BookingsResult:
+    ) -> Connection[Booking]:
         criteria = filter.to_filter() if filter else BookingFilter()
-        return BookingConnection.from_page(await use_cases.my_bookings(info.context, criteria, first, after))
+        with input_errors_as_graphql_errors():
+            page = await use_cases.my_bookings(
+                info.context, criteria, first, decode_cursor(CURSOR_KIND, after)
+            )
+        return Connection.of(page, CURSOR_KIND, Booking.from_model)
 
     @strawberry.field(permission_classes=[IsAuthenticated])
     async def booking(self, info: Info, id: strawberry.ID) -> BookingResult:
@@ -306,9 +275,13 @@ class Query:
     @strawberry.field(permission_classes=[IsAdmin], description="Every booking, with filters, newest first.")
     async def bookings(
         self, info: Info, filter: BookingFilterInput | None = None, first: int = 20, after: str | None = None
-    ) -> BookingsResult:
+    ) -> Connection[Booking]:
         criteria = filter.to_filter() if filter else BookingFilter()
-        return BookingConnection.from_page(await use_cases.all_bookings(info.context, criteria, first, after))
+        with input_errors_as_graphql_errors():
+            page = await use_cases.all_bookings(
+                info.context, criteria, first, decode_cursor(CURSOR_KIND, after)
+            )
+        return Connection.of(page, CURSOR_KIND, Booking.from_model)
 
     @strawberry.field(
         permission_classes=[IsStaff],

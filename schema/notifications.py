@@ -19,6 +19,14 @@ from resolvers import notifications as use_cases
 from resolvers.notifications import CODE_FIELDS, OneCodeRequestPerOperation
 from schema.accounts import AccountDisabledError, AuthPayload
 from schema.errors import Error, InvalidInputError, NotAllowedError, NotFoundError, maps
+from schema.pagination import (
+    DEFAULT_PAGE_SIZE,
+    Connection,
+    decode_cursor,
+    id_or_none,
+    input_errors_as_graphql_errors,
+    parse_id,
+)
 from schema.permissions import IsAuthenticated, IsDoctor
 
 
@@ -43,28 +51,6 @@ class Notification:
             read=row.read_at is not None,
             created_at=row.created_at,
         )
-
-
-@strawberry.type
-class NotificationEdge:
-    cursor: str
-    node: Notification
-
-
-@strawberry.type
-class NotificationPageInfo:
-    has_next_page: bool
-    end_cursor: str | None
-
-
-@strawberry.type
-class NotificationConnection:
-    edges: list[NotificationEdge]
-    page_info: NotificationPageInfo
-
-    @strawberry.field(description="Unread notifications of the account in all, not only on this page.")
-    async def unread_count(self, info: Info) -> int:
-        return await use_cases.unread_count(info.context)
 
 
 @strawberry.type
@@ -149,30 +135,26 @@ def refuse_code_floods(info: Info) -> None:
 
 @strawberry.type
 class Query:
-    @strawberry.field(
-        permission_classes=[IsAuthenticated], description="The signed-in account's inbox, newest first."
-    )
+    @strawberry.field(permission_classes=[IsAuthenticated], description="The account's inbox, newest first.")
     async def notifications(
-        self, info: Info, first: int = 20, after: str | None = None, unread_only: bool = False
-    ) -> NotificationConnection:
-        page = await use_cases.inbox(info.context, first, after, unread_only)
-        edges = [
-            NotificationEdge(cursor=use_cases.encode_cursor(r.id), node=Notification.from_model(r))
-            for r in page.rows
-        ]
-        return NotificationConnection(
-            edges=edges,
-            page_info=NotificationPageInfo(
-                has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None
-            ),
-        )
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None, unread_only: bool = False
+    ) -> Connection[Notification]:
+        with input_errors_as_graphql_errors():
+            page = await use_cases.inbox(
+                info.context, first, decode_cursor("notification", after), unread_only
+            )
+        return Connection.of(page, "notification", Notification.from_model)
+
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def unread_notification_count(self, info: Info) -> int:
+        return await use_cases.unread_count(info.context)
 
 
 @strawberry.type
 class Mutation:
     @strawberry.mutation(permission_classes=[IsAuthenticated], description="Returns how many were unread.")
     async def mark_notifications_read(self, info: Info, ids: list[strawberry.ID]) -> int:
-        return await use_cases.mark_read(info.context, [int(i) for i in ids if str(i).isdigit()])
+        return await use_cases.mark_read(info.context, [n for n in map(id_or_none, ids) if n is not None])
 
     @strawberry.mutation(permission_classes=[IsAuthenticated], description="Returns how many were unread.")
     async def mark_all_notifications_read(self, info: Info) -> int:
@@ -193,7 +175,9 @@ class Mutation:
     async def set_follow_up_reminder(
         self, info: Info, booking_id: strawberry.ID, date: dt.date, note: str = ""
     ) -> SetFollowUpReminderResult:
-        reminder = await use_cases.set_follow_up_reminder(info.context, int(booking_id), date, note)
+        reminder = await use_cases.set_follow_up_reminder(
+            info.context, parse_id(booking_id, "bookingId"), date, note
+        )
         return FollowUpReminder(
             booking_id=booking_id, date=reminder.date, note=reminder.note, sends_at=reminder.sends_at
         )

@@ -10,13 +10,15 @@ from strawberry.types.info import Info
 
 from gualema.settings import get_settings
 from models import scheduling as scheduling_models
+from models.scheduling import Period, ScheduleStatus
 from resolvers import scheduling as use_cases
 from resolvers.scheduling import ScheduleInput, SlotsByScheduleLoader, TemplateInput
 from schema.errors import InvalidInputError, InvalidStatusTransition, NotFoundError
 from schema.permissions import IsAdmin
 
-Period = strawberry.enum(scheduling_models.Period, name="Period")
-ScheduleStatus = strawberry.enum(scheduling_models.ScheduleStatus, name="ScheduleStatus")
+# The domain enums are the GraphQL enums (strawberry.enum registers the class itself).
+strawberry.enum(Period, name="Period")
+strawberry.enum(ScheduleStatus, name="ScheduleStatus")
 
 
 def local(moment: datetime) -> datetime:

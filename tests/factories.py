@@ -162,9 +162,11 @@ async def session(
         capacity=capacity,
         fee=fee,
         release_at=release_at,
+        next_number=capacity + 1,
     )
     step = duration / slot_count
     base, extra = divmod(capacity, slot_count)
+    first = 1
     for i in range(slot_count):
         seats = base + (1 if i < extra else 0)
         await Slot.create(
@@ -173,7 +175,10 @@ async def session(
             ends_at=starts_at + step * (i + 1),
             capacity=seats,
             remaining=seats,
+            first_number=first,
+            block_size=seats,
         )
+        first += seats
     return row
 
 

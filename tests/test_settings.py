@@ -112,6 +112,11 @@ def test_production_hides_graphiql_and_introspection_unless_asked(environment: p
             "0",
             "GUALEMA_READINESS_TIMEOUT_SECONDS: Input should be greater",
         ),
+        (
+            "GUALEMA_PUBLIC_BASE_URL",
+            "gualema.example.org",
+            "GUALEMA_PUBLIC_BASE_URL: must be an http:// or https",
+        ),
     ],
 )
 def test_an_invalid_setting_is_refused_with_its_name(

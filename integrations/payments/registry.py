@@ -21,7 +21,8 @@ class ProviderNotConfigured(Exception):
 
 def notify_url(settings: Settings, provider: str) -> str:
     short = {WECHAT_PAY: "wechat", ALIPAY: "alipay", SANDBOX: "sandbox"}[provider]
-    return f"{settings.public_base_url.rstrip('/')}/payments/notify/{short}"
+    base = settings.payment_notify_base_url or settings.public_base_url
+    return f"{base.rstrip('/')}/payments/notify/{short}"
 
 
 def configured_providers(settings: Settings) -> list[str]:

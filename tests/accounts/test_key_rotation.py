@@ -47,7 +47,8 @@ async def test_while_rotating_both_keys_read_and_only_the_first_one_writes() -> 
     appended = Keyring.from_settings(f"{NEW_KEY},{NEWER_KEY}", SECRET)  # step 1: k2 may decrypt only
     promoted = Keyring.from_settings(f"{NEWER_KEY},{NEW_KEY}", SECRET)  # step 2: k2 encrypts
 
-    assert appended.current == "k1" and promoted.current == "k2"
+    assert appended.current == "k1"
+    assert promoted.current == "k2"
     made_by_k1 = appended.encrypt("x", "c")
     assert promoted.decrypt(made_by_k1, "c") == "x"
     assert appended.decrypt(promoted.encrypt("y", "c"), "c") == "y"

@@ -46,7 +46,9 @@ async def test_after_five_wrong_passwords_even_the_right_one_waits(gql: GraphQLC
     assert 0 < throttled["retryAfterSeconds"] <= 15 * 60 + 1
 
 
-async def test_the_throttle_is_per_phone_and_address(gql: GraphQLClient, other_address: GraphQLClient) -> None:
+async def test_the_throttle_is_per_phone_and_address(
+    gql: GraphQLClient, other_address: GraphQLClient
+) -> None:
     user = await factories.patient_user()
     neighbour = await factories.patient_user()
     for _ in range(LIMIT):

@@ -25,7 +25,9 @@ async def test_logout_with_a_refresh_token_ends_only_that_login(gql: GraphQLClie
     phone = await _session(gql, user)
     tablet = await _session(gql, user)
 
-    assert (await gql.as_(phone["accessToken"]).data(LOGOUT, {"token": phone["refreshToken"]}))["logout"] is True
+    assert (await gql.as_(phone["accessToken"]).data(LOGOUT, {"token": phone["refreshToken"]}))[
+        "logout"
+    ] is True
 
     assert await _refresh(gql, phone["refreshToken"]) == "InvalidRefreshTokenError"
     assert await _refresh(gql, tablet["refreshToken"]) == "AuthPayload"

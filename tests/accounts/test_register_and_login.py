@@ -33,8 +33,12 @@ mutation($token: String!) {
 ME = "{ me { id name phone role } }"
 
 
-async def test_a_new_patient_registers_and_reads_their_account_with_a_masked_phone(gql: GraphQLClient) -> None:
-    data = await gql.data(REGISTER, {"input": {"phone": "13812345678", "password": "abc12345", "name": "王小明"}})
+async def test_a_new_patient_registers_and_reads_their_account_with_a_masked_phone(
+    gql: GraphQLClient,
+) -> None:
+    data = await gql.data(
+        REGISTER, {"input": {"phone": "13812345678", "password": "abc12345", "name": "王小明"}}
+    )
     payload = data["register"]
     assert payload["__typename"] == "AuthPayload"
     assert payload["account"]["phone"] == "138****5678"
@@ -46,7 +50,9 @@ async def test_a_new_patient_registers_and_reads_their_account_with_a_masked_pho
 
 async def test_registering_a_taken_phone_is_a_typed_error(gql: GraphQLClient) -> None:
     taken = await factories.patient_user()
-    data = await gql.data(REGISTER, {"input": {"phone": taken.account.phone, "password": "abc12345", "name": "x"}})
+    data = await gql.data(
+        REGISTER, {"input": {"phone": taken.account.phone, "password": "abc12345", "name": "x"}}
+    )
     assert data["register"]["__typename"] == "PhoneTakenError"
 
 

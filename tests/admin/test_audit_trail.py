@@ -24,19 +24,21 @@ async def test_every_admin_write_is_in_the_trail_with_who_what_before_and_after(
     created = await client.data(WRITES)
     dept_id = created["dept"]["id"]
     room = await client.data(
-        "mutation($d: ID!) { createRoom(input: {name: \"405诊室\", departmentId: $d}) { ... on Room { id } } }",
+        'mutation($d: ID!) { createRoom(input: {name: "405诊室", departmentId: $d}) { ... on Room { id } } }',
         {"d": dept_id},
     )
     await client.data(
-        "mutation($d: ID!) { createDoctor(input: {name: \"吴刚\", title: \"副主任医师\", departmentId: $d,"
-        " phone: \"13900000010\", password: \"doctor12345\"}) { __typename } }",
+        'mutation($d: ID!) { createDoctor(input: {name: "吴刚", title: "副主任医师", departmentId: $d,'
+        ' phone: "13900000010", password: "doctor12345"}) { __typename } }',
         {"d": dept_id},
     )
     await client.data(
         "mutation($id: ID!) { updateRegistrationType(input: {id: $id, fee: 600}) { __typename } }",
         {"id": created["type"]["id"]},
     )
-    await client.data("mutation($id: ID!) { archiveRoom(id: $id) { __typename } }", {"id": room["createRoom"]["id"]})
+    await client.data(
+        "mutation($id: ID!) { archiveRoom(id: $id) { __typename } }", {"id": room["createRoom"]["id"]}
+    )
 
     trail = (await client.data(AUDIT, {"first": 10}))["auditEntries"]
 
@@ -58,12 +60,16 @@ async def test_the_trail_filters_by_action_and_target_type_and_pages(gql: GraphQ
     admin = await factories.admin_user()
     client = gql.as_(admin.token)
     for code in ("A1", "A2", "A3"):
-        await client.data("mutation($c: String!) { createDepartment(input: {name: \"科\", code: $c}) { __typename } }",
-                          {"c": code})
+        await client.data(
+            'mutation($c: String!) { createDepartment(input: {name: "科", code: $c}) { __typename } }',
+            {"c": code},
+        )
     await client.data(WRITES.replace("YK", "YK2"))
 
     departments = (await client.data(AUDIT, {"targetType": "department", "first": 2}))["auditEntries"]
-    rest = (await client.data(AUDIT, {"targetType": "department", "after": departments["pageInfo"]["endCursor"]}))
+    rest = await client.data(
+        AUDIT, {"targetType": "department", "after": departments["pageInfo"]["endCursor"]}
+    )
     types = (await client.data(AUDIT, {"action": "registration_type.create"}))["auditEntries"]
 
     assert [e["node"]["after"]["code"] for e in departments["edges"]] == ["YK2", "A3"]

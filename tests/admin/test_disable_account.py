@@ -41,7 +41,9 @@ async def test_a_disabled_account_loses_its_logins_and_comes_back_when_enabled(g
 
     assert enabled["enableAccount"] == {"__typename": "Account", "disabled": False}
     assert (await gql.data(LOGIN, credentials))["login"]["__typename"] == "AuthPayload"
-    entries = await AuditEntry.all().order_by("id").values("actor_id", "action", "target_id", "before", "after")
+    entries = (
+        await AuditEntry.all().order_by("id").values("actor_id", "action", "target_id", "before", "after")
+    )
     assert [(e["actor_id"], e["action"], e["target_id"]) for e in entries] == [
         (admin.id, "account.disable", str(user.id)),
         (admin.id, "account.enable", str(user.id)),

@@ -22,7 +22,10 @@ mutation($phone: String!, $password: String!) {
 
 async def _counts() -> tuple[int, ...]:
     return tuple(
-        [await model.all().count() for model in (Account, Patient, Department, Room, RegistrationType, Doctor)]
+        [
+            await model.all().count()
+            for model in (Account, Patient, Department, Room, RegistrationType, Doctor)
+        ]
     )
 
 
@@ -32,13 +35,19 @@ async def test_the_demo_hospital_is_believable_and_seeding_twice_changes_nothing
     await seed_demo()
 
     assert await _counts() == once
-    tree = (await gql.data("{ departments { name building children { name } doctors { name } } }"))["departments"]
+    tree = (await gql.data("{ departments { name building children { name } doctors { name } } }"))[
+        "departments"
+    ]
     assert len(tree) >= 6
     assert sum(1 for d in tree if d["children"]) >= 2
     assert {d["building"] for d in tree} == {"门诊楼", "综合楼"}
     assert len((await gql.data("{ doctors { title room { name } } }"))["doctors"]) >= 12
-    fees = {t["name"]: t["fee"] for t in (await gql.data("{ registrationTypes { name fee } }"))["registrationTypes"]}
-    assert fees["普通号"] == 500 and fees["专家号"] == 2000
+    fees = {
+        t["name"]: t["fee"]
+        for t in (await gql.data("{ registrationTypes { name fee } }"))["registrationTypes"]
+    }
+    assert fees["普通号"] == 500
+    assert fees["专家号"] == 2000
     for patient in await Patient.all():
         assert resident_id_problem(reveal_id_number(patient)) is None
 
@@ -51,7 +60,8 @@ async def test_every_demo_login_works_with_its_role(gql: GraphQLClient) -> None:
         assert result["account"]["role"] == login.role.upper(), login
         if login.role == "patient":
             mine = await gql.as_(result["accessToken"]).data("{ myPatients { name idNumber } }")
-            assert mine["myPatients"] and all("*" in p["idNumber"] for p in mine["myPatients"])
+            assert mine["myPatients"]
+            assert all("*" in p["idNumber"] for p in mine["myPatients"])
 
 
 async def test_the_seed_demo_command_prints_the_logins() -> None:

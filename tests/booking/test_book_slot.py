@@ -45,16 +45,26 @@ async def test_a_paid_registration_holds_the_seat_pending_payment_until_expiry(g
     assert booked["expiresAt"] is not None
 
 
-async def test_numbers_follow_the_session_order_across_slots(gql: GraphQLClient) -> None:
-    session = await factories.session(capacity=4, slot_count=2)
+async def test_numbers_follow_the_time_slots_and_seats_booked_again_get_new_numbers(
+    gql: GraphQLClient,
+) -> None:
+    session = await factories.session(capacity=4, slot_count=2)  # slot 1 holds numbers 1-2, slot 2 3-4
     slots = await Slot.filter(schedule_id=session.id).order_by("starts_at")
+    students = [await factories.patient_user() for _ in range(4)]
     numbers = []
-    for slot in (slots[1], slots[0], slots[1]):
-        student = await factories.patient_user()
+    for student, slot in zip(students, (slots[1], slots[0], slots[1], slots[0]), strict=True):
         numbers.append(
             (await book(gql, student.token, slot.id, (await factories.patient(student)).id))["queueNumber"]
         )
-    assert numbers == [1, 2, 3]
+    cancelled = await Booking.get(queue_number=1, schedule_id=session.id)
+    from models.booking import transition
+
+    await transition(cancelled, BookingStatus.CANCELLED, actor_id=None, reason="test")
+    latecomer = await factories.patient_user()
+    again = await book(gql, latecomer.token, slots[0].id, (await factories.patient(latecomer)).id)
+
+    assert numbers == [3, 1, 4, 2]
+    assert again["queueNumber"] == 5  # never a number twice, even after a cancellation
 
 
 async def test_before_the_release_time_the_slot_is_visible_but_not_bookable(gql: GraphQLClient) -> None:

@@ -9,7 +9,9 @@ from tests.fixtures.api import GraphQLClient
 ARCHIVE = "mutation($id: ID!) { archiveDepartment(id: $id) { __typename } }"
 CREATE_DOCTOR = """
 mutation($input: CreateDoctorInput!) { createDoctor(input: $input) { __typename } }"""
-MOVE = "mutation($id: ID!, $parent: ID) { updateDepartment(input: {id: $id, parentId: $parent}) { __typename } }"
+MOVE = (
+    "mutation($id: ID!, $parent: ID) { updateDepartment(input: {id: $id, parentId: $parent}) { __typename } }"
+)
 
 
 async def test_archiving_a_department_races_a_new_doctor_and_one_of_them_loses(gql: GraphQLClient) -> None:

@@ -88,8 +88,12 @@ async def test_a_department_with_children_cannot_move_under_another(gql: GraphQL
     await factories.department(code="NK-XH", parent=internal)
     surgery = await factories.department(code="WK")
 
-    moved = await gql.as_(admin.token).data(UPDATE, {"input": {"id": str(internal.id), "parentId": str(surgery.id)}})
-    itself = await gql.as_(admin.token).data(UPDATE, {"input": {"id": str(surgery.id), "parentId": str(surgery.id)}})
+    moved = await gql.as_(admin.token).data(
+        UPDATE, {"input": {"id": str(internal.id), "parentId": str(surgery.id)}}
+    )
+    itself = await gql.as_(admin.token).data(
+        UPDATE, {"input": {"id": str(surgery.id), "parentId": str(surgery.id)}}
+    )
 
     assert moved["updateDepartment"]["__typename"] == "DepartmentDepthExceededError"
     assert itself["updateDepartment"]["__typename"] == "DepartmentDepthExceededError"
@@ -113,7 +117,10 @@ async def test_updating_changes_only_the_given_fields_and_null_parent_promotes(g
     }
     assert promoted["updateDepartment"]["level"] == 1
     entries = await AuditEntry.filter(action="department.update").order_by("id").values("before", "after")
-    assert [(e["before"]["name"], e["after"]["name"]) for e in entries] == [("消化内科", "消化科"), ("消化科", "消化科")]
+    assert [(e["before"]["name"], e["after"]["name"]) for e in entries] == [
+        ("消化内科", "消化科"),
+        ("消化科", "消化科"),
+    ]
     assert (entries[1]["before"]["parent_id"], entries[1]["after"]["parent_id"]) == (top.id, None)
 
 
@@ -149,7 +156,10 @@ async def test_archiving_needs_an_empty_department(gql: GraphQLClient) -> None:
     await doctor.save()
     emptied = await client.data(ARCHIVE, {"id": str(child.id)})
 
-    assert with_children["archiveDepartment"] == {"__typename": "DepartmentHasActiveChildrenError", "childCount": 1}
+    assert with_children["archiveDepartment"] == {
+        "__typename": "DepartmentHasActiveChildrenError",
+        "childCount": 1,
+    }
     assert with_doctor["archiveDepartment"] == {
         "__typename": "DepartmentHasActiveDoctorsError",
         "doctorCount": 1,

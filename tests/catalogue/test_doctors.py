@@ -62,12 +62,20 @@ async def test_creating_a_doctor_creates_a_login_that_sees_its_own_profile(gql: 
     assert me["me"] == {
         "name": "张建国",
         "role": "DOCTOR",
-        "doctor": {"name": "张建国", "title": "主任医师", "department": {"name": "消化内科"}, "room": {"name": "201诊室"}},
+        "doctor": {
+            "name": "张建国",
+            "title": "主任医师",
+            "department": {"name": "消化内科"},
+            "room": {"name": "201诊室"},
+        },
     }
     entry = await AuditEntry.get(action="doctor.create")
-    assert entry.actor_id == admin.id and entry.before is None
-    assert entry.after is not None and entry.after["phone"] == "139****0001"
-    assert "password" not in str(entry.after) and "argon2" not in str(entry.after)
+    assert entry.actor_id == admin.id
+    assert entry.before is None
+    assert entry.after is not None
+    assert entry.after["phone"] == "139****0001"
+    assert "password" not in str(entry.after)
+    assert "argon2" not in str(entry.after)
 
 
 async def test_a_taken_phone_and_a_room_of_another_department_are_refused(gql: GraphQLClient) -> None:
@@ -80,7 +88,10 @@ async def test_a_taken_phone_and_a_room_of_another_department_are_refused(gql: G
     wrong_room = await _create(gql, admin.token, departmentId=str(dept.id), roomId=str(foreign_room.id))
     weak = await _create(gql, admin.token, departmentId=str(dept.id), password="123")
 
-    assert phone_taken == {"__typename": "PhoneTakenError", "message": "an account with this phone number exists"}
+    assert phone_taken == {
+        "__typename": "PhoneTakenError",
+        "message": "an account with this phone number exists",
+    }
     assert wrong_room == {
         "__typename": "InvalidInputError",
         "field": "roomId",
@@ -108,12 +119,16 @@ async def test_moving_a_doctor_checks_the_room_against_the_new_department(gql: G
     dental_room = await factories.room(dentistry, name="401诊室")
     client = gql.as_(admin.token)
 
-    keeps_old_room = await client.data(UPDATE, {"input": {"id": str(doctor.id), "departmentId": str(dentistry.id)}})
+    keeps_old_room = await client.data(
+        UPDATE, {"input": {"id": str(doctor.id), "departmentId": str(dentistry.id)}}
+    )
     moved = await client.data(
         UPDATE,
         {"input": {"id": str(doctor.id), "departmentId": str(dentistry.id), "roomId": str(dental_room.id)}},
     )
-    no_room = await client.data(UPDATE, {"input": {"id": str(doctor.id), "roomId": None, "title": "副主任医师"}})
+    no_room = await client.data(
+        UPDATE, {"input": {"id": str(doctor.id), "roomId": None, "title": "副主任医师"}}
+    )
 
     assert keeps_old_room["updateDoctor"] == {"__typename": "InvalidInputError", "field": "roomId"}
     assert moved["updateDoctor"]["department"] == {"code": "KQ"}

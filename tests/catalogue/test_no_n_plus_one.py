@@ -52,7 +52,8 @@ async def test_the_doctors_list_loads_departments_and_rooms_in_batches(gql: Grap
 
     with counting_queries() as statements:
         data = await gql.data(
-            "query($id: ID!) { doctors(departmentId: $id) { name department { name parent { name } } room { name } } }",
+            "query($id: ID!) { doctors(departmentId: $id) {"
+            " name department { name parent { name } } room { name } } }",
             {"id": str(top.id)},
         )
 

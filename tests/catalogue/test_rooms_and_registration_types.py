@@ -13,7 +13,9 @@ mutation($input: CreateRoomInput!) {
 }"""
 ARCHIVE_ROOM = """
 mutation($id: ID!) {
-  archiveRoom(id: $id) { __typename ... on RoomHasActiveDoctorsError { doctorCount } ... on Room { archived } }
+  archiveRoom(id: $id) {
+    __typename ... on RoomHasActiveDoctorsError { doctorCount } ... on Room { archived }
+  }
 }"""
 CREATE_TYPE = """
 mutation($input: CreateRegistrationTypeInput!) {
@@ -71,8 +73,12 @@ async def test_registration_types_carry_a_fee_in_fen(gql: GraphQLClient) -> None
     admin = await factories.admin_user()
     client = gql.as_(admin.token)
 
-    general = (await client.data(CREATE_TYPE, {"input": {"name": "普通号", "fee": 500}}))["createRegistrationType"]
-    expert = (await client.data(CREATE_TYPE, {"input": {"name": "专家号", "fee": 2000}}))["createRegistrationType"]
+    general = (await client.data(CREATE_TYPE, {"input": {"name": "普通号", "fee": 500}}))[
+        "createRegistrationType"
+    ]
+    expert = (await client.data(CREATE_TYPE, {"input": {"name": "专家号", "fee": 2000}}))[
+        "createRegistrationType"
+    ]
     again = await client.data(CREATE_TYPE, {"input": {"name": "普通号", "fee": 800}})
     negative = await client.data(CREATE_TYPE, {"input": {"name": "倒贴号", "fee": -1}})
     raised = await client.data(UPDATE_TYPE, {"input": {"id": expert["id"], "fee": 2500}})
@@ -84,9 +90,14 @@ async def test_registration_types_carry_a_fee_in_fen(gql: GraphQLClient) -> None
         "field": "fee",
         "message": "a fee is in fen, between 0 and 1000000",
     }
-    assert raised["updateRegistrationType"] == {"__typename": "RegistrationType", "name": "专家号", "fee": 2500}
-    archived = await client.data("mutation($id: ID!) { archiveRegistrationType(id: $id) { __typename } }",
-                                 {"id": general["id"]})
+    assert raised["updateRegistrationType"] == {
+        "__typename": "RegistrationType",
+        "name": "专家号",
+        "fee": 2500,
+    }
+    archived = await client.data(
+        "mutation($id: ID!) { archiveRegistrationType(id: $id) { __typename } }", {"id": general["id"]}
+    )
     assert archived["archiveRegistrationType"]["__typename"] == "RegistrationType"
     assert (await gql.data("{ registrationTypes { name fee } }")) == {
         "registrationTypes": [{"name": "专家号", "fee": 2500}]
@@ -96,8 +107,8 @@ async def test_registration_types_carry_a_fee_in_fen(gql: GraphQLClient) -> None
 async def test_an_update_of_something_missing_is_not_found(gql: GraphQLClient) -> None:
     admin = await factories.admin_user()
     result = await gql.as_(admin.token).data(
-        "mutation { updateRoom(input: {id: \"777\", name: \"x\"}) { __typename } "
-        "archiveDoctor(id: \"777\") { __typename } updateDepartment(input: {id: \"abc\"}) { __typename } }"
+        'mutation { updateRoom(input: {id: "777", name: "x"}) { __typename } '
+        'archiveDoctor(id: "777") { __typename } updateDepartment(input: {id: "abc"}) { __typename } }'
     )
     assert result == {
         "updateRoom": {"__typename": "NotFoundError"},

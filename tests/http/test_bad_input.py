@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import httpx
+import pytest
 
 from gualema.settings import Settings
 from tests import factories
@@ -180,3 +182,17 @@ async def test_a_query_over_a_limit_names_the_limit(gql: GraphQLClient) -> None:
             }
         ]
     }
+
+
+async def test_input_quoted_in_an_error_is_returned_to_the_client_but_never_logged(
+    gql: GraphQLClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = await factories.patient_user()
+    id_number = 110105199003071234
+    with caplog.at_level(logging.DEBUG):
+        body = await gql.as_(user.token)(
+            ADD_PATIENT,
+            {"input": {"name": "王芳", "idNumber": id_number, "phone": "13800000001", "relation": "CHILD"}},
+        )
+    assert str(id_number) in body["errors"][0]["message"]  # the client sees what it sent
+    assert str(id_number) not in caplog.text

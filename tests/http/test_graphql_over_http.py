@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+
 import httpx
 import pytest
+import strawberry
 
+from gualema.graphql_endpoint import GraphQLEndpoint
+from gualema.graphql_schema import schema_extensions
+from gualema.settings import Settings
 from tests.http.conftest import ClientFactory
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -188,3 +194,40 @@ async def test_get_variables_that_are_not_json_are_400(http: httpx.AsyncClient) 
     response = await http.get("/graphql", params={"query": "{ __typename }", "variables": "{oops"})
     assert response.status_code == 400
     assert response.json()["errors"][0]["message"] == "`variables` is not valid JSON"
+
+
+@strawberry.type
+class TickQuery:
+    @strawberry.field
+    def ok(self) -> bool:
+        return True
+
+
+@strawberry.type
+class TickSubscription:
+    @strawberry.subscription
+    async def ticks(self) -> AsyncGenerator[int, None]:
+        yield 1
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_a_subscription_over_http_is_told_to_use_the_websocket(settings: Settings, method: str) -> None:
+    schema = strawberry.Schema(
+        query=TickQuery, subscription=TickSubscription, extensions=schema_extensions(settings)
+    )
+    transport = httpx.ASGITransport(app=GraphQLEndpoint(schema, settings))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        query = "subscription { ticks }"
+        if method == "GET":
+            response = await http.get("/graphql", params={"query": query}, headers=MODERN)
+        else:
+            response = await http.post("/graphql", json={"query": query}, headers=MODERN)
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": [
+            {
+                "message": "subscriptions need a WebSocket on /graphql (graphql-transport-ws)",
+                "extensions": {"code": "BAD_REQUEST"},
+            }
+        ]
+    }

@@ -10,6 +10,7 @@ import pytest
 from gualema.settings import get_settings
 from models.booking import Booking, BookingStatus
 from models.catalogue import Department, Room
+from models.checkin_codes import sign_code
 from models.clock import utcnow
 from models.navigation_markers import sign_marker
 from tests import factories
@@ -261,3 +262,14 @@ async def test_a_patient_is_routed_to_the_room_of_their_next_visit_today(
 async def test_next_visit_route_is_for_patients(gql: GraphQLClient, clinic: Clinic) -> None:
     anonymous = await gql(NEXT_VISIT, {"code": code("A-1F-ENTRANCE")})
     assert anonymous["errors"][0]["message"] == "only a patient account may do this"
+
+
+async def test_a_room_check_in_code_on_the_wall_also_starts_a_route(
+    gql: GraphQLClient, clinic: Clinic
+) -> None:
+    at_room = sign_code("room", clinic.room.id, secret=get_settings().secret_key.get_secret_value())
+    result = await route(gql, at_room, {"departmentId": str(clinic.department.id)})
+    assert (result["__typename"], result["distanceM"]) == ("Route", 0.0)
+
+    forged = at_room[:-2] + ("AA" if not at_room.endswith("AA") else "BB")
+    assert (await route(gql, forged, {"roomId": str(clinic.room.id)}))["__typename"] == "InvalidMarkerError"

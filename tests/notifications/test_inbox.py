@@ -18,8 +18,8 @@ query($first: Int!, $after: String, $unreadOnly: Boolean!) {
   notifications(first: $first, after: $after, unreadOnly: $unreadOnly) {
     edges { cursor node { id event title body read bookingId } }
     pageInfo { hasNextPage endCursor }
-    unreadCount
   }
+  unreadNotificationCount
 }"""
 
 
@@ -41,7 +41,8 @@ async def test_a_patient_pages_through_their_own_notifications_newest_first(gql:
         await turn(me.id, ticket)
     await turn(someone_else.id, "B001")
 
-    first = (await gql.as_(me.token).data(INBOX, {"first": 2, "unreadOnly": False}))["notifications"]
+    first_page = await gql.as_(me.token).data(INBOX, {"first": 2, "unreadOnly": False})
+    first = first_page["notifications"]
     rest = (
         await gql.as_(me.token).data(
             INBOX, {"first": 2, "after": first["pageInfo"]["endCursor"], "unreadOnly": False}
@@ -51,7 +52,7 @@ async def test_a_patient_pages_through_their_own_notifications_newest_first(gql:
     bodies = [e["node"]["body"] for e in first["edges"] + rest["edges"]]
     assert bodies == [f"王小明，请{t}号到诊室3就诊。" for t in ("A003", "A002", "A001")]
     assert (first["pageInfo"]["hasNextPage"], rest["pageInfo"]["hasNextPage"]) == (True, False)
-    assert first["unreadCount"] == 3
+    assert first_page["unreadNotificationCount"] == 3
     assert first["edges"][0]["node"]["title"] == "请就诊"
 
 
@@ -75,11 +76,16 @@ async def test_marking_read_touches_only_the_callers_rows(gql: GraphQLClient) ->
 
     everything = await gql.as_(me.token).data("mutation { markAllNotificationsRead }")
     assert everything == {"markAllNotificationsRead": 1}
-    assert (await gql.as_(me.token).data(INBOX, {"first": 10, "unreadOnly": True}))["notifications"] == {
-        "edges": [],
-        "pageInfo": {"hasNextPage": False, "endCursor": None},
-        "unreadCount": 0,
+    assert await gql.as_(me.token).data(INBOX, {"first": 10, "unreadOnly": True}) == {
+        "notifications": {"edges": [], "pageInfo": {"hasNextPage": False, "endCursor": None}},
+        "unreadNotificationCount": 0,
     }
+
+
+async def test_a_cursor_from_another_list_is_refused(gql: GraphQLClient) -> None:
+    me = await factories.patient_user()
+    body = await gql.as_(me.token)(INBOX, {"first": 5, "after": "YWNjb3VudDox", "unreadOnly": False})
+    assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}
 
 
 async def test_the_inbox_needs_a_login(gql: GraphQLClient) -> None:

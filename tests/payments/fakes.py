@@ -76,7 +76,7 @@ async def providers(settings: Settings, live_server: LiveServer) -> AsyncIterato
     wechat.base_url = wechat_url
     alipay.base_url = alipay_url
     updates: dict[str, Any] = {
-        "public_base_url": live_server.url,
+        "payment_notify_base_url": live_server.url,
         "wechat_pay_mchid": wechat.mchid,
         "wechat_pay_appid": wechat.appid,
         "wechat_pay_merchant_serial": wechat.merchant_serial,

@@ -69,7 +69,7 @@ async def test_wechat_payment_returns_signed_request_payment_parameters(
     )
     assert verify_sha256_rsa(providers.wechat.merchant_public_key, message, result["paySign"])
     assert (fake_order.amount, fake_order.openid) == (2000, OPENID)
-    assert fake_order.notify_url == f"{settings.public_base_url}/payments/notify/wechat"
+    assert fake_order.notify_url == f"{providers.notify_base}/payments/notify/wechat"
     assert order.prepay_id == fake_order.prepay_id
 
 
@@ -155,3 +155,20 @@ async def test_a_provider_that_is_not_configured_is_unavailable(
         "__typename": "PaymentProviderUnavailableError",
         "message": "this payment method is not available",
     }
+
+
+async def test_a_patient_sees_only_their_own_payment_orders(gql: GraphQLClient) -> None:
+    held = await factories.held_booking(fee=1500)
+    stranger = await factories.patient_user()
+    number = (await pay_booking(gql, held))["order"]["outTradeNo"]
+    query = "query($id: ID!) { bookingPayments(bookingId: $id) { outTradeNo amount status provider paidAt } }"
+
+    mine = await gql.as_(held.owner.token).data(query, {"id": str(held.booking.id)})
+    theirs = await gql.as_(stranger.token).data(query, {"id": str(held.booking.id)})
+
+    assert mine == {
+        "bookingPayments": [
+            {"outTradeNo": number, "amount": 1500, "status": "CREATED", "provider": "SANDBOX", "paidAt": None}
+        ]
+    }
+    assert theirs == {"bookingPayments": []}

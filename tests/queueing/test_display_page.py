@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ import httpx
 import pytest
 import websockets
 
+from gualema.settings import get_settings
+from models.access_tokens import issue_access_token
 from tests.fixtures.api import GraphQLClient, LiveServer
 from tests.queueing.conftest import CALL_NEXT, Clinic, arrive, display_token
 
@@ -113,6 +116,30 @@ async def open_page(devtools: str) -> AsyncIterator[Page]:
     tab = next(t for t in targets if t["type"] == "page")
     async with websockets.connect(tab["webSocketDebuggerUrl"], max_size=None) as connection:
         yield Page(connection)
+
+
+@requires_chromium
+async def test_the_page_shows_reconnecting_and_tries_again_when_its_stream_ends(
+    gql: GraphQLClient, live_server: LiveServer, clinic: Clinic, chromium: str
+) -> None:
+    # A token that expires in a few seconds: the server ends the stream, as when a server restarts.
+    token, _ = issue_access_token(
+        get_settings().secret_key.get_secret_value(),
+        subject=None,
+        role="display",
+        lifetime=timedelta(seconds=4),
+        room_ids=frozenset({clinic.room_id}),
+    )
+
+    async with open_page(chromium) as page:
+        await page.command("Page.navigate", url=f"{live_server.url}/display/{clinic.room_id}?token={token}")
+        live = await page.wait_for("document.getElementById('status').dataset.state", "live")
+        reconnecting = await page.wait_for("document.getElementById('status').dataset.state", "reconnecting")
+        shown = await page.evaluate("document.getElementById('status').textContent")
+        retried = await page.wait_for("window.displayConnections >= 2", True)
+
+    assert (live, reconnecting, retried) == ("live", "reconnecting", True)
+    assert shown.startswith("reconnecting…")
 
 
 @requires_chromium

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -49,9 +49,8 @@ mutation($roomId: ID!) { callNext(roomId: $roomId) { ... on QueueTicket { label 
 
 
 @pytest.fixture(autouse=True)
-async def clean_database(settings: Settings) -> AsyncIterator[None]:
+async def clean_database(settings: Settings) -> None:
     await wipe_tables()
-    yield
 
 
 async def confirmed_bookings(count: int) -> tuple[int, list[int], str, str]:
@@ -165,8 +164,9 @@ async def test_a_tv_on_one_process_sees_a_call_made_through_another_after_redis_
             {"waiting": 2, "called": 0},
         )
 
-        # When Redis drops every pub/sub connection, and a doctor calls through the other process
-        assert await drop_pubsub_connections_of_this_run(settings) >= 2
+        # When Redis drops the TV process's pub/sub connection (the desk process has none: it
+        # subscribes to nothing), and a doctor calls through the other process
+        assert await drop_pubsub_connections_of_this_run(settings) == 1
         called = await graphql(desk_server, doctor_token, CALL_NEXT, {"roomId": str(room_id)})
         assert called["label"] == labels[0]
 

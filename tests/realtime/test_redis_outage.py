@@ -104,3 +104,16 @@ async def test_subscribers_resync_after_an_outage_even_those_that_subscribed_dur
             assert await next_message(board) == {"seq": 3}
             assert await next_message(late_board) == {"seq": 3}
             assert await displays_process.ping()
+
+
+async def test_a_publish_while_redis_is_unreachable_is_dropped_without_failing_the_committed_caller(
+    make_broker: BrokerFactory, proxy: CuttableProxy
+) -> None:
+    assert REDIS_URL is not None
+    database = urlsplit(REDIS_URL).path or "/0"
+    broker = await make_broker(f"redis://127.0.0.1:{proxy.port}{database}")
+    await proxy.cut()
+
+    await broker.publish("room:9", {"seq": 1})  # the transaction behind it has committed: no exception
+
+    assert not await broker.ping()
