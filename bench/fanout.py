@@ -235,6 +235,69 @@ def serve_reference(port: int, loop: str, deflate: bool, shared: bool) -> None:
     )
 
 
+def serve_gualema_rendered_once(port: int, loop: str) -> None:
+    """PROTOTYPE, bench only: `python -m gualema serve` with the queue area's board stream patched to
+    the render-once design (decisions 053, 054), to measure it before the GraphQL layer adopts it:
+    realtime.ordered.sequenced with shared snapshot loads, one QueueBoard object per change per process,
+    and SharedEventExecutor executing each selection once per change."""
+    import uvicorn
+
+    import gualema.graphql_schema as graphql_schema
+    import resolvers.queueing as queue_use_cases
+    import schema.queueing as queue_schema
+    import schema.root as root
+    from realtime.broker import get_broker
+    from realtime.ordered import sequenced
+    from realtime.single_flight import SingleFlight
+
+    build_schema = root.build_schema
+
+    def build_shared_schema(extensions: Any = None, **kwargs: Any) -> Any:
+        return build_schema(extensions, execution_context_class=SharedEventExecutor, **kwargs)
+
+    graphql_schema.build_schema = build_shared_schema  # type: ignore[assignment]
+    snapshots: SingleFlight[dict[str, Any]] = SingleFlight()
+
+    async def board_stream(context: Any, board: str, load: Any) -> AsyncIterator[dict[str, Any]]:
+        channel = queue_use_cases.channel_for(board)
+        async with get_broker().subscribe(channel) as messages:
+            async for item in sequenced(
+                messages,
+                load,
+                receive=lambda: queue_use_cases.next_before_expiry(context.viewer, messages),
+                snapshots=snapshots,
+                snapshot_key=board,
+            ):
+                extra = {"snapshot": True, "event": None} if item.snapshot else {"snapshot": False}
+                yield {**item.message, **extra}
+
+    queue_use_cases._board_stream = board_stream  # type: ignore[assignment]
+
+    boards: dict[tuple[Any, ...], Any] = {}
+    from_message = queue_schema.QueueBoard.from_message
+
+    def shared_from_message(message: dict[str, Any]) -> Any:
+        key = (message["room"]["id"], message["seq"], message["snapshot"])
+        if key not in boards:
+            if len(boards) > 256:
+                boards.clear()
+            boards[key] = share_results(from_message(message))
+        return boards[key]
+
+    queue_schema.QueueBoard.from_message = shared_from_message  # type: ignore[method-assign,assignment]
+
+    from gualema.app import create_app
+
+    uvicorn.run(
+        create_app(),
+        host="127.0.0.1",
+        port=port,
+        loop=loop,
+        log_level="warning",
+        ws_per_message_deflate=False,
+    )
+
+
 # ---------------------------------------------------------------- processes and measurements
 
 
@@ -693,7 +756,7 @@ async def fresh_database(args: argparse.Namespace) -> AsyncIterator[str]:
         await admin.close()
 
 
-async def gualema_part(args: argparse.Namespace) -> Figures | None:
+async def gualema_part(args: argparse.Namespace, *, rendered_once: bool = False) -> Figures | None:
     async with fresh_database(args) as database_url:
         env = {
             "GUALEMA_ENV": "development",
@@ -713,6 +776,8 @@ async def gualema_part(args: argparse.Namespace) -> Figures | None:
 
         def command(number: int) -> list[str]:
             profile = ["-m", "cProfile", "-o", f"{args.profile}/server-{number}.prof"] if args.profile else []
+            if rendered_once:
+                return [sys.executable, *profile, __file__, "gualema-rendered-once", "--loop", args.loop]
             return [sys.executable, *profile, "-m", "gualema", "serve", "--loop", args.loop]
 
         servers = [start_server(command(number), env, "/readyz") for number in range(args.processes)]
@@ -740,7 +805,8 @@ async def gualema_part(args: argparse.Namespace) -> Figures | None:
                 return markers + ([board["called"]["label"]] if board.get("called") else [])
 
             return await run_part(
-                f"gualema: queueBoard via {'Redis' if args.redis_url else 'in-process broker'}",
+                f"gualema{' (render-once prototype)' if rendered_once else ''}: queueBoard via "
+                f"{'Redis' if args.redis_url else 'in-process broker'}",
                 servers,
                 subscribers=args.subscribers,
                 rate=args.rate,
@@ -798,11 +864,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     parser.add_argument("--deflate", action="store_true", help="permessage-deflate on the reference server")
-    parser.add_argument("--only", choices=["reference", "shared", "gualema"])
+    parser.add_argument("--only", choices=["reference", "shared", "gualema", "gualema-rendered-once"])
     parser.add_argument(
         "--shared-reference",
         action="store_true",
-        help="also run the reference rendered once per change (the render-once prototype)",
+        help="also run the reference and Gualema rendered once per change (the render-once prototype)",
     )
     parser.add_argument(
         "--profile", metavar="DIR", help="run the Gualema servers under cProfile, write DIR/*.prof"
@@ -827,6 +893,11 @@ async def main(args: argparse.Namespace) -> None:
         if figures is not None:
             results.append(figures)
             figures.print()
+    if args.only == "gualema-rendered-once" or (args.only is None and args.shared_reference):
+        figures = await gualema_part(args, rendered_once=True)
+        if figures is not None:
+            results.append(figures)
+            figures.print()
     if len(results) > 1 and args.only is None:
         reference = results[0]
         for other in results[1:]:
@@ -844,5 +915,12 @@ if __name__ == "__main__":
         options.add_argument("--shared", action="store_true")
         parsed = options.parse_args()
         serve_reference(parsed.port, parsed.loop, parsed.deflate, parsed.shared)
+    elif len(sys.argv) > 1 and sys.argv[1] == "gualema-rendered-once":
+        options = argparse.ArgumentParser()
+        options.add_argument("gualema-rendered-once")
+        options.add_argument("--port", type=int, required=True)
+        options.add_argument("--loop", default="asyncio")
+        parsed = options.parse_args()
+        serve_gualema_rendered_once(parsed.port, parsed.loop)
     else:
         asyncio.run(main(parse_args(sys.argv[1:])))

@@ -4,6 +4,7 @@ at once (conditional updates, row claims with leases): there is no leader electi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -93,10 +94,8 @@ async def run_job_forever(job: PeriodicJob, settings: Settings, stop: asyncio.Ev
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        pass
 
 
 class BackgroundWorkers:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -332,19 +332,40 @@ async def _replay(account_id: int, idempotency_key: str, fingerprint: str) -> Bo
 async def book_slot(request: BookingRequest, policy: BookingPolicy, now: datetime | None = None) -> Booking:
     """Take one seat of a slot for a patient of the caller's account, atomically on every database.
 
-    Reads that only reject (idempotency replay, window, ownership, block, a full slot) happen before
-    the transaction; the transaction itself is the decision and never trusts those reads: a
-    conditional UPDATE takes the seat (row count 1 or SlotUnavailable), a conditional UPDATE takes
-    a unit of the daily quota, the session counter gives the queue number, and the INSERT carries
-    the active-uniqueness keys. Any failure inside raises, which rolls the seat back; on
-    PostgreSQL the failed INSERT aborts the transaction, so its IntegrityError is translated only
-    after the rollback. See docs/decisions/031-booking-hot-path.md.
+    One transaction on one connection (a pooled connection per statement would cost a reset round
+    trip each on PostgreSQL): first the reads that can only refuse (idempotency replay, window,
+    a full slot, ownership, no-show block), then the decision, which never trusts those reads: a
+    conditional UPDATE takes a unit of the daily quota, a conditional UPDATE takes the seat and its
+    number (row count 1 or SlotUnavailable), and the INSERT carries the active-uniqueness keys. Any
+    refusal raises, which rolls the seat back; on PostgreSQL a failed INSERT aborts the transaction,
+    so its IntegrityError is translated only after the rollback. See docs/decisions/031.
     """
+    now = now or utcnow()
+    fingerprint = request_fingerprint(request.slot_id, request.patient_id)
+    for attempt in range(3):
+        try:
+            async with in_transaction():
+                return await _book_once(request, policy, fingerprint, now)
+        except IntegrityError:
+            # Rolled back already. Either the same idempotency key won a concurrent race (answer
+            # with its booking) or an active-uniqueness key is taken.
+            earlier = await _replay(request.account_id, request.idempotency_key, fingerprint)
+            if earlier is not None:
+                return earlier
+            raise DuplicateBooking() from None
+        except OperationalError as exc:
+            # MySQL/PostgreSQL deadlock victims are rolled back whole and safe to run again.
+            if "deadlock" not in str(exc).lower() or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _book_once(
+    request: BookingRequest, policy: BookingPolicy, fingerprint: str, now: datetime
+) -> Booking:
     from models.no_shows import active_block
     from models.scheduling import ScheduleStatus, Slot
 
-    now = now or utcnow()
-    fingerprint = request_fingerprint(request.slot_id, request.patient_id)
     earlier = await _replay(request.account_id, request.idempotency_key, fingerprint)
     if earlier is not None:
         return earlier
@@ -374,32 +395,8 @@ async def book_slot(request: BookingRequest, policy: BookingPolicy, now: datetim
         raise Blacklisted(block.ends_at)
     doctor_name, department_name = await session_names(schedule)
     facts = NoticeFacts(patient.name, patient.phone, department_name, doctor_name)
-    # The day's quota counter exists before the transaction (INSERT … ON CONFLICT DO NOTHING /
-    # INSERT IGNORE, autocommit): inside, one UPDATE takes its row lock directly. Creating it
-    # inside would make MySQL hold a shared lock from the INSERT IGNORE and then upgrade it, which
-    # deadlocks two requests of one account.
-    await BookingQuota.bulk_create(
-        [BookingQuota(account_id=request.account_id, visit_date=schedule.date, active=0)],
-        ignore_conflicts=True,
-    )
-    pending = schedule.fee > 0
-    status = S.PENDING_PAYMENT if pending else S.CONFIRMED
-    for attempt in range(3):
-        try:
-            async with in_transaction():
-                return await _decide(request, policy, slot, schedule, status, fingerprint, now, facts)
-        except IntegrityError:
-            # Rolled back already. Either the same idempotency key won a concurrent race (answer
-            # with its booking) or an active-uniqueness key is taken.
-            earlier = await _replay(request.account_id, request.idempotency_key, fingerprint)
-            if earlier is not None:
-                return earlier
-            raise DuplicateBooking() from None
-        except OperationalError as exc:
-            # MySQL/PostgreSQL deadlock victims are rolled back whole and safe to run again.
-            if "deadlock" not in str(exc).lower() or attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    status = S.PENDING_PAYMENT if schedule.fee > 0 else S.CONFIRMED
+    return await _decide(request, policy, slot, schedule, status, fingerprint, now, facts)
 
 
 _NAMES_TTL_SECONDS = 300.0
@@ -436,12 +433,7 @@ async def _decide(
     # Rows are locked in one order everywhere (quota, then slot, then session): no deadlocks. The
     # quota row is the account's own, so it goes first; the slot row everybody wants is taken as late
     # as possible, and from its UPDATE to the commit only the booking's own rows are written.
-    counted = await BookingQuota.filter(
-        account_id=request.account_id,
-        visit_date=schedule.date,
-        active__lt=policy.max_per_account_per_day,
-    ).update(active=F("active") + 1)
-    if counted != 1:
+    if not await take_quota(request.account_id, schedule.date, policy.max_per_account_per_day):
         raise QuotaExceeded(policy.max_per_account_per_day)
     number = await take_seat(slot.id, schedule.id)
     if number is None:
@@ -472,6 +464,38 @@ async def _decide(
     if status is S.CONFIRMED:
         await notify_patient(booking, NOTIFY_ON[S.CONFIRMED], "", facts)
     return booking
+
+
+# One statement where the database has an upsert with RETURNING (PostgreSQL, SQLite >= 3.35): the
+# day's counter is created at 1 or incremented while below the limit; no row back means the limit.
+_TAKE_QUOTA = (
+    "INSERT INTO booking_quota (account_id, visit_date, active) VALUES ({0}, {1}, 1) "
+    "ON CONFLICT (account_id, visit_date) DO UPDATE SET active = booking_quota.active + 1 "
+    "WHERE booking_quota.active < {2} RETURNING active"
+)
+TAKE_QUOTA_UPSERT = {
+    "postgres": _TAKE_QUOTA.format("$1", "$2", "$3"),
+    "sqlite": _TAKE_QUOTA.format("?", "?", "?"),
+}
+
+
+async def take_quota(account_id: int, visit_date: date, limit: int) -> bool:
+    """One unit of the account's daily quota, under the counter row's lock until commit."""
+    conn = connections.get("default")
+    dialect = conn.capabilities.dialect
+    if dialect in TAKE_QUOTA_UPSERT:
+        day: object = visit_date if dialect == "postgres" else visit_date.isoformat()
+        return bool(await conn.execute_query_dict(TAKE_QUOTA_UPSERT[dialect], [account_id, day, limit]))
+    # MySQL/MariaDB: a plain read first, then INSERT IGNORE only for a missing row: an UPDATE on a
+    # missing row would take a gap lock (concurrent first bookings deadlock), and INSERT IGNORE on an
+    # existing row takes a shared lock the UPDATE would then have to upgrade.
+    quota = BookingQuota.filter(account_id=account_id, visit_date=visit_date)
+    if not await quota.exists():
+        await BookingQuota.bulk_create(
+            [BookingQuota(account_id=account_id, visit_date=visit_date, active=0)], ignore_conflicts=True
+        )
+    counted = await quota.filter(active__lt=limit).update(active=F("active") + 1)
+    return counted == 1
 
 
 # One statement where the database has UPDATE … RETURNING (PostgreSQL, SQLite >= 3.35); MySQL and

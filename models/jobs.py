@@ -26,7 +26,7 @@ WORKER_ID = secrets.token_hex(6)
 class Job(Model):
     id = fields.BigIntField(primary_key=True)
     kind = fields.CharField(max_length=64, db_index=True)
-    payload = fields.JSONField(default=dict)
+    payload: dict[str, Any] = fields.JSONField(default=dict)
     dedupe_key = fields.CharField(max_length=128, null=True, unique=True)
     run_at = fields.DatetimeField(db_index=True)
     attempts = fields.IntField(default=0)

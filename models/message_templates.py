@@ -92,6 +92,19 @@ TEMPLATES: dict[str, MessageTemplate] = {
             ("Refund completed", "{patient_name}, CNY {amount_fen} has been refunded to your account."),
         ),
         _t(
+            "waitlist.joined",
+            "patient_name department visit_date position",
+            (
+                "已加入候补",
+                "{patient_name}，您已加入{department}{visit_date}的候补，当前排第{position}位，有号时会通知您。",
+            ),
+            (
+                "On the waitlist",
+                "{patient_name}, you are number {position} on the waitlist for {department} on {visit_date}; "
+                "we will tell you when a seat frees.",
+            ),
+        ),
+        _t(
             "waitlist.offered",
             "patient_name department visit_time expires_time",
             (

@@ -13,6 +13,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models import jobs
+from models.accounts import Account, Patient
 from models.catalogue import Department
 from models.clock import utcnow
 from models.errors import DomainError, InvalidTransition
@@ -47,10 +48,10 @@ ACTIVE = frozenset({W.WAITING, W.OFFERED})
 
 class WaitlistEntry(Model):
     id = fields.IntField(primary_key=True)
-    account: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="waitlist_entries", on_delete=fields.RESTRICT
     )
-    patient: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
+    patient: fields.ForeignKeyRelation[Patient] = fields.ForeignKeyField(
         "models.Patient", related_name="waitlist_entries", on_delete=fields.RESTRICT
     )
     # Either one session, or any doctor of a department on a date and period.
@@ -218,7 +219,6 @@ async def allocate_seat(
     conditional UPDATE as a booking. Returns None when nobody can take it; a reserved seat then goes
     back to the pool.
     """
-    from models.accounts import Patient
     from models.booking import (
         Booking,
         BookingEvent,
@@ -307,7 +307,7 @@ async def allocate_seat(
             slot_starts_at=slot.starts_at,
             slot_ends_at=slot.ends_at,
             status=booking_status,
-            queue_number=int(next_number) - 1,  # type: ignore[arg-type]
+            queue_number=int(next_number) - 1,  # type: ignore[call-overload]
             fee=schedule.fee,
             expires_at=offer_deadline,
             active_session_key=session_key,
@@ -420,7 +420,7 @@ async def expire_due(now: datetime | None = None, limit: int = 200) -> list[Wait
         try:
             async with in_transaction():
                 await move(entry, W.EXPIRED, ended_reason="nothing came free before the deadline")
-                patient = await entry.patient  # type: ignore[attr-defined]
+                patient = await Patient.get(id=entry.patient_id)  # type: ignore[attr-defined]
                 department = await Department.get(id=entry.department_id)
                 await notify(
                     entry.account_id,  # type: ignore[attr-defined]

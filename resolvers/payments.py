@@ -289,7 +289,7 @@ async def apply_refund_result(result: RefundResult, raw: dict[str, Any]) -> None
     refund = await Refund.get_or_none(out_refund_no=result.out_refund_no)
     if refund is None:
         raise NotificationRejected("unknown out_refund_no")
-    if result.state is RefundState.PROCESSING:
+    if result.state in (RefundState.PROCESSING, RefundState.NOT_FOUND):
         return
     async with in_transaction():
         order = await PaymentOrder.select_for_update().get(id=refund.order_id)  # type: ignore[attr-defined]
@@ -347,9 +347,14 @@ async def poll_refunds(settings: Settings) -> int:
     ).limit(20)
     for refund in stale:
         order = await PaymentOrder.get(id=refund.order_id)  # type: ignore[attr-defined]
-        result = await gateway(settings, order.provider).query_refund(
-            order.out_trade_no, refund.out_refund_no
-        )
+        adapter = gateway(settings, order.provider)
+        result = await adapter.query_refund(order.out_trade_no, refund.out_refund_no)
+        if result.state is RefundState.NOT_FOUND:
+            # The request never arrived (the provider was unreachable whenever the job tried): send
+            # it again under the same number, which can only ever refund once.
+            result = await adapter.refund(
+                order.out_trade_no, refund.out_refund_no, refund.amount, order.paid_amount, refund.reason
+            )
         await apply_refund_result(result, {"refund_query": result.state.value})
     return len(stale)
 

@@ -13,8 +13,10 @@ from models import jobs, waitlist
 from models.accounts import Account, Patient
 from models.booking import SEAT_FREED
 from models.booking_rules import NotYetReleased
+from models.catalogue import Department
 from models.clock import utcnow
 from models.errors import InvalidInput, NotFound
+from models.notifications import notify
 from models.scheduling import Period, Schedule, ScheduleStatus, Slot
 from models.waitlist import (
     AlreadyWaiting,
@@ -135,6 +137,18 @@ async def join(context: Context, request: JoinRequest) -> WaitlistEntry:
                 deadline=deadline,
                 active_key=key,
                 joined_at=now,
+            )
+            await notify(
+                patient.account_id,  # type: ignore[attr-defined]
+                "waitlist.joined",
+                {
+                    "patient_name": patient.name,
+                    "department": (await Department.get(id=entry.department_id)).name,
+                    "visit_date": visit_date,
+                    "position": await waitlist.position(entry),
+                },
+                dedupe_key=f"waitlist.joined:{entry.id}",
+                phone=patient.phone,
             )
     except IntegrityError:
         raise AlreadyWaiting() from None
@@ -257,11 +271,11 @@ async def sweep_pools(settings: Settings) -> int:
             matches = await Schedule.filter(
                 department_id=row["department_id"], date=row["visit_date"], status=ScheduleStatus.OPEN
             ).values_list("id", flat=True)
-            schedule_ids.update(int(i) for i in matches)  # type: ignore[arg-type]
+            schedule_ids.update(int(i) for i in matches)  # type: ignore[call-overload]
     with_seats = await Slot.filter(
         schedule_id__in=list(schedule_ids), remaining__gt=0, bookable=True
     ).values_list("schedule_id", flat=True)
     served = 0
-    for schedule_id in sorted({int(s) for s in with_seats}):  # type: ignore[arg-type]
+    for schedule_id in sorted({int(s) for s in with_seats}):  # type: ignore[call-overload]
         served += await waitlist.allocate_from_pool(schedule_id, policy(settings), now=now)
     return served

@@ -18,8 +18,11 @@ from schema.pagination import id_or_none, parse_id
 from schema.permissions import IsAdmin, IsPatient
 from schema.scheduling import Period
 
-WaitlistStatus = strawberry.enum(waitlist_models.WaitlistStatus, name="WaitlistStatus")
-WaitlistMode = strawberry.enum(waitlist_models.WaitlistMode, name="WaitlistMode")
+# The domain enums are the GraphQL enums (strawberry.enum registers the classes themselves).
+WaitlistStatus = waitlist_models.WaitlistStatus
+WaitlistMode = waitlist_models.WaitlistMode
+strawberry.enum(WaitlistStatus, name="WaitlistStatus")
+strawberry.enum(WaitlistMode, name="WaitlistMode")
 
 
 class WaitlistPositionByEntryLoader(DataLoader[int, int]):
@@ -44,11 +47,11 @@ class WaitlistPositionByEntryLoader(DataLoader[int, int]):
             ).append(entry.id)
         result: list[int] = []
         for entry_id in entry_ids:
-            entry = by_id.get(entry_id)
-            if entry is None or entry.status is not waitlist_models.WaitlistStatus.WAITING:
+            found = by_id.get(entry_id)
+            if found is None or found.status is not waitlist_models.WaitlistStatus.WAITING:
                 result.append(0)
                 continue
-            line = lines.get((entry.schedule_id, entry.department_id, entry.visit_date, entry.period), [])
+            line = lines.get((found.schedule_id, found.department_id, found.visit_date, found.period), [])
             result.append(line.index(entry_id) + 1 if entry_id in line else 0)
         return result
 

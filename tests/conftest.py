@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -53,9 +52,12 @@ pytest_plugins = ["tests.fixtures.database", "tests.fixtures.api"]
 
 
 @pytest.fixture(scope="session")
-def tmp_root() -> Iterator[Path]:
-    yield _TMP
+def tmp_root() -> Path:
+    return _TMP
 
 
 def pytest_report_header() -> list[str]:
-    return [f"gualema database: {DATABASE_URL.split('@')[-1]}", f"gualema broker: {REDIS_URL or 'in-process'}"]
+    return [
+        f"gualema database: {DATABASE_URL.split('@')[-1]}",
+        f"gualema broker: {REDIS_URL or 'in-process'}",
+    ]

@@ -24,6 +24,7 @@ class RefundState(StrEnum):
     PROCESSING = "PROCESSING"
     SUCCESS = "SUCCESS"
     FAILED = "FAILED"
+    NOT_FOUND = "NOT_FOUND"  # the provider never received this refund number
 
 
 class CloseOutcome(StrEnum):

@@ -117,7 +117,7 @@ class Sandbox:
         existing = await SandboxRefund.get_or_none(out_refund_no=out_refund_no)
         if existing is None:
             return RefundResult(
-                out_refund_no=out_refund_no, state=RefundState.FAILED, out_trade_no=out_trade_no
+                out_refund_no=out_refund_no, state=RefundState.NOT_FOUND, out_trade_no=out_trade_no
             )
         return RefundResult(
             out_refund_no=out_refund_no,

@@ -61,11 +61,19 @@ async def _book_all(urls: list[str], calls: list[tuple[str, dict[str, Any]]]) ->
 
         async def one(i: int, token: str, variables: dict[str, Any]) -> dict[str, Any]:
             async with in_flight:
-                response = await clients[i % len(clients)].post(
-                    "/graphql",
-                    json={"query": BOOK, "variables": variables},
-                    headers={"Authorization": f"Bearer {token}"},
-                )
+                for attempt in range(3):
+                    try:
+                        response = await clients[i % len(clients)].post(
+                            "/graphql",
+                            json={"query": BOOK, "variables": variables},
+                            headers={"Authorization": f"Bearer {token}"},
+                        )
+                        break
+                    except httpx.TransportError:
+                        # A kept-alive connection the server closed meanwhile: retry as a phone
+                        # would, with the same idempotency key (which makes the retry safe).
+                        if attempt == 2:
+                            raise
             assert response.status_code == 200, response.text
             body = response.json()
             assert "errors" not in body, body

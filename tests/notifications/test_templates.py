@@ -15,6 +15,7 @@ EVENTS = [
     "payment.received",
     "booking.cancelled",
     "refund.completed",
+    "waitlist.joined",
     "waitlist.offered",
     "waitlist.booked",
     "waitlist.expired",
@@ -32,7 +33,7 @@ def sample(name: str) -> object:
         return 1234
     if name.endswith(("_time", "_at")):
         return datetime(2026, 3, 1, 1, 30, tzinfo=UTC)
-    if name == "date":
+    if name in ("date", "visit_date"):
         return date(2026, 3, 8)
     return f"<{name}>"
 

@@ -113,6 +113,7 @@ def fresh_ledgers(request: pytest.FixtureRequest) -> None:
         found.wechat.early_close_attempts = 0
         found.wechat.refund_requests = 0
         found.wechat.refunds_succeed_at_once = True
+        found.wechat.down = False
         found.alipay.trades.clear()
         found.alipay.refunds.clear()
         found.alipay.rejected_requests.clear()

@@ -133,3 +133,26 @@ async def test_the_alipay_refund_is_synchronous_and_once_per_number(
     assert [(r.out_request_no, r.amount) for r in providers.alipay.refunds.values()] == [
         (refund.out_refund_no, 880)
     ]
+
+
+async def test_a_refund_the_provider_never_received_is_sent_again_under_its_number(
+    gql: GraphQLClient, providers: Providers, settings: Settings
+) -> None:
+    held = await paid_wechat_booking(gql, providers)
+    providers.wechat.down = True
+    await cancel_booking(held.booking)
+    await run_payment_work(settings)  # the refund job fails; its row keeps the number for later
+    order = await the_order(held.booking)
+    refund = await Refund.get(order_id=order.id)
+    assert (order.status, refund.status, providers.wechat.refunds) == (
+        PaymentStatus.REFUNDING,
+        RefundStatus.PROCESSING,
+        {},
+    )
+
+    providers.wechat.down = False
+    await Refund.filter(id=refund.id).update(created_at=refund.created_at - timedelta(minutes=2))
+    await run_payment_work(settings)  # asks, hears "no such refund", sends it again
+
+    assert list(providers.wechat.refunds) == [refund.out_refund_no]
+    assert (await the_order(held.booking)).status is PaymentStatus.REFUNDED

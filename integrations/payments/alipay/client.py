@@ -187,7 +187,10 @@ class Alipay:
                 amount=yuan_to_fen(str(body.get("refund_amount", "0"))),
                 out_trade_no=out_trade_no,
             )
-        return RefundResult(out_refund_no=out_refund_no, state=RefundState.FAILED, out_trade_no=out_trade_no)
+        # Alipay answers "no refund_status" both for an unknown number and an unsettled refund.
+        return RefundResult(
+            out_refund_no=out_refund_no, state=RefundState.NOT_FOUND, out_trade_no=out_trade_no
+        )
 
     def parse_notification(self, headers: dict[str, str], body: bytes) -> Notification:
         try:

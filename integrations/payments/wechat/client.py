@@ -277,7 +277,7 @@ class WeChatPay:
         body = self._json(content)
         if status == 404:
             return RefundResult(
-                out_refund_no=out_refund_no, state=RefundState.FAILED, out_trade_no=out_trade_no
+                out_refund_no=out_refund_no, state=RefundState.NOT_FOUND, out_trade_no=out_trade_no
             )
         if status != 200:
             raise ProviderError(f"WeChat Pay refund query failed: {body.get('code')}")

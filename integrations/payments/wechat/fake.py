@@ -70,6 +70,8 @@ class FakeWeChatPay:
     base_url: str = ""
     # When False, refunds answer PROCESSING and finish only through `finish_refund`.
     refunds_succeed_at_once: bool = True
+    # When True every API call is answered 503, as during an outage.
+    down: bool = False
     orders: dict[str, FakeOrder] = field(default_factory=dict)
     refunds: dict[str, FakeRefund] = field(default_factory=dict)
     rejected_requests: list[str] = field(default_factory=list)
@@ -157,6 +159,8 @@ class FakeWeChatPay:
 
     async def endpoint(self, request: Request) -> Response:
         body = await request.body()
+        if self.down:
+            return Response(b"", status_code=503)
         if not self._authorised(request, body):
             self.rejected_requests.append(request.url.path)
             return self._error(401, "SIGN_ERROR", "签名错误")
