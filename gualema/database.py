@@ -85,4 +85,9 @@ async def close_database() -> None:
 
 
 async def migrate(settings: Settings) -> None:
-    await run_migrations(config=tortoise_config(settings))
+    try:
+        await run_migrations(config=tortoise_config(settings))
+    finally:
+        # The migration's own connections must not outlive it: an open aiosqlite thread would keep
+        # `python -m gualema migrate` from ever exiting.
+        await Tortoise.close_connections()

@@ -52,7 +52,7 @@ TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
     P.FAILED: frozenset({P.PAID, P.CLOSED}),
 }
 
-# Orders a client may still pay; at most one per booking (`open_key`).
+# Orders a client may still pay; at most one per booking or waitlist entry (`open_key`).
 OPEN = frozenset({P.CREATED})
 
 
@@ -64,8 +64,13 @@ class RefundStatus(StrEnum):
 
 class PaymentOrder(Model):
     id = fields.IntField(primary_key=True)
-    booking: fields.ForeignKeyRelation[Any] = fields.ForeignKeyField(
-        "models.Booking", related_name="payment_orders", on_delete=fields.RESTRICT
+    # An order pays for a booking, or for joining a prepaid waitlist (booking NULL until a seat is
+    # given, when the entry's order is attached to the new booking: decision 090).
+    booking: fields.ForeignKeyNullableRelation[Any] = fields.ForeignKeyField(
+        "models.Booking", related_name="payment_orders", on_delete=fields.RESTRICT, null=True
+    )
+    waitlist_entry: fields.ForeignKeyNullableRelation[Any] = fields.ForeignKeyField(
+        "models.WaitlistEntry", related_name="payment_orders", on_delete=fields.RESTRICT, null=True
     )
     account_id = fields.IntField(db_index=True)
     provider = fields.CharEnumField(PaymentProvider, max_length=16)
@@ -73,8 +78,9 @@ class PaymentOrder(Model):
     amount = fields.IntField()  # fen
     status = fields.CharEnumField(PaymentStatus, max_length=16, db_index=True)
     expires_at = fields.DatetimeField(db_index=True)  # payment deadline = the booking's hold
-    # Set to the booking id while the order is open and NULL afterwards: one open order per booking
-    # across processes, enforced by the unique index (unique indexes ignore NULLs).
+    # Set while the order is open and NULL afterwards: one open order per booking (the booking id)
+    # and per waitlist entry ("w" + entry id) across processes, enforced by the unique index
+    # (unique indexes ignore NULLs).
     open_key = fields.CharField(max_length=32, null=True, unique=True)
     payer_openid = fields.CharField(max_length=64, default="")
     prepay_id = fields.CharField(max_length=128, default="")  # WeChat's handle for requestPayment
@@ -174,6 +180,10 @@ class OpenOrderWithOtherProvider(DomainError):
 
     def __init__(self, provider: str) -> None:
         super().__init__(provider=provider)
+
+
+class WaitlistEntryNotPayable(DomainError):
+    default_message = "this waitlist entry is not waiting for its fee"
 
 
 class RefundExceedsPaid(DomainError):

@@ -25,6 +25,8 @@ class WaitlistMode(StrEnum):
 
 
 class WaitlistStatus(StrEnum):
+    # Prepaid mode with a fee: joined but not yet paid, so not in line (no position, no seat).
+    AWAITING_PAYMENT = "awaiting_payment"
     WAITING = "waiting"
     OFFERED = "offered"  # a PENDING_PAYMENT booking holds the seat until the offer deadline
     BOOKED = "booked"
@@ -36,6 +38,8 @@ W = WaitlistStatus
 
 # The one transition table of the waitlist entry.
 TRANSITIONS: dict[WaitlistStatus, frozenset[WaitlistStatus]] = {
+    # Paid -> in line; unpaid at the end of the hold -> EXPIRED; the patient gives up -> LEFT.
+    W.AWAITING_PAYMENT: frozenset({W.WAITING, W.EXPIRED, W.LEFT}),
     W.WAITING: frozenset({W.OFFERED, W.BOOKED, W.EXPIRED, W.LEFT}),
     W.OFFERED: frozenset({W.BOOKED, W.EXPIRED, W.LEFT}),
     W.BOOKED: frozenset(),
@@ -43,7 +47,8 @@ TRANSITIONS: dict[WaitlistStatus, frozenset[WaitlistStatus]] = {
     W.LEFT: frozenset(),
 }
 
-ACTIVE = frozenset({W.WAITING, W.OFFERED})
+# Active entries hold the patient's place (`active_key`) and count towards the account's limit.
+ACTIVE = frozenset({W.AWAITING_PAYMENT, W.WAITING, W.OFFERED})
 
 
 class WaitlistEntry(Model):
@@ -66,6 +71,11 @@ class WaitlistEntry(Model):
     )
     booking_id = fields.IntField(null=True)
     fee_paid = fields.IntField(default=0)  # fen, prepaid mode
+    # Prepaid mode: the fee asked on joining (fen), the end of the payment hold, and the order that
+    # paid it (attached to the booking when a seat is given, refunded if none is).
+    fee_due = fields.IntField(default=0)
+    payment_expires_at = fields.DatetimeField(null=True, db_index=True)
+    payment_order_id = fields.IntField(null=True)
     offer_expires_at = fields.DatetimeField(null=True)
     deadline = fields.DatetimeField(db_index=True)
     # Set while active and NULL afterwards: one active entry per patient and target.
@@ -252,8 +262,11 @@ async def allocate_seat(
         .order_by("joined_at", "id")
         .limit(25)
     )
-    prepaid_fee_covered = schedule.fee == 0
     for entry in candidates:
+        if entry.mode is WaitlistMode.PREPAID and entry.fee_paid != schedule.fee:
+            # Paid a different price (the fee changed after joining): never charge more or less
+            # than was paid; this seat goes to the next waiter (decision 090).
+            continue
         patient_id: int = entry.patient_id  # type: ignore[attr-defined]
         account_id: int = entry.account_id  # type: ignore[attr-defined]
         session_key = active_session_key(patient_id, schedule.id)
@@ -264,8 +277,9 @@ async def allocate_seat(
             # Booked that department that day some other way: this entry is done, not served.
             with suppress(InvalidTransition):
                 await move(entry, W.LEFT, ended_reason="already booked for that day")
+                await refund_prepayment(entry, "booked that day another way")
             continue
-        needs_payment = not prepaid_fee_covered and entry.mode is not WaitlistMode.PREPAID
+        needs_payment = schedule.fee > 0 and entry.mode is not WaitlistMode.PREPAID
         target = W.OFFERED if needs_payment else W.BOOKED
         offer_deadline = now + timedelta(minutes=policy.offer_minutes) if needs_payment else None
         # Claim the waiter first, before any other write: of two workers serving the same line,
@@ -323,6 +337,8 @@ async def allocate_seat(
         )
         await WaitlistEntry.filter(id=entry.id).update(booking_id=booking.id)
         entry.booking_id = booking.id
+        if entry.payment_order_id is not None:
+            await _attach_prepayment(entry.payment_order_id, booking.id)
         patient = await Patient.get(id=patient_id)
         await _tell(entry, schedule, patient.name, patient.phone, booking, offer_deadline)
         return Allocation(entry.id, account_id, booking.id, target)
@@ -333,6 +349,20 @@ async def allocate_seat(
 
 class _NoSeat(Exception):
     pass
+
+
+async def _attach_prepayment(order_id: int, booking_id: int) -> None:
+    """The fee paid on joining now pays for the booking: a later cancellation refunds it through
+    the booking's own refund job, and the waitlist never refunds it (the entry is BOOKED)."""
+    from models.payments import PaymentOrder, PaymentStatus
+
+    attached = await PaymentOrder.filter(
+        id=order_id, booking_id__isnull=True, status=PaymentStatus.PAID
+    ).update(booking_id=booking_id)
+    if attached != 1:
+        # A waiting entry's order is always PAID and unattached (refunds start only after the entry
+        # leaves WAITING); anything else is a bug, and rolling the allocation back keeps the seat.
+        raise RuntimeError(f"prepayment order {order_id} cannot be attached to booking {booking_id}")
 
 
 async def _tell(
@@ -433,12 +463,7 @@ async def expire_due(now: datetime | None = None, limit: int = 200) -> list[Wait
                     dedupe_key=f"waitlist.expired:{entry.id}",
                     phone=patient.phone,
                 )
-                if entry.mode is WaitlistMode.PREPAID and entry.fee_paid > 0:
-                    await jobs.enqueue(
-                        WAITLIST_REFUND,
-                        {"entry_id": entry.id, "amount": entry.fee_paid, "reason": "waitlist expired"},
-                        dedupe_key=f"waitlist-refund:{entry.id}",
-                    )
+                await refund_prepayment(entry, "waitlist expired")
             ended.append(entry)
         except InvalidTransition:
             continue
@@ -446,6 +471,88 @@ async def expire_due(now: datetime | None = None, limit: int = 200) -> list[Wait
 
 
 WAITLIST_REFUND = "waitlist.refund"
+
+
+# ---------------------------------------------------------------- prepaid mode: paying to join
+
+
+async def admit_paid(entry_id: int, order_id: int, amount: int, paid_at: datetime) -> bool:
+    """The joining fee arrived: the entry enters the line, ordered by payment time. Call inside the
+    transaction that marks the order PAID. False when the entry is no longer waiting for payment
+    (it lapsed, was left, or another order paid it first): the caller refunds this money."""
+    entry = await WaitlistEntry.get_or_none(id=entry_id)
+    if entry is None or entry.status is not W.AWAITING_PAYMENT or entry.deadline <= paid_at:
+        return False
+    try:
+        await move(
+            entry,
+            W.WAITING,
+            fee_paid=amount,
+            joined_at=paid_at,
+            payment_order_id=order_id,
+            payment_expires_at=None,
+        )
+    except InvalidTransition:
+        return False
+    await tell_joined(entry)
+    return True
+
+
+async def tell_joined(entry: WaitlistEntry) -> None:
+    from models.notifications import notify
+
+    patient = await Patient.get(id=entry.patient_id)  # type: ignore[attr-defined]
+    department = await Department.get(id=entry.department_id)
+    await notify(
+        entry.account_id,  # type: ignore[attr-defined]
+        "waitlist.joined",
+        {
+            "patient_name": patient.name,
+            "department": department.name,
+            "visit_date": entry.visit_date,
+            "position": await position(entry),
+        },
+        dedupe_key=f"waitlist.joined:{entry.id}",
+        phone=patient.phone,
+    )
+
+
+async def close_unpaid(entry: WaitlistEntry) -> None:
+    """An entry left AWAITING_PAYMENT without paying: its open order is closed at the provider by
+    the payments area's close job (in the caller's transaction)."""
+    from models.booking import PAYMENT_CLOSE
+
+    await jobs.enqueue(PAYMENT_CLOSE, {"waitlist_entry_id": entry.id}, dedupe_key=f"close-entry:{entry.id}")
+
+
+async def lapse_unpaid(now: datetime | None = None, limit: int = 200) -> list[WaitlistEntry]:
+    """Entries not paid by the end of their payment hold end, once (conditional move)."""
+    now = now or utcnow()
+    lapsed: list[WaitlistEntry] = []
+    for entry in (
+        await WaitlistEntry.filter(status=W.AWAITING_PAYMENT, payment_expires_at__lte=now)
+        .order_by("payment_expires_at")
+        .limit(limit)
+    ):
+        try:
+            async with in_transaction():
+                await move(entry, W.EXPIRED, ended_reason="the joining fee was not paid in time")
+                await close_unpaid(entry)
+            lapsed.append(entry)
+        except InvalidTransition:
+            continue  # paid (or left) a moment ago
+    return lapsed
+
+
+async def refund_prepayment(entry: WaitlistEntry, reason: str) -> None:
+    """Queue the refund of a prepaid entry that ends without a seat (in the caller's transaction).
+    The dedupe key and the order's own state machine make it once, whichever path asks."""
+    if entry.mode is WaitlistMode.PREPAID and entry.fee_paid > 0:
+        await jobs.enqueue(
+            WAITLIST_REFUND,
+            {"entry_id": entry.id, "amount": entry.fee_paid, "reason": reason},
+            dedupe_key=f"waitlist-refund:{entry.id}",
+        )
 
 
 # ---------------------------------------------------------------- statistics

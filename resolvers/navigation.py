@@ -64,14 +64,16 @@ class MapInUse(DomainError):
 # -- the routing graph, cached per process ------------------------------------------------------
 
 _cached_graph: MapGraph | None = None
-_graph_lock: asyncio.Lock | None = None
+_graph_lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
 
 
 def _lock() -> asyncio.Lock:
+    # One lock per event loop: a lock used from a second loop (CLI runs, benchmarks) would raise.
     global _graph_lock
-    if _graph_lock is None:
-        _graph_lock = asyncio.Lock()
-    return _graph_lock
+    loop = asyncio.get_running_loop()
+    if _graph_lock is None or _graph_lock[0] is not loop:
+        _graph_lock = (loop, asyncio.Lock())
+    return _graph_lock[1]
 
 
 async def load_graph() -> MapGraph:
@@ -104,7 +106,8 @@ async def _read_graph(version: tuple[str, int] | None) -> MapGraph:
         if latest == version:
             return graph
         version = latest
-    return MapGraph(graph.points.values(), [], None)  # never cached; next call tries again
+    graph.version = None  # a busy editor: serve what was read, uncached; the next call reads again
+    return graph
 
 
 async def _read_rows(version: tuple[str, int] | None) -> MapGraph:
@@ -338,9 +341,10 @@ async def _edit(work: Callable[[], Awaitable[T]], conflict: tuple[str, str]) -> 
     await ensure_map_version_row()
     try:
         async with in_transaction():
-            result = await work()
+            # Bumping first takes the version row's lock: map edits (and whole imports) run one at a
+            # time, so two imports cannot interleave their deletes and inserts.
             await bump_map_version()
-            return result
+            return await work()
     except IntegrityError:
         raise InvalidInput(*conflict) from None
 

@@ -50,12 +50,14 @@ from models.payments import (
     Refund,
     RefundExceedsPaid,
     RefundStatus,
+    WaitlistEntryNotPayable,
     new_out_refund_no,
     new_out_trade_no,
     record_event,
     reserve_refund,
     transition_order,
 )
+from models.waitlist import WAITLIST_REFUND, WaitlistEntry, WaitlistStatus, admit_paid
 from resolvers.context import Context
 
 log = logging.getLogger("gualema.payments")
@@ -101,12 +103,44 @@ async def pay_booking(
         raise BookingNotPayable("the hold on this booking has lapsed")
     adapter = gateway(context.settings, provider)
     order = await open_order(booking, provider, payer_openid or "")
+    return await _start_payment(adapter, order, provider, f"挂号费 {booking.visit_date}")
+
+
+async def pay_waitlist_entry(
+    context: Context, entry_id: int, provider: PaymentProvider, payer_openid: str | None = None
+) -> PaymentStarted:
+    """Prepaid waitlist: pay the fee to get in line (decision 090)."""
+    entry = await WaitlistEntry.get_or_none(id=entry_id, account_id=context.viewer.account_id)
+    if entry is None:
+        raise NotFound("no such waitlist entry")
+    if entry.fee_due <= 0:
+        raise NothingToPay("this waitlist entry has no fee to pay")
+    if entry.status is not WaitlistStatus.AWAITING_PAYMENT or entry.payment_expires_at is None:
+        raise WaitlistEntryNotPayable()
+    if entry.payment_expires_at <= utcnow():
+        raise WaitlistEntryNotPayable("the time to pay for this waitlist entry has passed")
+    adapter = gateway(context.settings, provider)
+    order = await _open_order(
+        f"w{entry.id}",
+        {"waitlist_entry_id": entry.id},
+        account_id=entry.account_id,  # type: ignore[attr-defined]
+        amount=entry.fee_due,
+        expires_at=entry.payment_expires_at,
+        provider=provider,
+        payer_openid=payer_openid or "",
+    )
+    return await _start_payment(adapter, order, provider, f"候补挂号费 {entry.visit_date}")
+
+
+async def _start_payment(
+    adapter: PaymentGateway, order: PaymentOrder, provider: PaymentProvider, description: str
+) -> PaymentStarted:
     if order.provider is not provider:
         raise OpenOrderWithOtherProvider(order.provider.value.upper())
     request = OrderRequest(
         out_trade_no=order.out_trade_no,
         amount=order.amount,
-        description=f"挂号费 {booking.visit_date}",
+        description=description,
         expires_at=order.expires_at,
         payer_openid=order.payer_openid,
         known_prepay_id=order.prepay_id,
@@ -124,25 +158,46 @@ async def pay_booking(
 
 
 async def open_order(booking: Booking, provider: PaymentProvider, payer_openid: str) -> PaymentOrder:
-    """The booking's open order, created if there is none; the unique `open_key` makes concurrent
+    """The booking's open order, created if there is none."""
+    assert booking.expires_at is not None
+    return await _open_order(
+        str(booking.id),
+        {"booking_id": booking.id},
+        account_id=booking.account_id,  # type: ignore[attr-defined]
+        amount=booking.fee,
+        expires_at=booking.expires_at,
+        provider=provider,
+        payer_openid=payer_openid,
+    )
+
+
+async def _open_order(
+    key: str,
+    owner: dict[str, Any],
+    *,
+    account_id: int,
+    amount: int,
+    expires_at: datetime,
+    provider: PaymentProvider,
+    payer_openid: str,
+) -> PaymentOrder:
+    """The owner's open order, created if there is none; the unique `open_key` makes concurrent
     callers share one order (the loser of the INSERT reads the winner's row)."""
-    key = str(booking.id)
     existing = await PaymentOrder.get_or_none(open_key=key)
     if existing is not None:
         return existing
-    assert booking.expires_at is not None
     try:
         # Its own short transaction: on PostgreSQL a failed INSERT aborts the transaction it is in,
         # so the unique-key loser must not be inside a caller's transaction.
         async with in_transaction():
             order = await PaymentOrder.create(
-                booking_id=booking.id,
-                account_id=booking.account_id,  # type: ignore[attr-defined]
+                **owner,
+                account_id=account_id,
                 provider=provider,
                 out_trade_no=new_out_trade_no(),
-                amount=booking.fee,
+                amount=amount,
                 status=PaymentStatus.CREATED,
-                expires_at=booking.expires_at,
+                expires_at=expires_at,
                 open_key=key,
                 payer_openid=payer_openid,
             )
@@ -151,7 +206,7 @@ async def open_order(booking: Booking, provider: PaymentProvider, payer_openid: 
     except IntegrityError:
         winner = await PaymentOrder.get_or_none(open_key=key)
         if winner is None:  # the winner was closed in between; the caller may simply retry
-            raise BookingNotPayable("the payment for this booking just changed; try again") from None
+            raise BookingNotPayable("the payment just changed; try again") from None
         return winner
 
 
@@ -186,7 +241,11 @@ async def apply_trade(provider: PaymentProvider, trade: Trade, raw: dict[str, An
     if trade.status is TradeStatus.SUCCESS:
         if trade.amount != order.amount:
             raise NotificationRejected(f"amount {trade.amount} does not match the order's {order.amount}")
-        await record_paid(order, trade, raw)
+        changed = await record_paid(order, trade, raw)
+        if changed and order.waitlist_entry_id is not None:  # type: ignore[attr-defined]
+            from resolvers.waitlist import publish_change
+
+            await publish_change(order.account_id, order.waitlist_entry_id)  # type: ignore[attr-defined]
     elif trade.status is TradeStatus.PAYERROR and order.status is PaymentStatus.CREATED:
         # Already paid, closed or failed: the first news won and this one changes nothing.
         with contextlib.suppress(InvalidTransition):
@@ -218,6 +277,9 @@ async def record_paid(order: PaymentOrder, trade: Trade, raw: dict[str, Any]) ->
             )
         except InvalidTransition:
             return False  # a concurrent delivery of the same news won the conditional update
+        if order.booking_id is None:  # type: ignore[attr-defined]
+            await _record_waitlist_fee(order)
+            return True
         booking = await Booking.get(id=order.booking_id)  # type: ignore[attr-defined]
         confirmed = False
         if booking.status is BookingStatus.PENDING_PAYMENT:
@@ -243,6 +305,26 @@ async def record_paid(order: PaymentOrder, trade: Trade, raw: dict[str, Any]) ->
                 dedupe_key=f"refund-order:{order.id}",
             )
     return True
+
+
+async def _record_waitlist_fee(order: PaymentOrder) -> None:
+    """The fee of a prepaid waitlist entry arrived (inside record_paid's transaction): the entry gets
+    in line, or, when it lapsed or was left meanwhile, the money goes back (as decision 040)."""
+    entry_id: int = order.waitlist_entry_id  # type: ignore[attr-defined]
+    assert order.paid_at is not None
+    if await admit_paid(entry_id, order.id, order.paid_amount, order.paid_at):
+        await record_event(order, "waitlist_joined", raw=None, reason=f"waitlist entry {entry_id}")
+        return
+    entry = await WaitlistEntry.get(id=entry_id)
+    reason = f"late payment: waitlist entry is {entry.status.value}"
+    if entry.payment_order_id not in (None, order.id):
+        reason = "a second payment for the same waitlist entry"
+    await record_event(order, "late_payment", raw=None, reason=reason)
+    await jobs.enqueue(
+        REFUND_JOB,
+        {"waitlist_entry_id": entry_id, "order_id": order.id, "reason": reason},
+        dedupe_key=f"refund-order:{order.id}",
+    )
 
 
 # -- refunds
@@ -328,14 +410,19 @@ async def apply_refund_result(result: RefundResult, raw: dict[str, Any]) -> None
 async def _tell_refunded(order: PaymentOrder, refund: Refund) -> None:
     from models.accounts import Patient
 
-    booking = await Booking.get(id=order.booking_id)  # type: ignore[attr-defined]
-    patient = await Patient.get(id=booking.patient_id)  # type: ignore[attr-defined]
+    booking_id: int | None = order.booking_id  # type: ignore[attr-defined]
+    if booking_id is not None:
+        patient_id = (await Booking.get(id=booking_id)).patient_id  # type: ignore[attr-defined]
+    else:  # a prepaid waitlist fee that bought no seat
+        entry = await WaitlistEntry.get(id=order.waitlist_entry_id)  # type: ignore[attr-defined]
+        patient_id = entry.patient_id  # type: ignore[attr-defined]
+    patient = await Patient.get(id=patient_id)
     await notify(
         order.account_id,
         "refund.completed",
         {"patient_name": patient.name, "amount_fen": refund.amount},
         dedupe_key=f"refund.completed:{refund.out_refund_no}",
-        booking_id=booking.id,
+        booking_id=booking_id,
         phone=patient.phone,
     )
 
@@ -395,10 +482,16 @@ async def close_order(settings: Settings, order: PaymentOrder) -> bool:
 
 
 async def lapsed_orders(limit: int = 50) -> list[PaymentOrder]:
+    """Open orders nobody can pay any more: past their deadline, or their booking left
+    PENDING_PAYMENT, or their waitlist entry left AWAITING_PAYMENT."""
     now = utcnow()
+    booking_gone = Q(booking_id__isnull=False) & ~Q(booking__status=BookingStatus.PENDING_PAYMENT)
+    entry_gone = Q(waitlist_entry_id__isnull=False) & ~Q(
+        waitlist_entry__status=WaitlistStatus.AWAITING_PAYMENT
+    )
     return await (
         PaymentOrder.filter(status=PaymentStatus.CREATED)
-        .filter(Q(expires_at__lte=now) | ~Q(booking__status=BookingStatus.PENDING_PAYMENT))
+        .filter(Q(expires_at__lte=now) | booking_gone | entry_gone)
         .order_by("id")
         .limit(limit)
     )
@@ -433,10 +526,28 @@ async def refund_job(settings: Settings, payload: dict[str, Any]) -> None:
         await refund_order(settings, order_id, reason)
 
 
+async def waitlist_refund_job(settings: Settings, payload: dict[str, Any]) -> None:
+    """A prepaid waitlist entry ended without a seat (deadline, or left): refund the order that paid
+    its fee, once. An order already attached to a booking is refunded only through that booking."""
+    entry = await WaitlistEntry.get_or_none(id=int(payload["entry_id"]))
+    if entry is None or entry.payment_order_id is None:
+        return
+    if entry.status not in (WaitlistStatus.EXPIRED, WaitlistStatus.LEFT):
+        return
+    order = await PaymentOrder.get_or_none(id=entry.payment_order_id, booking_id__isnull=True)
+    if order is None:
+        return
+    if int(payload.get("amount", order.paid_amount)) > order.paid_amount:
+        raise RefundExceedsPaid()
+    await refund_order(settings, order.id, str(payload.get("reason") or "waitlist ended"))
+
+
 async def close_job(settings: Settings, payload: dict[str, Any]) -> None:
-    for order in await PaymentOrder.filter(
-        booking_id=int(payload["booking_id"]), status=PaymentStatus.CREATED
-    ):
+    if payload.get("waitlist_entry_id") is not None:
+        owner: dict[str, int] = {"waitlist_entry_id": int(payload["waitlist_entry_id"])}
+    else:
+        owner = {"booking_id": int(payload["booking_id"])}
+    for order in await PaymentOrder.filter(**owner, status=PaymentStatus.CREATED):
         # Too young to close yet: `close_lapsed_orders` picks it up once the minimum age passes.
         await close_order(settings, order)
 
@@ -448,7 +559,10 @@ def job_runner(settings: Settings) -> jobs.JobRunner:
     async def on_close(job: jobs.Job) -> None:
         await close_job(settings, job.payload)
 
-    return jobs.JobRunner({REFUND_JOB: on_refund, CLOSE_JOB: on_close})
+    async def on_waitlist_refund(job: jobs.Job) -> None:
+        await waitlist_refund_job(settings, job.payload)
+
+    return jobs.JobRunner({REFUND_JOB: on_refund, CLOSE_JOB: on_close, WAITLIST_REFUND: on_waitlist_refund})
 
 
 async def work(settings: Settings) -> int:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
@@ -13,10 +13,8 @@ from models import jobs, waitlist
 from models.accounts import Account, Patient
 from models.booking import SEAT_FREED
 from models.booking_rules import NotYetReleased
-from models.catalogue import Department
 from models.clock import utcnow
 from models.errors import InvalidInput, NotFound
-from models.notifications import notify
 from models.scheduling import Period, Schedule, ScheduleStatus, Slot
 from models.waitlist import (
     AlreadyWaiting,
@@ -113,7 +111,20 @@ async def join(context: Context, request: JoinRequest) -> WaitlistEntry:
         visit_date,  # type: ignore[attr-defined]
         request.period.value if request.period else None,
     )
+    # The hospital's mode is read at each join (tests and operators may switch it); an entry keeps
+    # the mode it joined under.
     mode = WaitlistMode(settings.waitlist_mode)
+    fee_due = 0
+    if mode is WaitlistMode.PREPAID:
+        fees = {s.fee for s in open_schedules}
+        if len(fees) > 1:
+            # One price per prepaid entry: a seat is only ever given for exactly what was paid.
+            raise InvalidInput(
+                "registrationTypeId", "these sessions have different fees: name a session or a type"
+            )
+        fee_due = fees.pop()
+    awaiting_payment = fee_due > 0
+    pay_by = min(now + timedelta(minutes=settings.hold_minutes), deadline)
     try:
         async with in_transaction():
             # Serialise this account's joins so the limit cannot be passed by two at once.
@@ -134,22 +145,16 @@ async def join(context: Context, request: JoinRequest) -> WaitlistEntry:
                 period=request.period.value if request.period else None,
                 registration_type_id=request.registration_type_id,
                 mode=mode,
+                status=WaitlistStatus.AWAITING_PAYMENT if awaiting_payment else WaitlistStatus.WAITING,
+                fee_due=fee_due,
+                payment_expires_at=pay_by if awaiting_payment else None,
                 deadline=deadline,
                 active_key=key,
-                joined_at=now,
+                joined_at=now,  # the payment time replaces it for a prepaid entry with a fee
             )
-            await notify(
-                patient.account_id,  # type: ignore[attr-defined]
-                "waitlist.joined",
-                {
-                    "patient_name": patient.name,
-                    "department": (await Department.get(id=entry.department_id)).name,
-                    "visit_date": visit_date,
-                    "position": await waitlist.position(entry),
-                },
-                dedupe_key=f"waitlist.joined:{entry.id}",
-                phone=patient.phone,
-            )
+            if not awaiting_payment:
+                # A prepaid entry is told it joined when its fee arrives and it is really in line.
+                await waitlist.tell_joined(entry)
     except IntegrityError:
         raise AlreadyWaiting() from None
     await publish_change(account_id or 0, entry.id)
@@ -157,10 +162,13 @@ async def join(context: Context, request: JoinRequest) -> WaitlistEntry:
 
 
 async def leave(context: Context, entry_id: int) -> WaitlistEntry:
-    entry = await WaitlistEntry.get_or_none(id=entry_id, account_id=context.viewer.account_id)
-    if entry is None:
+    found = await WaitlistEntry.get_or_none(id=entry_id, account_id=context.viewer.account_id)
+    if found is None:
         raise NotFound("no such waitlist entry")
     async with in_transaction():
+        # Re-read under a row lock: a payment notification may be moving it into line right now,
+        # and the refund must be of what was really paid.
+        entry = await WaitlistEntry.select_for_update().get(id=found.id)
         if entry.status is WaitlistStatus.OFFERED and entry.booking_id is not None:
             # Declining an offer cancels its held booking, which passes the seat to the next waiter.
             from models.booking import Booking, BookingStatus, transition
@@ -175,13 +183,12 @@ async def leave(context: Context, entry_id: int) -> WaitlistEntry:
                 )
                 await entry.refresh_from_db()
         if entry.status in waitlist.ACTIVE:
+            unpaid = entry.status is WaitlistStatus.AWAITING_PAYMENT
             await waitlist.move(entry, WaitlistStatus.LEFT, ended_reason="left by the patient")
-            if entry.mode is WaitlistMode.PREPAID and entry.fee_paid > 0:
-                await jobs.enqueue(
-                    waitlist.WAITLIST_REFUND,
-                    {"entry_id": entry.id, "amount": entry.fee_paid, "reason": "left the waitlist"},
-                    dedupe_key=f"waitlist-refund:{entry.id}",
-                )
+            if unpaid:
+                await waitlist.close_unpaid(entry)
+            else:
+                await waitlist.refund_prepayment(entry, "left the waitlist")
     await publish_change(entry.account_id, entry.id)  # type: ignore[attr-defined]
     return entry
 
@@ -249,6 +256,9 @@ async def handle_seat_freed(job: jobs.Job, settings: Settings) -> None:
 async def run_waitlist(settings: Settings) -> int:
     runner = jobs.JobRunner({SEAT_FREED: lambda job: handle_seat_freed(job, settings)})
     handled = await runner.run_once()
+    for entry in await waitlist.lapse_unpaid():
+        await publish_change(entry.account_id, entry.id)  # type: ignore[attr-defined]
+        handled += 1
     for entry in await waitlist.expire_due():
         await publish_change(entry.account_id, entry.id)  # type: ignore[attr-defined]
         handled += 1

@@ -270,7 +270,9 @@ RouteResult = Annotated[
 NextVisitRouteResult = Annotated[
     Route | NoRouteError | InvalidMarkerError | NoVisitTodayError, strawberry.union("NextVisitRouteResult")
 ]
-ImportMapResult = Annotated[MapImported | MapDocumentInvalidError, strawberry.union("ImportMapResult")]
+ImportMapResult = Annotated[
+    MapImported | MapDocumentInvalidError | InvalidInputError, strawberry.union("ImportMapResult")
+]
 BuildingResult = Annotated[Building | InvalidInputError | NotFoundError, strawberry.union("BuildingResult")]
 FloorResult = Annotated[Floor | InvalidInputError | NotFoundError, strawberry.union("FloorResult")]
 MapPointResult = Annotated[MapPoint | InvalidInputError | NotFoundError, strawberry.union("MapPointResult")]

@@ -10,7 +10,8 @@ from strawberry.types.info import Info
 
 from models import payments as payment_models
 from resolvers import payments as use_cases
-from schema.errors import Error, NotFoundError, maps
+from schema.errors import Error, InvalidInputError, NotFoundError, maps
+from schema.pagination import parse_id
 from schema.permissions import IsPatient
 
 # The domain enums are the GraphQL enums (strawberry.enum registers the class itself).
@@ -20,10 +21,14 @@ strawberry.enum(PaymentProvider, name="PaymentProvider")
 strawberry.enum(PaymentStatus, name="PaymentStatus")
 
 
-@strawberry.type(description="A payment order of a booking's registration fee; amounts in fen.")
+@strawberry.type(
+    description="A payment order of a booking's registration fee, or of a prepaid waitlist entry's "
+    "(attached to its booking once a seat is given); amounts in fen."
+)
 class PaymentOrder:
     id: strawberry.ID
-    booking_id: strawberry.ID
+    booking_id: strawberry.ID | None
+    waitlist_entry_id: strawberry.ID | None
     provider: PaymentProvider
     out_trade_no: str
     amount: int
@@ -36,7 +41,8 @@ class PaymentOrder:
     def from_model(cls, row: payment_models.PaymentOrder) -> PaymentOrder:
         return cls(
             id=strawberry.ID(str(row.id)),
-            booking_id=strawberry.ID(str(row.booking_id)),  # type: ignore[attr-defined]
+            booking_id=_optional_id(row.booking_id),  # type: ignore[attr-defined]
+            waitlist_entry_id=_optional_id(row.waitlist_entry_id),  # type: ignore[attr-defined]
             provider=row.provider,
             out_trade_no=row.out_trade_no,
             amount=row.amount,
@@ -45,6 +51,10 @@ class PaymentOrder:
             paid_at=row.paid_at,
             refunded_amount=row.refunded_amount,
         )
+
+
+def _optional_id(value: int | None) -> strawberry.ID | None:
+    return strawberry.ID(str(value)) if value is not None else None
 
 
 @strawberry.type(description="Open `payPageUrl` in a browser and press pay or fail.")
@@ -82,6 +92,12 @@ class BookingNotPayableError(Error):
     pass
 
 
+@maps(payment_models.WaitlistEntryNotPayable)
+@strawberry.type
+class WaitlistEntryNotPayableError(Error):
+    pass
+
+
 @maps(payment_models.PaymentProviderUnavailable)
 @strawberry.type
 class PaymentProviderUnavailableError(Error):
@@ -104,6 +120,20 @@ PayBookingResult = Annotated[
     | PaymentProviderUnavailableError
     | OpenOrderWithOtherProviderError,
     strawberry.union("PayBookingResult"),
+]
+
+
+PayWaitlistEntryResult = Annotated[
+    SandboxPayment
+    | WeChatPayment
+    | AlipayPayment
+    | NotFoundError
+    | NothingToPayError
+    | WaitlistEntryNotPayableError
+    | PaymentProviderUnavailableError
+    | OpenOrderWithOtherProviderError
+    | InvalidInputError,
+    strawberry.union("PayWaitlistEntryResult"),
 ]
 
 
@@ -151,3 +181,19 @@ class Mutation:
     ) -> PayBookingResult:
         chosen = provider or payment_models.PaymentProvider(info.context.settings.payment_default_provider)
         return _payment(await use_cases.pay_booking(info.context, int(booking_id), chosen, wechat_open_id))
+
+    @strawberry.mutation(
+        permission_classes=[IsPatient],
+        description="Prepaid waitlist: pay an AWAITING_PAYMENT entry's fee to get in line. "
+        "`wechatOpenId` is required for WECHAT_PAY.",
+    )
+    async def pay_waitlist_entry(
+        self,
+        info: Info,
+        entry_id: strawberry.ID,
+        provider: PaymentProvider | None = None,
+        wechat_open_id: str | None = None,
+    ) -> PayWaitlistEntryResult:
+        chosen = provider or payment_models.PaymentProvider(info.context.settings.payment_default_provider)
+        entry = parse_id(entry_id, "entryId")
+        return _payment(await use_cases.pay_waitlist_entry(info.context, entry, chosen, wechat_open_id))

@@ -69,7 +69,12 @@ class WaitlistEntry:
     booking_id: strawberry.ID | None = strawberry.field(description="The held or booked seat, once offered.")
     offer_expires_at: datetime | None = strawberry.field(description="Accept and pay before this time.")
     deadline: datetime = strawberry.field(description="Waiting ends at this time if nothing frees.")
-    joined_at: datetime
+    joined_at: datetime = strawberry.field(description="In line since (for a prepaid entry: when paid).")
+    fee_due: int = strawberry.field(description="Prepaid mode: the fee to pay on joining, in fen.")
+    fee_paid: int = strawberry.field(description="Prepaid mode: the fee paid, in fen.")
+    payment_expires_at: datetime | None = strawberry.field(
+        description="AWAITING_PAYMENT: pay (payWaitlistEntry) before this time or the entry lapses."
+    )
 
     @strawberry.field(description="1 = first in line; 0 once no longer waiting.")
     async def position(self, info: Info) -> int:
@@ -93,6 +98,9 @@ class WaitlistEntry:
             offer_expires_at=row.offer_expires_at,
             deadline=row.deadline,
             joined_at=row.joined_at,
+            fee_due=row.fee_due,
+            fee_paid=row.fee_paid,
+            payment_expires_at=row.payment_expires_at,
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from models import jobs
@@ -121,3 +122,19 @@ async def test_an_unpaid_hold_expires_once_gives_the_seat_back_and_closes_the_pa
     # The patient may book again after the hold expired.
     again = await book(gql, student.token, slot.id, me.id)
     assert (again["__typename"], again["queueNumber"]) == ("Booking", 2)
+
+
+async def test_two_sweepers_at_once_expire_each_hold_exactly_once(gql: GraphQLClient) -> None:
+    session = await factories.session(capacity=5, fee=800)
+    slot = await first_slot(session.id)
+    for _ in range(3):
+        student = await factories.patient_user()
+        await book(gql, student.token, slot.id, (await factories.patient(student)).id)
+    later = utcnow() + timedelta(minutes=16)
+
+    counts = await asyncio.gather(expire_holds(now=later), expire_holds(now=later))
+
+    assert sum(counts) == 3
+    assert (await Slot.get(id=slot.id)).remaining == 5
+    assert await jobs.Job.filter(kind="payment.close").count() == 3
+    assert await jobs.Job.filter(kind="seat.freed").count() == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from typing import Any
 
@@ -180,3 +181,20 @@ async def test_only_an_administrator_imports_or_exports(gql: GraphQLClient) -> N
     assert (await gql.as_(patient.token)(EXPORT))["errors"][0][
         "message"
     ] == "only an administrator may do this"
+
+
+async def test_two_imports_at_once_leave_exactly_one_whole_map(
+    gql: GraphQLClient, admin: factories.Actor, room_id: int
+) -> None:
+    first, second = clinic_document(room_id=room_id), clinic_document()
+    second["points"][0]["name"] = "北门"
+
+    results = await asyncio.gather(
+        gql.as_(admin.token).data(IMPORT, {"document": first}),
+        gql.as_(admin.token).data(IMPORT, {"document": second}),
+    )
+
+    assert [r["importMap"]["__typename"] for r in results] == ["MapImported", "MapImported"]
+    assert await _counts() == (1, 2, 11, 11)
+    exported = (await gql.as_(admin.token).data(EXPORT))["exportMap"]
+    assert exported["points"][0]["name"] in {"E", "北门"}

@@ -11,7 +11,7 @@ from realtime.broker import get_broker
 from resolvers.notifications import publish_in_app
 from tests import factories
 from tests.fixtures.api import GraphQLClient, LiveServer
-from tests.notifications.graphql_socket import GraphQLSocket, graphql_socket
+from tests.fixtures.graphql_ws import GraphQLSocket, graphql_socket
 
 INBOX = """
 query($first: Int!, $after: String, $unreadOnly: Boolean!) {
@@ -103,7 +103,7 @@ async def _until_subscribed(socket: GraphQLSocket, operation_id: str, account_id
     for _ in range(100):
         await get_broker().publish(channel_for(account_id), {"id": probe.id})
         try:
-            data = await socket.next_data(operation_id, "notifications", within_seconds=0.1)
+            data = await socket.next_data(operation_id, "notifications", within=0.1)
         except TimeoutError:
             continue
         assert data["body"].endswith("PROBE号到诊室3就诊。")
@@ -127,7 +127,7 @@ async def test_a_committed_notification_is_pushed_to_its_account_only(live_serve
         assert pushed == {"event": "queue.your_turn", "body": "王小明，请A009号到诊室3就诊。", "read": False}
         assert await publish_in_app() == 0  # published once
         try:
-            extra = await socket.next_payload(operation, within_seconds=0.3)
+            extra = await socket.next_payload(operation, within=0.3)
         except TimeoutError:
             extra = None
         assert extra is None

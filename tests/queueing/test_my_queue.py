@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests import factories
 from tests.fixtures.api import GraphQLClient, LiveServer
 from tests.queueing.conftest import CALL_NEXT, Clinic, arrive, ticket_mutation
-from tests.queueing.graphql_ws import graphql_socket
+from tests.fixtures.graphql_ws import graphql_socket
 
 MY_QUEUE = """
 subscription($bookingId: ID!) {
