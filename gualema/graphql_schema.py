@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import re
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import GraphQLError, MaxIntrospectionDepthRule, NoSchemaIntrospectionCustomRule
+from graphql import GraphQLError, MaxIntrospectionDepthRule, NoSchemaIntrospectionCustomRule, OperationType
 from graphql.validation import ASTValidationRule
 from strawberry.exceptions import StrawberryGraphQLError
 from strawberry.extensions import AddValidationRules, MaskErrors, MaxTokensLimiter, SchemaExtension
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionResult
 
 from gualema.document_cache import CachedParsingAndValidation, DocumentCache
@@ -139,6 +143,46 @@ def schema_extensions(
     return extensions
 
 
+class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
+    """Executes a subscription event's selection set once per (event object, document, operation,
+    variables) and gives the other subscribers of that event the same result (decision 095).
+
+    Strawberry executes a subscription's selection once per subscriber per event; for a board yielded
+    as one shared object to 1000 displays that is 999 identical executions. Only event objects whose
+    type declares `same_for_every_viewer = True` are shared: it promises that nothing under the field
+    reads the context (no per-viewer permissions, data or loaders). Authorization stays per
+    subscriber, in the subscription resolver that decides what to yield. Results live as long as the
+    event object, so nothing outlives the change.
+    """
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        root = self.root_value
+        location = self.operation.loc
+        if (
+            self.operation.operation != OperationType.SUBSCRIPTION
+            or location is None
+            or not getattr(type(root), "same_for_every_viewer", False)
+        ):
+            return super().execute_operation(serially)
+        variables = getattr(self.variable_values, "coerced", self.variable_values)
+        key = (
+            location.source.body,
+            self.operation.name.value if self.operation.name else "",
+            json.dumps(variables, sort_keys=True, default=str),
+        )
+        # Kept on the event object itself (strawberry types are unhashable), so they go with it.
+        results: dict[tuple[str, str, str], Any] = vars(root).setdefault("_graphql_results", {})
+        if key not in results:
+            result = super().execute_operation(serially)
+            # An awaitable result becomes one task that every subscriber of this event awaits.
+            results[key] = asyncio.ensure_future(result) if self.is_awaitable(result) else result
+        shared = results[key]
+        # Shielded: one display going away must not cancel the execution the others await.
+        return asyncio.shield(shared) if isinstance(shared, asyncio.Future) else shared
+
+
 def schema_for(settings: Settings, cache: DocumentCache | None = None) -> strawberry.Schema:
     quiet_strawberry_error_log()
-    return build_schema(extensions=schema_extensions(settings, cache))
+    return build_schema(
+        extensions=schema_extensions(settings, cache), execution_context_class=SharedEventExecution
+    )

@@ -172,7 +172,8 @@ class Settings(BaseSettings):
     queue_pace_sample: int = Field(default=5, ge=1, le=50)  # recent calls the wait estimate uses
     queue_default_minutes_per_patient: int = Field(default=8, ge=1)  # before the room has a pace
 
-    # -- waitlist (issue 6)
+    # -- waitlist (issue 6). The mode is read at each join and kept by the entry (decision 090):
+    # "prepaid" asks the fee on joining (payWaitlistEntry) and books a freed seat at once.
     waitlist_mode: Literal["offer", "prepaid"] = "offer"
     waitlist_offer_minutes: int = Field(default=30, ge=1, le=24 * 60)
     waitlist_max_entries: int = Field(default=3, ge=1, le=50)

@@ -581,7 +581,12 @@ async def stats(
         query = query.filter(visit_date__gte=date_from)
     if date_to is not None:
         query = query.filter(visit_date__lte=date_to)
-    rows = await query.values("status", "joined_at", "served_at")
+    rows = [
+        row
+        for row in await query.values("status", "joined_at", "served_at", "fee_due", "fee_paid")
+        # A prepaid entry whose fee never arrived was never in line: it did not wait.
+        if row["fee_paid"] >= row["fee_due"]
+    ]
     waits = sorted(
         (row["served_at"] - row["joined_at"]).total_seconds()
         for row in rows

@@ -9,6 +9,10 @@ a channel through realtime.single_flight.
 
 Each message must carry its channel's sequence number under `seq_key` (decision 052); messages
 without one are ignored. The snapshot carries the number it reflects under the same key.
+
+When every message is a complete state (`complete_messages=True`, as a queue board is), a message
+whose predecessors never come is itself as good as a snapshot: the stream jumps forward to it
+without reading the database (decision 095). Only a resync then costs a snapshot load.
 """
 
 from __future__ import annotations
@@ -43,12 +47,15 @@ async def sequenced(
     snapshot_key: Hashable = None,
     seq_key: str = "seq",
     reorder_seconds: float = DEFAULT_REORDER_SECONDS,
+    complete_messages: bool = False,
 ) -> AsyncIterator[Sequenced]:
     """Call inside `async with broker.subscribe(channel) as messages` (subscribe first, snapshot second).
 
     `receive` replaces `anext(messages)` (e.g. to end the stream when a token expires); the stream
     ends when it raises StopAsyncIteration (the broker stopped). With `snapshots`, concurrent
-    re-snapshots of subscribers with the same `snapshot_key` share one load.
+    re-snapshots of subscribers with the same `snapshot_key` share one load. With
+    `complete_messages`, a gap that the reorder wait does not close is crossed by delivering the held
+    messages in order, each as a change.
     """
     loop = asyncio.get_running_loop()
     next_message = receive or (lambda: anext(messages))
@@ -73,6 +80,9 @@ async def sequenced(
             return
         except TimeoutError:
             message = None  # the held messages' predecessors never came: a real loss
+            if complete_messages and held:
+                # Each held message is a whole state: continue from the oldest one, no database read.
+                gate.reset(min(held) - 1)
         if message is not None and not is_resync(message):
             seq = message.get(seq_key)
             if not isinstance(seq, int):
@@ -85,7 +95,7 @@ async def sequenced(
                 hold_deadline = hold_deadline or loop.time() + reorder_seconds
                 continue
             yield Sequenced(message, snapshot=False)
-        else:
+        elif message is not None or not complete_messages:
             snapshot = await load()
             gate.reset(int(snapshot[seq_key]))
             yield Sequenced(snapshot, snapshot=True)

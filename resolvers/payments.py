@@ -37,7 +37,7 @@ from integrations.payments.registry import ProviderNotConfigured, gateway_for
 from models import jobs
 from models.booking import Booking, BookingStatus, transition
 from models.clock import utcnow
-from models.errors import InvalidTransition, NotFound
+from models.errors import DomainError, InvalidTransition, NotFound
 from models.notifications import notify
 from models.payments import (
     BookingNotPayable,
@@ -128,6 +128,7 @@ async def pay_waitlist_entry(
         expires_at=entry.payment_expires_at,
         provider=provider,
         payer_openid=payer_openid or "",
+        changed=WaitlistEntryNotPayable("the payment for this waitlist entry just changed; try again"),
     )
     return await _start_payment(adapter, order, provider, f"候补挂号费 {entry.visit_date}")
 
@@ -168,6 +169,7 @@ async def open_order(booking: Booking, provider: PaymentProvider, payer_openid: 
         expires_at=booking.expires_at,
         provider=provider,
         payer_openid=payer_openid,
+        changed=BookingNotPayable("the payment for this booking just changed; try again"),
     )
 
 
@@ -180,6 +182,7 @@ async def _open_order(
     expires_at: datetime,
     provider: PaymentProvider,
     payer_openid: str,
+    changed: DomainError,
 ) -> PaymentOrder:
     """The owner's open order, created if there is none; the unique `open_key` makes concurrent
     callers share one order (the loser of the INSERT reads the winner's row)."""
@@ -206,7 +209,7 @@ async def _open_order(
     except IntegrityError:
         winner = await PaymentOrder.get_or_none(open_key=key)
         if winner is None:  # the winner was closed in between; the caller may simply retry
-            raise BookingNotPayable("the payment just changed; try again") from None
+            raise changed from None
         return winner
 
 

@@ -50,7 +50,7 @@ from models.queueing import (
 from models.scheduling import Schedule
 from realtime.broker import get_broker
 from realtime.messages import is_resync
-from realtime.ordered import sequenced
+from realtime.ordered import Sequenced, sequenced
 from realtime.single_flight import SingleFlight
 from resolvers.context import Context, Viewer
 
@@ -354,13 +354,19 @@ async def next_before_expiry(viewer: Viewer, messages: AsyncIterator[X]) -> X:
 # reconnection every display of a room resyncs at once): one query instead of one per display.
 _board_snapshots: SingleFlight[dict[str, Any]] = SingleFlight()
 
+# A board message is the board's whole state, so a message whose predecessor is late or lost can be
+# shown as it is; this only bounds how long a display waits to announce calls in their order.
+BOARD_REORDER_SECONDS = 0.5
+
 
 async def _board_stream(
     context: Context, board: str, load: Callable[[], Awaitable[dict[str, Any]]]
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncIterator[Sequenced]:
     """Subscribe first, read the snapshot second, then every change once and in order
-    (realtime.ordered: out-of-order arrivals from two processes are held briefly, a real loss or a
-    resync yields a fresh snapshot from the database)."""
+    (realtime.ordered). Yields the broker's dicts as they are, shared by every subscriber of the
+    board in this process (read-only), so the GraphQL layer can render each change once.
+    Out-of-order arrivals from two processes are held briefly; a lost message is crossed by the
+    next one (each is a whole board); only a resync reads the database again."""
     viewer = context.viewer
     async with get_broker().subscribe(channel_for(board)) as messages:
 
@@ -368,16 +374,19 @@ async def _board_stream(
             return await next_before_expiry(viewer, messages)
 
         async for item in sequenced(
-            messages, load, receive=receive, snapshots=_board_snapshots, snapshot_key=board
+            messages,
+            load,
+            receive=receive,
+            snapshots=_board_snapshots,
+            snapshot_key=board,
+            reorder_seconds=BOARD_REORDER_SECONDS,
+            complete_messages=True,
         ):
-            context.fresh_loaders()
-            if item.snapshot:
-                yield {**item.message, "snapshot": True, "event": None}
-            elif item.message.get("type") == queue_board.BOARD_MESSAGE:
-                yield {**item.message, "snapshot": False}
+            if item.snapshot or item.message.get("type") == queue_board.BOARD_MESSAGE:
+                yield item
 
 
-async def room_board_stream(context: Context, room_id: int) -> AsyncIterator[dict[str, Any]]:
+async def room_board_stream(context: Context, room_id: int) -> AsyncIterator[Sequenced]:
     viewer = context.viewer
     if viewer.is_display and room_id not in viewer.room_ids:
         raise refused("this display token is not valid for this room", "FORBIDDEN")
@@ -392,7 +401,7 @@ async def room_board_stream(context: Context, room_id: int) -> AsyncIterator[dic
         yield board
 
 
-async def department_board_stream(context: Context, department_id: int) -> AsyncIterator[dict[str, Any]]:
+async def department_board_stream(context: Context, department_id: int) -> AsyncIterator[Sequenced]:
     viewer = context.viewer
     if not await Department.exists(id=department_id):
         raise refused("no such department", "NOT_FOUND")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections import deque
+from collections.abc import AsyncGenerator, Callable
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 import strawberry
 from strawberry.types.info import Info
@@ -13,7 +14,15 @@ from strawberry.types.info import Info
 from models import queueing as queue_models
 from models.checkin_codes import InvalidCheckInCode, sign_code
 from models.queue_board import PatientQueueView
-from models.queueing import AlreadyCheckedIn, NothingToCall, PriorityReason, TicketState
+from models.queueing import (
+    AlreadyCheckedIn,
+    NothingToCall,
+    PriorityReason,
+    TicketState,
+    department_board,
+    room_board,
+)
+from realtime.ordered import Sequenced
 from resolvers import display_tokens
 from resolvers import queueing as use_cases
 from resolvers.queueing import CheckInClosed, CheckInNotOpen, WrongCheckInPlace
@@ -135,6 +144,10 @@ class BoardEvent:
 
 @strawberry.type(description="A room's queue as a waiting-room display shows it.")
 class QueueBoard:
+    # Nothing under a board depends on who watches it (access is checked when subscribing), so one
+    # instance per change is shared by every display and its selection executed once for all of them
+    # (gualema.graphql_schema.SharedEventExecution; decision 095).
+    same_for_every_viewer: ClassVar[bool] = True
     sequence: int = strawberry.field(
         description="Changes made to this board so far; +1 per change. A gap means a missed message: "
         "resubscribe for a fresh snapshot."
@@ -179,12 +192,15 @@ class QueueBoard:
         )
 
     @classmethod
-    def from_message(cls, message: dict[str, Any]) -> QueueBoard:
-        return cls.from_dict(message, snapshot=message["snapshot"], event=message.get("event"))
+    def from_stream(cls, item: Sequenced) -> QueueBoard:
+        event = None if item.snapshot else item.message.get("event")
+        return cls.from_dict(item.message, snapshot=item.snapshot, event=event)
 
 
 @strawberry.type(description="Every room board of a department; `sequence` counts the department's changes.")
 class DepartmentQueueBoard:
+    same_for_every_viewer: ClassVar[bool] = True  # as QueueBoard
+
     sequence: int
     snapshot: bool
     event: BoardEvent | None
@@ -192,20 +208,19 @@ class DepartmentQueueBoard:
     rooms: list[QueueBoard]
 
     @classmethod
-    def from_message(cls, message: dict[str, Any]) -> DepartmentQueueBoard:
-        event = message.get("event")
+    def from_stream(cls, item: Sequenced) -> DepartmentQueueBoard:
+        message = item.message
+        event = None if item.snapshot else message.get("event")
         return cls(
             sequence=message["seq"],
-            snapshot=message["snapshot"],
+            snapshot=item.snapshot,
             event=BoardEvent(
                 kind=event["kind"], ticket_id=strawberry.ID(str(event["ticket_id"])), label=event["label"]
             )
             if event
             else None,
             department_name=message["department"]["name"],
-            rooms=[
-                QueueBoard.from_dict(r, snapshot=message["snapshot"], event=None) for r in message["rooms"]
-            ],
+            rooms=[QueueBoard.from_dict(r, snapshot=item.snapshot, event=None) for r in message["rooms"]],
         )
 
 
@@ -394,19 +409,53 @@ class Mutation:
         )
 
 
+Board = TypeVar("Board")
+
+
+class SharedBoards(Generic[Board]):
+    """One board object per published message, yielded to every display of the board in this process:
+    what lets SharedEventExecution execute the selection once per change instead of once per display.
+
+    Keyed by the message's identity, not its sequence number: the broker hands every subscriber the
+    same decoded dict for a change, and a shared snapshot load the same dict to all who joined it,
+    while two separate snapshot loads at one sequence number may differ (time-dependent fields such
+    as the doctor on duty). The last few messages per board are kept for subscribers a change behind.
+    """
+
+    def __init__(self, build: Callable[[Sequenced], Board], keep: int = 4) -> None:
+        self._build = build
+        self._keep = keep
+        self._recent: dict[str, deque[tuple[dict[str, Any], bool, Board]]] = {}
+
+    def get(self, board: str, item: Sequenced) -> Board:
+        recent = self._recent.setdefault(board, deque(maxlen=self._keep))
+        for message, snapshot, built in recent:
+            if message is item.message and snapshot is item.snapshot:
+                return built
+        built = self._build(item)
+        recent.append((item.message, item.snapshot, built))  # holding the dict keeps its identity unique
+        return built
+
+
+_room_boards = SharedBoards(QueueBoard.from_stream)
+_department_boards = SharedBoards(DepartmentQueueBoard.from_stream)
+
+
 @strawberry.type
 class Subscription:
     @strawberry.subscription(permission_classes=[IsDisplayOrStaff])
     async def queue_board(self, info: Info, room_id: strawberry.ID) -> AsyncGenerator[QueueBoard, None]:
-        async for message in use_cases.room_board_stream(info.context, _id(room_id)):
-            yield QueueBoard.from_message(message)
+        board = room_board(_id(room_id))
+        async for item in use_cases.room_board_stream(info.context, _id(room_id)):
+            yield _room_boards.get(board, item)
 
     @strawberry.subscription(permission_classes=[IsDisplayOrStaff])
     async def department_queue_board(
         self, info: Info, department_id: strawberry.ID
     ) -> AsyncGenerator[DepartmentQueueBoard, None]:
-        async for message in use_cases.department_board_stream(info.context, _id(department_id)):
-            yield DepartmentQueueBoard.from_message(message)
+        board = department_board(_id(department_id))
+        async for item in use_cases.department_board_stream(info.context, _id(department_id)):
+            yield _department_boards.get(board, item)
 
     @strawberry.subscription(permission_classes=[IsPatient])
     async def my_queue(self, info: Info, booking_id: strawberry.ID) -> AsyncGenerator[MyQueueStatus, None]:
