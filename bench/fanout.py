@@ -464,6 +464,9 @@ class Figures:
     cpu_seconds: float
     bench_cpu_seconds: float
     errors: list[str]
+    # (call marker, its p50 over displays in ms), slowest first: a tail made by one late call looks
+    # different from a tail spread over every call.
+    slowest_calls: list[tuple[str, float]] = field(default_factory=list)
 
     def print(self) -> None:
         lat = sorted(self.latencies_ms)
@@ -489,6 +492,9 @@ class Figures:
         )
         bench = self.bench_cpu_seconds
         print(f"  CPU              {self.cpu_seconds:7.1f} s servers, {bench:.1f} s displays and driver")
+        if self.slowest_calls:
+            slowest = ", ".join(f"{marker} {ms:.0f} ms" for marker, ms in self.slowest_calls[:5])
+            print(f"  slowest calls    {slowest} (p50 over displays)")
         for error in self.errors[:3]:
             print(f"  error: {error}")
 
@@ -570,6 +576,14 @@ async def run_part(
         for marker, started in sent.items()
         if marker in display.seen
     ]
+    per_call = {
+        marker: sorted((d.seen[marker] - started) * 1000 for d in displays if marker in d.seen)
+        for marker, started in sent.items()
+    }
+    slowest_calls = sorted(
+        ((marker, times[len(times) // 2]) for marker, times in per_call.items() if times),
+        key=lambda pair: -pair[1],
+    )
     live_displays = [display for display in displays if display.error is None]
     lost = sum(1 for display in displays for marker in sent if marker not in display.seen)
     errors = failures + [display.error for display in displays if display.error]
@@ -588,6 +602,7 @@ async def run_part(
         cpu_seconds=cpu,
         bench_cpu_seconds=bench_cpu,
         errors=errors,
+        slowest_calls=slowest_calls,
     )
 
 

@@ -5,7 +5,8 @@
     .venv/bin/python bench/flash_crowd.py --database-url postgres://postgres@127.0.0.1:5432 --profile /tmp/p
 
 Parts, all on one fresh database (a temporary SQLite file, or a new PostgreSQL database that is
-dropped at the end) and the same client (httpx, C connections, every request started at once):
+dropped at the end) and the same client (bench/raw_http.py, C keep-alive connections, every request
+started at once):
 
 1. flash crowd: N patients book a session of M seats (default 2000 for 200) through
    `python -m gualema serve` with P processes. Printed: requests/s, bookings/s, p50/p99 latency,
@@ -49,6 +50,8 @@ import httpx
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
+
+from bench.raw_http import RawPool  # noqa: E402 - after the repository is on the path
 
 BOOK = """
 mutation($input: BookSlotInput!) {
@@ -208,28 +211,24 @@ async def fire(
     connections: int,
     pids: list[int] | None = None,
 ) -> Figures:
-    """Every call is started at once; `connections` are in flight at any moment."""
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    clients = [httpx.AsyncClient(base_url=url, limits=limits, timeout=120) for url in urls]
-    gate = asyncio.Semaphore(connections)
+    """Every call is started at once; `connections` are in flight at any moment. The client is
+    bench/raw_http.py, so the load generator's own CPU stays small next to the server's."""
+    pool = RawPool(urls, connections)
+    await pool.open()
     latencies: list[float] = []
     answers: Counter[str] = Counter()
 
-    async def one(i: int, token: str | None, variables: dict[str, Any]) -> None:
+    async def one(token: str | None, variables: dict[str, Any]) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        async with gate:
-            started = time.perf_counter()
-            try:
-                response = await clients[i % len(clients)].post(
-                    "/graphql", json={"query": query, "variables": variables}, headers=headers
-                )
-            except httpx.HTTPError as exc:
-                answers[f"transport:{type(exc).__name__}"] += 1
-                return
-            latencies.append(time.perf_counter() - started)
-        body = response.json() if response.status_code == 200 else {}
-        if body.get("errors") or response.status_code != 200:
-            answers[f"error:{response.status_code}:{str(body.get('errors'))[:60]}"] += 1
+        try:
+            response, seconds = await pool.post("/graphql", {"query": query, "variables": variables}, headers)
+        except (ConnectionError, OSError, asyncio.IncompleteReadError) as exc:
+            answers[f"transport:{type(exc).__name__}"] += 1
+            return
+        latencies.append(seconds)
+        body = response.json() if response.status == 200 else {}
+        if body.get("errors") or response.status != 200:
+            answers[f"error:{response.status}:{str(body.get('errors'))[:60]}"] += 1
             return
         value = next(iter(body["data"].values()))
         answers[value.get("__typename", "ok") if value else "none"] += 1
@@ -237,22 +236,17 @@ async def fire(
     try:
         # Warm every connection and each process's document caches first.
         await asyncio.gather(
-            *(
-                c.post("/graphql", json={"query": "{ __typename }"})
-                for c in clients
-                for _ in range(connections)
-            )
+            *(pool.post("/graphql", {"query": "{ __typename }"}, {}) for _ in range(connections))
         )
         db_before = postgres_cpu_seconds()
         server_before = cpu_seconds(pids or [])
         started = time.perf_counter()
-        await asyncio.gather(*(one(i, token, variables) for i, (token, variables) in enumerate(calls)))
+        await asyncio.gather(*(one(token, variables) for token, variables in calls))
         seconds = time.perf_counter() - started
         db_cpu = postgres_cpu_seconds() - db_before
         server_cpu = cpu_seconds(pids or []) - server_before
     finally:
-        for client in clients:
-            await client.aclose()
+        await pool.close()
     return Figures(name, len(calls), seconds, latencies, answers, db_cpu, server_cpu)
 
 

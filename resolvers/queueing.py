@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
@@ -43,12 +44,13 @@ from models.queueing import (
     restore,
     return_after_tests,
     room_board,
+    sequence_of,
     set_priority,
     ticket_label,
     transfer,
 )
 from models.scheduling import Schedule
-from realtime.broker import get_broker
+from realtime.broker import Broker, get_broker
 from realtime.messages import is_resync
 from realtime.ordered import Sequenced, sequenced
 from realtime.single_flight import SingleFlight
@@ -158,7 +160,8 @@ async def _check_in(context: Context, booking: Booking, schedule: Schedule) -> Q
             late=now > booking.slot_ends_at,
             now=now,
         )
-    await publish_boards(context, sequences, "checked_in", ticket)
+        read_boards = await read_room_boards(context, sequences)
+    await publish_boards(context, sequences, "checked_in", ticket, read_boards)
     return ticket
 
 
@@ -171,7 +174,8 @@ async def _return_after_tests(context: Context, booking: Booking, boards: list[s
         if ticket is None:
             raise InvalidTransition("booking", booking.status.value, BookingStatus.CHECKED_IN.value)
         ticket = await return_after_tests(ticket, queue_rules(context), actor_id=context.viewer.account_id)
-    await publish_boards(context, sequences, "returned", ticket)
+        read_boards = await read_room_boards(context, sequences)
+    await publish_boards(context, sequences, "returned", ticket, read_boards)
     return ticket
 
 
@@ -204,7 +208,8 @@ async def call_next_patient(context: Context, room_id: int) -> QueueTicket:
     async with in_transaction():
         sequences = await bump(boards)
         ticket = await call_next(room_id, today(context), doctor_id=doctor_id, now=utcnow())
-    await publish_boards(context, sequences, "called", ticket)
+        read_boards = await read_room_boards(context, sequences)
+    await publish_boards(context, sequences, "called", ticket, read_boards)
     return ticket
 
 
@@ -227,7 +232,8 @@ async def _on_ticket(
         sequences = await bump(boards)
         fresh = await QueueTicket.get(id=ticket_id)  # re-read under the board lock
         result = await action(fresh, doctor_id)
-    await publish_boards(context, sequences, event, result)
+        read_boards = await read_room_boards(context, sequences)
+    await publish_boards(context, sequences, event, result, read_boards)
     return result
 
 
@@ -304,21 +310,44 @@ def _board_loader(context: Context, visit_date: date) -> dict[str, Any]:
     }
 
 
+async def read_room_boards(context: Context, sequences: dict[str, int]) -> dict[str, dict[str, Any]]:
+    """Read the changed room boards inside the change's transaction, so that the publish right after
+    the commit needs no query. The wait between a commit and its publish is what lets two processes'
+    messages of one room overtake each other (decision 096); the board read here is also exactly
+    the state its number stands for. Department boards (one read per room of the department) are
+    read after the commit instead, not to hold the department's lock that long."""
+    options = _board_loader(context, today(context))
+    boards: dict[str, dict[str, Any]] = {}
+    for board_key, seq in sequences.items():
+        kind, _, raw_id = board_key.partition(":")
+        if kind == "room":
+            boards[board_key] = await queue_board.load_room_board(int(raw_id), seq=seq, **options)
+    return boards
+
+
 async def publish_boards(
-    context: Context, sequences: dict[str, int], event: str, ticket: QueueTicket
+    context: Context,
+    sequences: dict[str, int],
+    event: str,
+    ticket: QueueTicket,
+    read: dict[str, dict[str, Any]],
 ) -> None:
-    """Read each changed board once and publish it under the number its change got in the
-    transaction: every subscriber of a channel gets the same rendered dict. A failure is logged, not
-    raised: the change is committed, and subscribers re-snapshot on the gap or on the broker's resync."""
+    """Publish each changed board under the number its change got in the transaction: every
+    subscriber of a channel gets the same rendered dict. `read`: the boards already read in the
+    transaction; the others are read now. A failure is logged, not raised: the change is committed,
+    and subscribers cross the gap with the next message or re-snapshot on the broker's resync."""
     options = _board_loader(context, today(context))
     happened = {"kind": event, "ticket_id": ticket.id, "label": ticket.label, "room_id": ticket.room_id}  # type: ignore[attr-defined]
     broker = get_broker()
-    for board_key, seq in sequences.items():
+    # What was read in the transaction goes out first, before any query.
+    for board_key in sorted(sequences, key=lambda key: key not in read):
+        seq = sequences[board_key]
         kind, _, raw_id = board_key.partition(":")
         try:
-            if kind == "room":
+            board = read.get(board_key)
+            if board is None and kind == "room":
                 board = await queue_board.load_room_board(int(raw_id), seq=seq, **options)
-            else:
+            elif board is None:
                 board = await queue_board.load_department_board(int(raw_id), seq=seq, **options)
             await broker.publish(channel_for(board_key), {**board, "event": happened})
         except Exception:
@@ -354,9 +383,40 @@ async def next_before_expiry(viewer: Viewer, messages: AsyncIterator[X]) -> X:
 # reconnection every display of a room resyncs at once): one query instead of one per display.
 _board_snapshots: SingleFlight[dict[str, Any]] = SingleFlight()
 
+# The latest snapshot of each board, handed to displays that subscribe while the board has not
+# changed since: one cheap sequence read instead of a board read, and one shared dict instead of a
+# copy pinned by every idle display. Bounded in age for what changes without a sequence number
+# (the doctor on duty follows the clock).
+SNAPSHOT_REUSE_SECONDS = 10.0
+# Per broker, i.e. per running app: a restarted app (or the next test) never sees an old one's boards.
+_recent_snapshots: weakref.WeakKeyDictionary[Broker, dict[str, tuple[float, dict[str, Any]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _reusing_snapshots(
+    board: str, load: Callable[[], Awaitable[dict[str, Any]]]
+) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """Correct because it runs after the subscription is live (realtime.ordered): a change numbered
+    above the sequence read here commits after that read, so it reaches the subscriber as a message."""
+
+    async def load_or_reuse() -> dict[str, Any]:
+        now = asyncio.get_running_loop().time()
+        recent_boards = _recent_snapshots.setdefault(get_broker(), {})
+        recent = recent_boards.get(board)
+        fresh = recent is not None and now - recent[0] < SNAPSHOT_REUSE_SECONDS
+        if recent is not None and fresh and await sequence_of(board) == recent[1]["seq"]:
+            return recent[1]
+        snapshot = await load()
+        recent_boards[board] = (now, snapshot)
+        return snapshot
+
+    return load_or_reuse
+
+
 # A board message is the board's whole state, so a message whose predecessor is late or lost can be
 # shown as it is; this only bounds how long a display waits to announce calls in their order.
-BOARD_REORDER_SECONDS = 0.5
+BOARD_REORDER_SECONDS = 1.0
 
 
 async def _board_stream(
@@ -375,7 +435,7 @@ async def _board_stream(
 
         async for item in sequenced(
             messages,
-            load,
+            _reusing_snapshots(board, load),
             receive=receive,
             snapshots=_board_snapshots,
             snapshot_key=board,

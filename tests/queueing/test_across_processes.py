@@ -10,8 +10,8 @@ import pytest
 from gualema.database import dialect
 from tests.conftest import REDIS_URL
 from tests.fixtures.api import GraphQLClient, ServerProcess
-from tests.queueing.conftest import CALL_NEXT, Clinic, arrive, display_token
 from tests.fixtures.graphql_ws import graphql_socket
+from tests.queueing.conftest import CALL_NEXT, Clinic, arrive, display_token
 from tests.queueing.test_board_subscription import BOARD
 
 

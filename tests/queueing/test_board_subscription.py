@@ -8,8 +8,8 @@ from gualema.settings import get_settings
 from models.access_tokens import issue_access_token
 from tests import factories
 from tests.fixtures.api import GraphQLClient, LiveServer
-from tests.queueing.conftest import CALL_NEXT, Clinic, arrive, display_token, ticket_mutation
 from tests.fixtures.graphql_ws import graphql_socket
+from tests.queueing.conftest import CALL_NEXT, Clinic, arrive, display_token, ticket_mutation
 
 BOARD = """
 subscription($roomId: ID!) {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from tests import factories
 from tests.fixtures.api import GraphQLClient, LiveServer
-from tests.queueing.conftest import CALL_NEXT, Clinic, arrive, ticket_mutation
 from tests.fixtures.graphql_ws import graphql_socket
+from tests.queueing.conftest import CALL_NEXT, Clinic, arrive, ticket_mutation
 
 MY_QUEUE = """
 subscription($bookingId: ID!) {
