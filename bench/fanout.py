@@ -10,7 +10,8 @@ their first message (the snapshot). A driver then makes calls at R per second fo
 HTTP, each against the process after the previous one, and every display records when it first sees
 each call. Printed per part: call-to-screen latency p50/p99/max (from the moment the driver sends the
 call to the moment a display has parsed the message showing it), calls a display never saw (lost),
-deliveries per second, server RSS per idle connection ((RSS after subscribing - before) / S) and
+deliveries per second, server RSS per idle connection ((RSS after subscribing - before) / S, and
+the growth per connection of the second half of the displays, which connect in a second wave) and
 server CPU seconds.
 
 The reference is the minimal strawberry subscription of the issue: one process, broadcaster's
@@ -37,23 +38,22 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import strawberry
 import websockets
 from broadcaster import Broadcast
-from graphql import OperationType
 from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
-from realtime.render_cache import RenderCache  # noqa: E402 (the repository is on the path only now)
+from gualema.graphql_schema import SharedEventExecution  # noqa: E402 (the repository is on the path only now)
+from realtime.render_cache import RenderCache  # noqa: E402
 
 PROTOCOL = "graphql-transport-ws"
 CONNECT_CONCURRENCY = 64
@@ -95,6 +95,7 @@ class ReferenceCounts:
 
 @strawberry.type
 class ReferenceBoard:
+    same_for_every_viewer: ClassVar[bool] = True  # read only by SharedEventExecution (the shared part)
     sequence: int
     room_name: str
     doctor_name: str
@@ -152,35 +153,14 @@ class ReferenceSubscription:
                 yield reference_board_from(json.loads(event.message))
 
 
-# -- the same board rendered once per change (prototype of decision 053's second layer)
+# -- the same board rendered once per change, with the product's mechanism (decision 095)
 #
 # The subscription yields ONE board object per change to every subscriber (realtime.render_cache), and
-# SharedEventExecutor executes a selection set once per (that object, query text, variables): the
-# other subscribers of the same change get the same ExecutionResult. Valid only where the result does
-# not depend on the viewer (no per-viewer field permissions or data below the subscription field).
+# gualema.graphql_schema.SharedEventExecution executes a selection set once per (that object, query
+# text, variables) because ReferenceBoard declares `same_for_every_viewer`. The plain reference's
+# schema keeps strawberry's own executor, so there the declaration changes nothing.
 
 rendered_boards: RenderCache[ReferenceBoard] = RenderCache()
-
-
-def share_results(payload: Any) -> Any:
-    payload._shared_results = {}
-    return payload
-
-
-class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
-    def execute_operation(self, serially: bool | None = None) -> Any:
-        results: dict[tuple[str, str, str], Any] | None = getattr(self.root_value, "_shared_results", None)
-        location = self.operation.loc
-        if results is None or location is None or self.operation.operation != OperationType.SUBSCRIPTION:
-            return super().execute_operation(serially)
-        name = self.operation.name.value if self.operation.name else ""
-        variables = getattr(self.variable_values, "coerced", self.variable_values)
-        key = (location.source.body, name, json.dumps(variables, sort_keys=True, default=str))
-        if key not in results:
-            result = super().execute_operation(serially)
-            # An awaitable result becomes a task that every subscriber of this change awaits.
-            results[key] = asyncio.ensure_future(result) if self.is_awaitable(result) else result
-        return results[key]
 
 
 @strawberry.type
@@ -194,7 +174,7 @@ class SharedReferenceSubscription:
                 data = json.loads(event.message)
 
                 async def render(data: dict[str, Any] = data) -> ReferenceBoard:
-                    return share_results(reference_board_from(data))  # type: ignore[no-any-return]
+                    return reference_board_from(data)
 
                 yield await rendered_boards.get_or_render(channel, data["sequence"], render)
 
@@ -205,7 +185,7 @@ def reference_app(shared: bool = False) -> Starlette:
             ReferenceQuery,
             ReferenceMutation,
             SharedReferenceSubscription,
-            execution_context_class=SharedEventExecutor,
+            execution_context_class=SharedEventExecution,
         )
     else:
         schema = strawberry.Schema(ReferenceQuery, ReferenceMutation, ReferenceSubscription)
@@ -232,69 +212,6 @@ def serve_reference(port: int, loop: str, deflate: bool, shared: bool) -> None:
         loop=loop,
         log_level="warning",
         ws_per_message_deflate=deflate,
-    )
-
-
-def serve_gualema_rendered_once(port: int, loop: str) -> None:
-    """PROTOTYPE, bench only: `python -m gualema serve` with the queue area's board stream patched to
-    the render-once design (decisions 053, 054), to measure it before the GraphQL layer adopts it:
-    realtime.ordered.sequenced with shared snapshot loads, one QueueBoard object per change per process,
-    and SharedEventExecutor executing each selection once per change."""
-    import uvicorn
-
-    import gualema.graphql_schema as graphql_schema
-    import resolvers.queueing as queue_use_cases
-    import schema.queueing as queue_schema
-    import schema.root as root
-    from realtime.broker import get_broker
-    from realtime.ordered import sequenced
-    from realtime.single_flight import SingleFlight
-
-    build_schema = root.build_schema
-
-    def build_shared_schema(extensions: Any = None, **kwargs: Any) -> Any:
-        return build_schema(extensions, execution_context_class=SharedEventExecutor, **kwargs)
-
-    graphql_schema.build_schema = build_shared_schema  # type: ignore[assignment]
-    snapshots: SingleFlight[dict[str, Any]] = SingleFlight()
-
-    async def board_stream(context: Any, board: str, load: Any) -> AsyncIterator[dict[str, Any]]:
-        channel = queue_use_cases.channel_for(board)
-        async with get_broker().subscribe(channel) as messages:
-            async for item in sequenced(
-                messages,
-                load,
-                receive=lambda: queue_use_cases.next_before_expiry(context.viewer, messages),
-                snapshots=snapshots,
-                snapshot_key=board,
-            ):
-                extra = {"snapshot": True, "event": None} if item.snapshot else {"snapshot": False}
-                yield {**item.message, **extra}
-
-    queue_use_cases._board_stream = board_stream  # type: ignore[assignment]
-
-    boards: dict[tuple[Any, ...], Any] = {}
-    from_message = queue_schema.QueueBoard.from_message
-
-    def shared_from_message(message: dict[str, Any]) -> Any:
-        key = (message["room"]["id"], message["seq"], message["snapshot"])
-        if key not in boards:
-            if len(boards) > 256:
-                boards.clear()
-            boards[key] = share_results(from_message(message))
-        return boards[key]
-
-    queue_schema.QueueBoard.from_message = shared_from_message  # type: ignore[method-assign,assignment]
-
-    from gualema.app import create_app
-
-    uvicorn.run(
-        create_app(),
-        host="127.0.0.1",
-        port=port,
-        loop=loop,
-        log_level="warning",
-        ws_per_message_deflate=False,
     )
 
 
@@ -461,6 +378,7 @@ class Figures:
     deliveries: int
     seconds: float
     rss_per_connection: float
+    rss_per_added_connection: float
     cpu_seconds: float
     bench_cpu_seconds: float
     errors: list[str]
@@ -485,7 +403,10 @@ class Figures:
         print(f"  lost             {self.lost} ({unseen})")
         print(f"  re-snapshots     {self.snapshots} (resync or sequence gap, all displays together)")
         print(f"  deliveries/s     {rate:9.0f}   ({self.deliveries} in {self.seconds:.1f} s)")
-        print(f"  RSS/connection   {self.rss_per_connection / 1024:7.1f} KiB (idle, after subscribing)")
+        print(
+            f"  RSS/connection   {self.rss_per_connection / 1024:7.1f} KiB (idle, after subscribing; "
+            f"{self.rss_per_added_connection / 1024:.1f} KiB for each of the second half)"
+        )
         per_thousand = self.cpu_seconds / max(self.deliveries, 1) * 1000
         print(
             f"  server CPU       {per_thousand:7.2f} s per 1000 deliveries (least sensitive to a busy host)"
@@ -517,24 +438,34 @@ async def run_part(
         stop = asyncio.Event()
         gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
         displays = [Display() for _ in range(subscribers)]
-        watchers = [
-            asyncio.create_task(
-                watch(
-                    display,
-                    servers[i % len(servers)],
-                    display_token,
-                    query,
-                    variables,
-                    markers_of,
-                    stop,
-                    gate,
+        watchers: list[asyncio.Task[None]] = []
+
+        async def connect(wave: list[Display], first: int) -> int:
+            watchers.extend(
+                asyncio.create_task(
+                    watch(
+                        display,
+                        servers[(first + i) % len(servers)],
+                        display_token,
+                        query,
+                        variables,
+                        markers_of,
+                        stop,
+                        gate,
+                    )
                 )
+                for i, display in enumerate(wave)
             )
-            for i, display in enumerate(displays)
-        ]
-        await asyncio.gather(*(display.live.wait() for display in displays))
-        await asyncio.sleep(1.0)  # a bench, not a test: let the servers' allocators settle before reading RSS
-        rss_after = sum(server.rss_bytes() for server in servers)
+            await asyncio.gather(*(display.live.wait() for display in wave))
+            await asyncio.sleep(1.0)  # a bench, not a test: let the allocators settle before reading RSS
+            return sum(server.rss_bytes() for server in servers)
+
+        # Two waves: the second one's RSS growth is the cost of one more idle connection, without
+        # what the first connections pay once per process (lazy imports, pool connections, caches).
+        half = subscribers // 2
+        rss_half = await connect(displays[:half], 0)
+        rss_after = await connect(displays[half:], half)
+        marginal = (rss_after - rss_half) / max(subscribers - half, 1)
         cpu_before = sum(server.cpu_seconds() for server in servers)
         bench_cpu_before = time.process_time()
 
@@ -599,6 +530,7 @@ async def run_part(
         deliveries=sum(display.messages - 1 for display in displays if display.messages),
         seconds=max(finished - began, 1e-9),
         rss_per_connection=(rss_after - rss_before) / subscribers,
+        rss_per_added_connection=marginal,
         cpu_seconds=cpu,
         bench_cpu_seconds=bench_cpu,
         errors=errors,
@@ -771,7 +703,7 @@ async def fresh_database(args: argparse.Namespace) -> AsyncIterator[str]:
         await admin.close()
 
 
-async def gualema_part(args: argparse.Namespace, *, rendered_once: bool = False) -> Figures | None:
+async def gualema_part(args: argparse.Namespace) -> Figures | None:
     async with fresh_database(args) as database_url:
         env = {
             "GUALEMA_ENV": "development",
@@ -791,8 +723,6 @@ async def gualema_part(args: argparse.Namespace, *, rendered_once: bool = False)
 
         def command(number: int) -> list[str]:
             profile = ["-m", "cProfile", "-o", f"{args.profile}/server-{number}.prof"] if args.profile else []
-            if rendered_once:
-                return [sys.executable, *profile, __file__, "gualema-rendered-once", "--loop", args.loop]
             return [sys.executable, *profile, "-m", "gualema", "serve", "--loop", args.loop]
 
         servers = [start_server(command(number), env, "/readyz") for number in range(args.processes)]
@@ -820,8 +750,7 @@ async def gualema_part(args: argparse.Namespace, *, rendered_once: bool = False)
                 return markers + ([board["called"]["label"]] if board.get("called") else [])
 
             return await run_part(
-                f"gualema{' (render-once prototype)' if rendered_once else ''}: queueBoard via "
-                f"{'Redis' if args.redis_url else 'in-process broker'}",
+                f"gualema: queueBoard via {'Redis' if args.redis_url else 'in-process broker'}",
                 servers,
                 subscribers=args.subscribers,
                 rate=args.rate,
@@ -879,11 +808,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     parser.add_argument("--deflate", action="store_true", help="permessage-deflate on the reference server")
-    parser.add_argument("--only", choices=["reference", "shared", "gualema", "gualema-rendered-once"])
+    parser.add_argument("--only", choices=["reference", "shared", "gualema"])
     parser.add_argument(
         "--shared-reference",
         action="store_true",
-        help="also run the reference and Gualema rendered once per change (the render-once prototype)",
+        help="also run the reference rendered once per change (with the product's SharedEventExecution)",
     )
     parser.add_argument(
         "--profile", metavar="DIR", help="run the Gualema servers under cProfile, write DIR/*.prof"
@@ -908,11 +837,6 @@ async def main(args: argparse.Namespace) -> None:
         if figures is not None:
             results.append(figures)
             figures.print()
-    if args.only == "gualema-rendered-once" or (args.only is None and args.shared_reference):
-        figures = await gualema_part(args, rendered_once=True)
-        if figures is not None:
-            results.append(figures)
-            figures.print()
     if len(results) > 1 and args.only is None:
         reference = results[0]
         for other in results[1:]:
@@ -930,12 +854,5 @@ if __name__ == "__main__":
         options.add_argument("--shared", action="store_true")
         parsed = options.parse_args()
         serve_reference(parsed.port, parsed.loop, parsed.deflate, parsed.shared)
-    elif len(sys.argv) > 1 and sys.argv[1] == "gualema-rendered-once":
-        options = argparse.ArgumentParser()
-        options.add_argument("gualema-rendered-once")
-        options.add_argument("--port", type=int, required=True)
-        options.add_argument("--loop", default="asyncio")
-        parsed = options.parse_args()
-        serve_gualema_rendered_once(parsed.port, parsed.loop)
     else:
         asyncio.run(main(parse_args(sys.argv[1:])))

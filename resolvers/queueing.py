@@ -8,6 +8,7 @@ after the commit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import weakref
@@ -374,7 +375,9 @@ async def next_before_expiry(viewer: Viewer, messages: AsyncIterator[X]) -> X:
     if remaining <= 0:
         raise token_expired()
     try:
-        return await asyncio.wait_for(anext(messages), timeout=remaining)
+        # A timeout scope, not wait_for: no task per message per subscriber.
+        async with asyncio.timeout(remaining):
+            return await anext(messages)
     except TimeoutError:
         raise token_expired() from None
 
@@ -383,33 +386,37 @@ async def next_before_expiry(viewer: Viewer, messages: AsyncIterator[X]) -> X:
 # reconnection every display of a room resyncs at once): one query instead of one per display.
 _board_snapshots: SingleFlight[dict[str, Any]] = SingleFlight()
 
-# The latest snapshot of each board, handed to displays that subscribe while the board has not
-# changed since: one cheap sequence read instead of a board read, and one shared dict instead of a
-# copy pinned by every idle display. Bounded in age for what changes without a sequence number
-# (the doctor on duty follows the clock).
+# The latest snapshot load of each board, finished or still running, handed to displays that
+# subscribe while the board has not changed since: one cheap sequence read instead of a board read,
+# one shared dict instead of a copy pinned by every idle display, and one load instead of hundreds
+# when a room's displays all connect at once. Bounded in age for what changes without a sequence
+# number (the doctor on duty follows the clock).
 SNAPSHOT_REUSE_SECONDS = 10.0
 # Per broker, i.e. per running app: a restarted app (or the next test) never sees an old one's boards.
-_recent_snapshots: weakref.WeakKeyDictionary[Broker, dict[str, tuple[float, dict[str, Any]]]] = (
-    weakref.WeakKeyDictionary()
-)
+_recent_snapshots: weakref.WeakKeyDictionary[
+    Broker, dict[str, tuple[float, asyncio.Future[dict[str, Any]]]]
+] = weakref.WeakKeyDictionary()
 
 
 def _reusing_snapshots(
     board: str, load: Callable[[], Awaitable[dict[str, Any]]]
 ) -> Callable[[], Awaitable[dict[str, Any]]]:
-    """Correct because it runs after the subscription is live (realtime.ordered): a change numbered
-    above the sequence read here commits after that read, so it reaches the subscriber as a message."""
+    """Correct because it runs after the subscription is live (realtime.ordered): a snapshot holds
+    at least the changes its number counts, and a change numbered above the sequence read here
+    commits after that read, so it reaches the subscriber as a message."""
 
     async def load_or_reuse() -> dict[str, Any]:
         now = asyncio.get_running_loop().time()
         recent_boards = _recent_snapshots.setdefault(get_broker(), {})
         recent = recent_boards.get(board)
-        fresh = recent is not None and now - recent[0] < SNAPSHOT_REUSE_SECONDS
-        if recent is not None and fresh and await sequence_of(board) == recent[1]["seq"]:
-            return recent[1]
-        snapshot = await load()
-        recent_boards[board] = (now, snapshot)
-        return snapshot
+        if recent is not None and now - recent[0] < SNAPSHOT_REUSE_SECONDS:
+            with contextlib.suppress(Exception):  # that load failed: try one of our own
+                snapshot = await asyncio.shield(recent[1])
+                if await sequence_of(board) == snapshot["seq"]:
+                    return snapshot
+        loading = asyncio.ensure_future(load())
+        recent_boards[board] = (now, loading)
+        return await asyncio.shield(loading)  # shielded: others may be waiting for this load
 
     return load_or_reuse
 

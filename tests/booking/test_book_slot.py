@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from models.booking import Booking, BookingEvent, BookingStatus
+from models.clock import utcnow
 from models.scheduling import Slot
 from tests import factories
 from tests.booking.operations import book, first_slot
@@ -117,9 +118,12 @@ async def test_one_active_booking_per_patient_per_session_and_per_department_per
     student = await factories.patient_user()
     me = await factories.patient(student)
     doc, _ = await factories.doctor()
-    morning = await factories.session(capacity=5, slot_count=2, doctor_row=doc)
+    # Both sessions on one calendar day whatever the time the suite runs: tomorrow 01:00 and 06:00 UTC.
+    now = utcnow()
+    first_in = (now + timedelta(days=1)).replace(hour=1, minute=0, second=0, microsecond=0) - now
+    morning = await factories.session(capacity=5, slot_count=2, doctor_row=doc, starts_in=first_in)
     same_department_later = await factories.session(
-        capacity=5, doctor_row=doc, starts_in=timedelta(days=1, hours=5)
+        capacity=5, doctor_row=doc, starts_in=first_in + timedelta(hours=5)
     )
     slots = await Slot.filter(schedule_id=morning.id).order_by("starts_at")
     await book(gql, student.token, slots[0].id, me.id)

@@ -100,3 +100,38 @@ async def test_displays_resyncing_together_share_one_snapshot(make_broker: Broke
 
         assert await asyncio.gather(*(read(stream, 1) for stream in streams)) == [[(7, True)], [(7, True)]]
         assert board.loads == loads_for_subscribing + 1
+
+
+async def test_complete_messages_cross_a_lost_change_without_reading_the_database(
+    make_broker: BrokerFactory,
+) -> None:
+    broker = await make_broker(None)
+    board = Board(seq=1)
+    async with broker.subscribe("room:1") as messages:
+        stream = sequenced(messages, board.load, reorder_seconds=0.05, complete_messages=True)
+        assert await read(stream, 1) == [(1, True)]
+
+        # Change 2's message is lost; 3 and 5 arrive, each a whole board (4 is lost too).
+        await broker.publish("room:1", {"seq": 3})
+        await broker.publish("room:1", {"seq": 5})
+        assert await read(stream, 2) == [(3, False), (5, False)]
+
+        # A straggler older than what was shown is dropped; the stream goes on.
+        await broker.publish("room:1", {"seq": 2})
+        await broker.publish("room:1", {"seq": 6})
+        assert await read(stream, 1) == [(6, False)]
+        assert board.loads == 1
+
+
+async def test_complete_messages_still_resnapshot_on_a_resync(make_broker: BrokerFactory) -> None:
+    broker = await make_broker(None)
+    board = Board(seq=1)
+    async with broker.subscribe("room:1") as messages:
+        stream = sequenced(messages, board.load, complete_messages=True)
+        assert await read(stream, 1) == [(1, True)]
+
+        board.seq = 4
+        messages.offer_resync("reconnected")
+
+        assert await read(stream, 1) == [(4, True)]
+        assert board.loads == 2
