@@ -10,6 +10,8 @@ invalid, variables that do not coerce) gets REQUEST_ERROR_STATUS and no `data` k
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -59,6 +61,28 @@ def request_error(request: Request, status: int, message: str, code: str, **head
     return JSONResponse(body, status_code=status, media_type=_media_type(request), headers=headers or None)
 
 
+class SharedEventEncodings:
+    """The JSON of recent subscription results, keyed by the result object itself. The object is
+    kept alive beside its text, so its id cannot be reused while cached; results are never mutated
+    after execution."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self.entries: OrderedDict[int, tuple[object, str]] = OrderedDict()
+
+    def encode(self, result: dict[str, Any], encode: Callable[[object], str | bytes]) -> str:
+        key = id(result)
+        cached = self.entries.get(key)
+        if cached is not None and cached[0] is result:
+            return cached[1]
+        raw = encode(result)
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        self.entries[key] = (result, text)
+        if len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+        return text
+
+
 class GraphQLEndpoint(GraphQL[Context, None]):
     def __init__(self, schema: BaseSchema, settings: Settings) -> None:
         protocols = [GRAPHQL_TRANSPORT_WS_PROTOCOL]
@@ -76,6 +100,17 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             allowed_origins=settings.ws_allowed_origins,
         )
         self.settings = settings
+        self._encoded_events = SharedEventEncodings()
+
+    def encode_json(self, data: object) -> str | bytes:
+        # A subscription event shared by every display of a board (decision 095) arrives here once
+        # per display with the same `data` object: encode it once and only splice in the id.
+        if isinstance(data, dict) and data.get("type") == "next":
+            payload = data.get("payload")
+            if isinstance(payload, dict) and payload.keys() == {"data"} and isinstance(payload["data"], dict):
+                encoded = self._encoded_events.encode(payload["data"], super().encode_json)
+                return f'{{"id":{json.dumps(data.get("id"))},"type":"next","payload":{{"data":{encoded}}}}}'
+        return super().encode_json(data)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
