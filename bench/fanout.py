@@ -30,7 +30,6 @@ import contextlib
 import json
 import os
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -53,6 +52,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
+from bench.servers import Server, start_server, stop_server  # noqa: E402
 from gualema.graphql_schema import SharedEventExecution  # noqa: E402 (the repository is on the path only now)
 from realtime.render_cache import RenderCache  # noqa: E402
 
@@ -218,66 +218,6 @@ def serve_reference(port: int, loop: str, deflate: bool, shared: bool) -> None:
 
 
 # ---------------------------------------------------------------- processes and measurements
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class Server:
-    url: str
-    ws_url: str
-    process: subprocess.Popen[bytes]
-
-    def rss_bytes(self) -> int:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        return 0
-
-    def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def start_server(command: list[str], env: dict[str, str], ready_path: str) -> Server:
-    port = free_port()
-    # A file, not a pipe: uvicorn logs every WebSocket, and a pipe nobody reads would block the server.
-    log_path = Path(tempfile.gettempdir()) / f"gualema-bench-server-{port}.log"
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [*command, "--port", str(port)],
-            cwd=REPOSITORY,
-            env={**os.environ, **env},
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {log_path.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}{ready_path}", timeout=1).status_code < 500:
-                return Server(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/graphql", process)
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("server did not become ready in 60 s")
-
-
-def stop_server(server: Server) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
 
 
 @dataclass

@@ -46,12 +46,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
 from bench.raw_http import RawPool  # noqa: E402 - after the repository is on the path
+from bench.servers import Server, cpu_seconds, start_server  # noqa: E402
+from bench.servers import stop_server as stop  # noqa: E402
 
 BOOK = """
 mutation($input: BookSlotInput!) {
@@ -67,54 +67,6 @@ SECRET = "bench-secret-key-0123456789abcdef-flash"
 
 
 # ---------------------------------------------------------------- processes
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen[bytes]
-
-
-def start_server(command: list[str], env: dict[str, str]) -> Server:
-    port = free_port()
-    log_path = Path(tempfile.gettempdir()) / f"gualema-flash-{port}.log"
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [*command, "--port", str(port)],
-            cwd=REPOSITORY,
-            env={**os.environ, **env},
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {log_path.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return Server(f"http://127.0.0.1:{port}", process)
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("server did not become ready in 90 s")
-
-
-def stop(server: Server) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
 
 
 def children(pid: int) -> list[int]:
@@ -186,17 +138,6 @@ class Figures:
             line += f"  db {self.database_cpu / self.seconds:4.2f} cores"
         print(line)
         print(f"{'':<34} answers: {dict(self.answers.most_common())}")
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
 
 
 def server_pids(server: Server) -> list[int]:
