@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from gualema.settings import Settings, SettingsError, get_settings
+from gualema.settings import Settings, SettingsError, get_settings, reset_settings
 
 log = logging.getLogger("gualema")
 
@@ -37,6 +38,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         from gualema.demo_hospital import seed_demo
 
         _with_database(settings, seed_demo)
+    if "GUALEMA_PUBLIC_BASE_URL" not in os.environ and "public_base_url" not in settings.model_fields_set:
+        # Links the server hands out (sandbox pay page, QR markers) point at where it actually listens;
+        # behind a proxy, set GUALEMA_PUBLIC_BASE_URL. Worker processes read it from the environment.
+        host = "127.0.0.1" if args.host in {"0.0.0.0", "::"} else args.host  # noqa: S104 - compared, not bound
+        os.environ["GUALEMA_PUBLIC_BASE_URL"] = f"http://{host}:{args.port}"
+        reset_settings()
     print(f"Gualema on http://{args.host}:{args.port}/graphql", file=sys.stderr)
     uvicorn.run(
         "gualema.asgi:app",
