@@ -304,6 +304,7 @@ async def notify_patient(
         dedupe_key=f"{kind}:{booking.id}",
         booking_id=booking.id,
         phone=facts.patient_phone,
+        visit_date=booking.visit_date,
     )
 
 

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise import fields
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.models import Model
 
@@ -52,21 +51,22 @@ async def enqueue(
 ) -> Job | None:
     """Call inside the transaction of the change that causes the job. A repeated dedupe_key is a no-op.
 
-    With a dedupe_key, run this in its own savepoint-free statement: on PostgreSQL a failed INSERT
-    aborts the surrounding transaction, so the key is checked first and the INSERT guarded.
+    With a dedupe_key it is one INSERT … ON CONFLICT DO NOTHING (INSERT IGNORE on MySQL): no read
+    first, and unlike a caught IntegrityError it never aborts the caller's PostgreSQL transaction.
+    Returns the job when it has no dedupe_key (with one, whether it was new is not known).
     """
-    if dedupe_key is not None and await Job.filter(dedupe_key=dedupe_key).exists():
+    row = Job(
+        kind=kind,
+        payload=payload,
+        run_at=run_at or utcnow(),
+        dedupe_key=dedupe_key,
+        max_attempts=max_attempts,
+    )
+    if dedupe_key is not None:
+        await Job.bulk_create([row], ignore_conflicts=True)
         return None
-    try:
-        return await Job.create(
-            kind=kind,
-            payload=payload,
-            run_at=run_at or utcnow(),
-            dedupe_key=dedupe_key,
-            max_attempts=max_attempts,
-        )
-    except IntegrityError:
-        return None
+    await row.save()
+    return row
 
 
 async def claim(kinds: list[str], *, lease: timedelta, limit: int = 20) -> list[Job]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -164,6 +164,7 @@ async def notify(
     booking_id: int | None = None,
     locale: Locale | None = None,
     phone: str | None = None,
+    visit_date: date | None = None,
 ) -> None:
     """Record a message for `account_id` inside the caller's transaction.
 
@@ -202,7 +203,9 @@ async def notify(
     if event in SCHEDULES_VISIT_REMINDER and booking_id is not None:
         from models.reminders import schedule_visit_reminder
 
-        await schedule_visit_reminder(booking_id, hour=defaults.visit_reminder_hour, tz_name=defaults.tz_name)
+        await schedule_visit_reminder(
+            booking_id, hour=defaults.visit_reminder_hour, tz_name=defaults.tz_name, visit_date=visit_date
+        )
 
 
 # -- the SMS dispatcher's steps (the loop that calls the provider is in resolvers/notifications.py)

@@ -30,11 +30,15 @@ def local_time_on(day: date, hour: int, tz_name: str) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=ZoneInfo(tz_name))
 
 
-async def schedule_visit_reminder(booking_id: int, *, hour: int, tz_name: str) -> jobs.Job | None:
+async def schedule_visit_reminder(
+    booking_id: int, *, hour: int, tz_name: str, visit_date: date | None = None
+) -> jobs.Job | None:
     """Inside the confirming transaction. A booking made after the reminder time gets none (the
-    confirmation text has just told the patient)."""
-    booking = await Booking.get(id=booking_id)
-    run_at = local_time_on(booking.visit_date - timedelta(days=1), hour, tz_name)
+    confirmation text has just told the patient). The booking hot path passes `visit_date`, which
+    saves a read while it holds the slot row."""
+    if visit_date is None:
+        visit_date = (await Booking.get(id=booking_id)).visit_date
+    run_at = local_time_on(visit_date - timedelta(days=1), hour, tz_name)
     if run_at <= utcnow():
         return None
     return await jobs.enqueue(
