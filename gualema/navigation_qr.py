@@ -1,4 +1,5 @@
-"""`GET /navigation/qr/{markerId}.svg|.png`: a printable QR image of a signed marker (administrators).
+"""`GET /navigation/qr/{markerId}.svg|.png`: a printable QR image of a signed marker (administrators),
+and `GET /navigation/m/{code}`: the page a phone camera opens when it scans one.
 
 The image is rendered by segno; it encodes the marker URL with its signature, never the bare id
 (docs/decisions/082-signed-qr-markers.md).
@@ -6,18 +7,19 @@ The image is rendered by segno; it encodes the marker URL with its signature, ne
 
 from __future__ import annotations
 
+import html
 import io
 
 import segno
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gualema.authentication import viewer_from_authorization
 from gualema.settings import Settings
 from models.access_tokens import InvalidToken
 from models.navigation_markers import InvalidMarker
-from resolvers.navigation import printable_marker_on_map
+from resolvers.navigation import marker_place, printable_marker_on_map
 
 MEDIA_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
 
@@ -63,4 +65,43 @@ def navigation_qr_routes(settings: Settings) -> list[BaseRoute]:
             image, media_type=MEDIA_TYPES[image_format], headers={"Cache-Control": "private, max-age=300"}
         )
 
-    return [Route("/navigation/qr/{marker_id}.{format}", marker_qr, methods=["GET"])]
+    async def marker_landing(request: Request) -> Response:
+        # A phone camera that scans a wall marker opens this URL: say where the visitor stands and
+        # hand over to the app, which asks for the route with the same code.
+        code = request.path_params["code"]
+        place = await marker_place(settings, code)
+        if place is None:
+            return HTMLResponse(
+                _landing_page(
+                    "二维码无效 / Invalid code",
+                    "这个二维码无法识别，请扫描墙上的其他导航码。"
+                    "<br>This code is not recognised; please scan another marker.",
+                ),
+                status_code=404,
+            )
+        where = f"{html.escape(place.building)} {html.escape(place.floor)} · {html.escape(place.point_name)}"
+        body = (
+            f"<p class=where>{where}</p>"
+            "<p>在「挂了吗」小程序中打开即可导航到您预约的诊室。<br>"
+            "Open this code in the Gualema app to be guided to the room of your booking.</p>"
+            f"<p><code>{html.escape(code)}</code></p>"
+        )
+        return HTMLResponse(
+            _landing_page("您在这里 / You are here", body), headers={"Cache-Control": "no-store"}
+        )
+
+    return [
+        Route("/navigation/qr/{marker_id}.{format}", marker_qr, methods=["GET"]),
+        Route("/navigation/m/{code}", marker_landing, methods=["GET"]),
+    ]
+
+
+def _landing_page(title: str, body: str) -> str:
+    return (
+        "<!doctype html><html lang=zh-CN><head><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width,initial-scale=1'>"
+        f"<title>{html.escape(title)}</title>"
+        "<style>body{font-family:sans-serif;max-width:30rem;margin:2rem auto;padding:0 1rem;line-height:1.6}"
+        ".where{font-size:1.6rem;font-weight:bold}</style></head>"
+        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )

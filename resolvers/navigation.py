@@ -322,6 +322,26 @@ class PrintableMarker:
     url: str
 
 
+@dataclass(frozen=True)
+class MarkerPlace:
+    marker_id: str
+    point_name: str
+    building: str
+    floor: str
+
+
+async def marker_place(settings: Settings, scanned: str) -> MarkerPlace | None:
+    """Where a scanned navigation marker stands; None for a forged code or a marker not on the map."""
+    try:
+        marker_id = verify_marker_code(settings.secret_key.get_secret_value(), scanned)
+    except InvalidMarker:
+        return None
+    point = await MapPoint.filter(marker_id=marker_id).select_related("floor__building").first()
+    if point is None:
+        return None
+    return MarkerPlace(marker_id, point.name, point.floor.building.name, point.floor.name)
+
+
 def printable_marker(settings: Settings, marker_id: str) -> PrintableMarker:
     signed = sign_marker(settings.secret_key.get_secret_value(), marker_id)
     return PrintableMarker(signed, marker_url(marker_base_url(settings), signed))

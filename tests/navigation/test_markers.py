@@ -114,3 +114,18 @@ async def test_qr_images_are_for_administrators_and_known_markers(
     admin = {"Authorization": f"Bearer {admin_with_map.token}"}
     assert (await http.get("/navigation/qr/NOT-PLACED.svg", headers=admin)).status_code == 404
     assert (await http.get("/navigation/qr/A-1F-ENTRANCE.gif", headers=admin)).status_code == 404
+
+
+@pytest.mark.usefixtures("admin_with_map")
+async def test_a_scanned_marker_opens_a_page_saying_where_the_visitor_stands(http: httpx.AsyncClient) -> None:
+    code = sign_marker(get_settings().secret_key.get_secret_value(), "A-1F-ENTRANCE").code
+
+    page = await http.get(f"/navigation/m/{code}")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "您在这里" in page.text
+    assert code in page.text
+
+    forged = await http.get(f"/navigation/m/{code[:-1]}{'A' if code[-1] != 'A' else 'B'}")
+    assert forged.status_code == 404
+    assert "二维码无效" in forged.text
