@@ -180,21 +180,34 @@ async def has_waiters_for_schedule(schedule_id: int) -> bool:
     return schedule is not None and await has_waiters(schedule)
 
 
+def _line_of(entry: WaitlistEntry) -> tuple[object, ...]:
+    # Entries wait in one line when they asked for the same thing.
+    return (entry.schedule_id, entry.department_id, entry.visit_date, entry.period)
+
+
+async def positions(entry_ids: list[int]) -> list[int]:
+    """Each entry's place in its line (1 = first, by joining time), 0 when it is not waiting.
+    Two queries for any number of entries."""
+    entries = {e.id: e for e in await WaitlistEntry.filter(id__in=entry_ids)}
+    waiting = [e for e in entries.values() if e.status is W.WAITING]
+    lines: dict[tuple[object, ...], list[int]] = {}
+    if waiting:
+        for other in await WaitlistEntry.filter(
+            status=W.WAITING,
+            department_id__in=list({e.department_id for e in waiting}),
+            visit_date__in=list({e.visit_date for e in waiting}),
+        ).order_by("joined_at", "id"):
+            lines.setdefault(_line_of(other), []).append(other.id)
+    result = []
+    for entry_id in entry_ids:
+        entry = entries.get(entry_id)
+        line = lines.get(_line_of(entry), []) if entry is not None else []
+        result.append(line.index(entry_id) + 1 if entry_id in line else 0)
+    return result
+
+
 async def position(entry: WaitlistEntry) -> int:
-    """1 for the first in line among entries with the same target."""
-    if entry.status is not W.WAITING:
-        return 0
-    same_target = WaitlistEntry.filter(
-        status=W.WAITING,
-        schedule_id=entry.schedule_id,
-        department_id=entry.department_id,
-        visit_date=entry.visit_date,
-        period=entry.period,
-    )
-    ahead = await same_target.filter(
-        Q(joined_at__lt=entry.joined_at) | Q(joined_at=entry.joined_at, id__lt=entry.id)
-    ).count()
-    return ahead + 1
+    return (await positions([entry.id]))[0]
 
 
 # ---------------------------------------------------------------- allocation

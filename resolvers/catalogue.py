@@ -8,7 +8,7 @@ Every write that changes something leaves an audit entry with the state before a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -215,6 +215,27 @@ async def update_department(context: Context, department_id: int, changes: Chang
         raise DuplicateCode(values.get("code", "")) from None
 
 
+ArchivableRow = TypeVar("ArchivableRow", Department, Room, RegistrationType)
+
+
+async def _archive(
+    context: Context, row: ArchivableRow, kind: str, audit_fields: tuple[str, ...]
+) -> ArchivableRow:
+    """Archive a catalogue row (inside the caller's transaction) and audit the change."""
+    before = audit.snapshot(row, audit_fields)
+    row.archived = True
+    await row.save(update_fields=["archived"])
+    await audit.record(
+        _actor(context),
+        f"{kind}.archive",
+        kind,
+        row.id,
+        before=before,
+        after=audit.snapshot(row, audit_fields),
+    )
+    return row
+
+
 async def archive_department(context: Context, department_id: int) -> Department:
     async with in_transaction():
         row = (await _lock_departments(department_id)).get(department_id)
@@ -228,18 +249,7 @@ async def archive_department(context: Context, department_id: int) -> Department
         active_doctors = await Doctor.filter(department_id=row.id, archived=False).count()
         if active_doctors:
             raise DepartmentHasActiveDoctors(active_doctors)
-        before = audit.snapshot(row, DEPARTMENT_AUDIT_FIELDS)
-        row.archived = True
-        await row.save(update_fields=["archived"])
-        await audit.record(
-            _actor(context),
-            "department.archive",
-            "department",
-            row.id,
-            before=before,
-            after=audit.snapshot(row, DEPARTMENT_AUDIT_FIELDS),
-        )
-        return row
+        return await _archive(context, row, "department", DEPARTMENT_AUDIT_FIELDS)
 
 
 # -- rooms
@@ -314,18 +324,7 @@ async def archive_room(context: Context, room_id: int) -> Room:
         users = await Doctor.filter(room_id=row.id, archived=False).count()
         if users:
             raise RoomHasActiveDoctors(users)
-        before = audit.snapshot(row, ROOM_AUDIT_FIELDS)
-        row.archived = True
-        await row.save(update_fields=["archived"])
-        await audit.record(
-            _actor(context),
-            "room.archive",
-            "room",
-            row.id,
-            before=before,
-            after=audit.snapshot(row, ROOM_AUDIT_FIELDS),
-        )
-        return row
+        return await _archive(context, row, "room", ROOM_AUDIT_FIELDS)
 
 
 # -- registration types
@@ -403,18 +402,7 @@ async def archive_registration_type(context: Context, type_id: int) -> Registrat
             raise NotFound("registration type not found")
         if row.archived:
             return row
-        before = audit.snapshot(row, REGISTRATION_TYPE_AUDIT_FIELDS)
-        row.archived = True
-        await row.save(update_fields=["archived"])
-        await audit.record(
-            _actor(context),
-            "registration_type.archive",
-            "registration_type",
-            row.id,
-            before=before,
-            after=audit.snapshot(row, REGISTRATION_TYPE_AUDIT_FIELDS),
-        )
-        return row
+        return await _archive(context, row, "registration_type", REGISTRATION_TYPE_AUDIT_FIELDS)
 
 
 # -- doctors

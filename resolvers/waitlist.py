@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from strawberry.dataloader import DataLoader
 from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
@@ -31,6 +32,11 @@ from realtime.broker import get_broker
 from resolvers.context import Context
 
 log = logging.getLogger("gualema.waitlist")
+
+
+class WaitlistPositionByEntryLoader(DataLoader[int, int]):
+    def __init__(self) -> None:
+        super().__init__(load_fn=waitlist.positions)
 
 
 def channel(account_id: int) -> str:
@@ -276,12 +282,14 @@ async def sweep_pools(settings: Settings) -> int:
     if not waiting:
         return 0
     schedule_ids = {row["schedule_id"] for row in waiting if row["schedule_id"] is not None}
-    for row in waiting:
-        if row["schedule_id"] is None:
-            matches = await Schedule.filter(
-                department_id=row["department_id"], date=row["visit_date"], status=ScheduleStatus.OPEN
-            ).values_list("id", flat=True)
-            schedule_ids.update(int(i) for i in matches)  # type: ignore[call-overload]
+    department_days = {
+        (row["department_id"], row["visit_date"]) for row in waiting if row["schedule_id"] is None
+    }
+    for department_id, visit_date in department_days:
+        matches = await Schedule.filter(
+            department_id=department_id, date=visit_date, status=ScheduleStatus.OPEN
+        ).values_list("id", flat=True)
+        schedule_ids.update(int(i) for i in matches)  # type: ignore[call-overload]
     with_seats = await Slot.filter(
         schedule_id__in=list(schedule_ids), remaining__gt=0, bookable=True
     ).values_list("schedule_id", flat=True)

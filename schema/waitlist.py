@@ -7,7 +7,6 @@ from datetime import date, datetime
 from typing import Annotated
 
 import strawberry
-from strawberry.dataloader import DataLoader
 from strawberry.types.info import Info
 
 from models import waitlist as waitlist_models
@@ -23,37 +22,6 @@ WaitlistStatus = waitlist_models.WaitlistStatus
 WaitlistMode = waitlist_models.WaitlistMode
 strawberry.enum(WaitlistStatus, name="WaitlistStatus")
 strawberry.enum(WaitlistMode, name="WaitlistMode")
-
-
-class WaitlistPositionByEntryLoader(DataLoader[int, int]):
-    """Positions of several entries from one query: everyone waiting for the same targets."""
-
-    def __init__(self) -> None:
-        super().__init__(load_fn=self._positions)
-
-    async def _positions(self, entry_ids: list[int]) -> list[int]:
-        entries = await waitlist_models.WaitlistEntry.filter(id__in=entry_ids)
-        by_id = {e.id: e for e in entries}
-        targets = {(e.schedule_id, e.department_id, e.visit_date, e.period) for e in entries}
-        waiting = await waitlist_models.WaitlistEntry.filter(
-            status=waitlist_models.WaitlistStatus.WAITING,
-            department_id__in=list({t[1] for t in targets}),
-            visit_date__in=list({t[2] for t in targets}),
-        ).order_by("joined_at", "id")
-        lines: dict[tuple[object, ...], list[int]] = {}
-        for entry in waiting:
-            lines.setdefault(
-                (entry.schedule_id, entry.department_id, entry.visit_date, entry.period), []
-            ).append(entry.id)
-        result: list[int] = []
-        for entry_id in entry_ids:
-            found = by_id.get(entry_id)
-            if found is None or found.status is not waitlist_models.WaitlistStatus.WAITING:
-                result.append(0)
-                continue
-            line = lines.get((found.schedule_id, found.department_id, found.visit_date, found.period), [])
-            result.append(line.index(entry_id) + 1 if entry_id in line else 0)
-        return result
 
 
 @strawberry.type
@@ -78,7 +46,7 @@ class WaitlistEntry:
 
     @strawberry.field(description="1 = first in line; 0 once no longer waiting.")
     async def position(self, info: Info) -> int:
-        return await info.context.loader(WaitlistPositionByEntryLoader).load(int(self.id))
+        return await info.context.loader(use_cases.WaitlistPositionByEntryLoader).load(int(self.id))
 
     @classmethod
     def from_model(cls, row: waitlist_models.WaitlistEntry) -> WaitlistEntry:
@@ -105,9 +73,7 @@ class WaitlistEntry:
 
 
 def _period(value: str | None) -> Period | None:
-    from models.scheduling import Period as PeriodEnum
-
-    return PeriodEnum(value) if value else None
+    return Period(value) if value else None
 
 
 @strawberry.type
