@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import time
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -30,6 +30,7 @@ from models.errors import InvalidInput, InvalidTransition, NotFound
 
 if TYPE_CHECKING:
     from models.accounts import Account
+    from models.booking_sql import RequestFacts
     from models.scheduling import Schedule, Slot
 
 
@@ -280,27 +281,38 @@ async def _notice_facts(booking: Booking) -> NoticeFacts:
     return NoticeFacts(patient.name, patient.phone, department.name, doctor.name)
 
 
-async def notify_patient(
-    booking: Booking, notice: tuple[str, str, str | None], reason: str, facts: NoticeFacts | None = None
-) -> None:
-    """The patient's SMS and in-app message, in the caller's transaction, once per booking and kind."""
-    from models.notifications import notify
-
-    event, kind, fixed_reason = notice
-    facts = facts or await _notice_facts(booking)
+def _notice_params(
+    booking: Booking,
+    notice: tuple[str, str, str | None],
+    reason: str,
+    facts: NoticeFacts,
+    queue_number: int | str | None = None,
+) -> dict[str, Any]:
+    event, _, fixed_reason = notice
     params: dict[str, Any] = {
         "patient_name": facts.patient_name,
         "department": facts.department,
         "visit_time": booking.slot_starts_at,
     }
     if event == "booking.confirmed":
-        params.update(doctor=facts.doctor, queue_number=booking.queue_number)
+        params.update(doctor=facts.doctor, queue_number=queue_number or booking.queue_number)
     else:
         params["reason"] = fixed_reason or reason or "-"
+    return params
+
+
+async def notify_patient(
+    booking: Booking, notice: tuple[str, str, str | None], reason: str, facts: NoticeFacts | None = None
+) -> None:
+    """The patient's SMS and in-app message, in the caller's transaction, once per booking and kind."""
+    from models.notifications import notify
+
+    event, kind, _ = notice
+    facts = facts or await _notice_facts(booking)
     await notify(
         booking.account_id,  # type: ignore[attr-defined]
         event,
-        params,
+        _notice_params(booking, notice, reason, facts),
         dedupe_key=f"{kind}:{booking.id}",
         booking_id=booking.id,
         phone=facts.patient_phone,
@@ -332,21 +344,38 @@ async def _replay(account_id: int, idempotency_key: str, fingerprint: str) -> Bo
 
 async def book_slot(request: BookingRequest, policy: BookingPolicy, now: datetime | None = None) -> Booking:
     """Take one seat of a slot for a patient of the caller's account, atomically on every database.
+    Opens its own transaction: do not call inside one.
 
-    One transaction on one connection (a pooled connection per statement would cost a reset round
-    trip each on PostgreSQL): first the reads that can only refuse (idempotency replay, window,
-    a full slot, ownership, no-show block), then the decision, which never trusts those reads: a
-    conditional UPDATE takes a unit of the daily quota, a conditional UPDATE takes the seat and its
-    number (row count 1 or SlotUnavailable), and the INSERT carries the active-uniqueness keys. Any
-    refusal raises, which rolls the seat back; on PostgreSQL a failed INSERT aborts the transaction,
-    so its IntegrityError is translated only after the rollback. See docs/decisions/031.
+    One read (models/booking_sql.py) brings everything that can only refuse: the idempotency replay,
+    the booking window, a full slot, ownership and a no-show block. The decision never trusts it: a
+    conditional increment takes a unit of the daily quota, a conditional UPDATE takes the seat and its
+    number, and the INSERT carries the active-uniqueness keys. On PostgreSQL all of that is one
+    statement; elsewhere one transaction of the same steps. Any refusal rolls everything back; a
+    failed INSERT is translated only after the rollback. See docs/decisions/031 and 099.
     """
+    from models.booking_sql import read_request
+
     now = now or utcnow()
     fingerprint = request_fingerprint(request.slot_id, request.patient_id)
+    facts = await read_request(
+        account_id=request.account_id,
+        slot_id=request.slot_id,
+        patient_id=request.patient_id,
+        idempotency_key=request.idempotency_key,
+        now=now,
+    )
+    if facts.earlier_id is not None:
+        if facts.earlier_fingerprint != fingerprint:
+            raise IdempotencyKeyReused()
+        return await Booking.get(id=facts.earlier_id)
+    _check_request(facts, now)
+    in_one_statement = connections.get("default").capabilities.dialect == "postgres"
     for attempt in range(3):
         try:
+            if in_one_statement:
+                return await _book_in_one_statement(request, policy, facts, fingerprint, now)
             async with in_transaction():
-                return await _book_once(request, policy, fingerprint, now)
+                return await _book_in_steps(request, policy, facts, fingerprint, now)
         except IntegrityError:
             # Rolled back already. Either the same idempotency key won a concurrent race (answer
             # with its booking) or an active-uniqueness key is taken.
@@ -361,109 +390,145 @@ async def book_slot(request: BookingRequest, policy: BookingPolicy, now: datetim
     raise AssertionError("unreachable")
 
 
-async def _book_once(
-    request: BookingRequest, policy: BookingPolicy, fingerprint: str, now: datetime
-) -> Booking:
-    from models.no_shows import active_block
-    from models.scheduling import ScheduleStatus, Slot
+def _check_request(facts: RequestFacts, now: datetime) -> None:
+    from models.scheduling import ScheduleStatus
 
-    earlier = await _replay(request.account_id, request.idempotency_key, fingerprint)
-    if earlier is not None:
-        return earlier
-    slot = await Slot.filter(id=request.slot_id).select_related("schedule").first()
-    if slot is None:
+    if not facts.slot_found:
         raise SlotUnavailable("no such time slot")
-    schedule: Schedule = slot.schedule
     check_booking_window(
         now=now,
-        release_at=schedule.release_at,
-        session_starts_at=schedule.starts_at,
-        stopped=schedule.status is ScheduleStatus.STOPPED or not slot.bookable,
+        release_at=facts.release_at,
+        session_starts_at=facts.session_starts_at,
+        stopped=facts.schedule_status == ScheduleStatus.STOPPED.value or not facts.bookable,
     )
-    if slot.remaining <= 0:
-        # Most of a release-hour crowd ends here, after two indexed reads. A stale read can only
-        # say "full" a moment too early; it never sells a seat (the UPDATE decides).
+    if facts.remaining <= 0:
+        # Most of a release-hour crowd ends here, after one read. A stale read can only say "full"
+        # a moment too early; it never sells a seat (the UPDATE decides).
         raise SlotUnavailable()
-    patient = (
-        await Patient.filter(id=request.patient_id, account_id=request.account_id, archived_at__isnull=True)
-        .only("id", "id_number_hash", "name", "phone")
-        .first()
-    )
-    if patient is None:
+    if facts.patient_id is None:
         raise PatientNotFound()
-    block = await active_block(patient.id_number_hash, now)
-    if block is not None:
-        raise Blacklisted(block.ends_at)
-    doctor_name, department_name = await session_names(schedule)
-    facts = NoticeFacts(patient.name, patient.phone, department_name, doctor_name)
-    status = S.PENDING_PAYMENT if schedule.fee > 0 else S.CONFIRMED
-    return await _decide(request, policy, slot, schedule, status, fingerprint, now, facts)
+    if facts.blocked_until is not None:
+        raise Blacklisted(facts.blocked_until)
 
 
-_NAMES_TTL_SECONDS = 300.0
-_names: dict[int, tuple[float, str, str]] = {}
+def _new_booking(
+    request: BookingRequest, policy: BookingPolicy, facts: RequestFacts, fingerprint: str, now: datetime
+) -> Booking:
+    """The booking as it will be inserted, without its id and queue number."""
+    status = S.PENDING_PAYMENT if facts.fee > 0 else S.CONFIRMED
+    return Booking(
+        account_id=request.account_id,
+        patient_id=request.patient_id,
+        schedule_id=facts.schedule_id,
+        slot_id=request.slot_id,
+        department_id=facts.department_id,
+        visit_date=facts.visit_date,
+        slot_starts_at=facts.slot_starts_at,
+        slot_ends_at=facts.slot_ends_at,
+        status=status,
+        queue_number=0,
+        fee=facts.fee,
+        expires_at=hold_expires_at(now, policy.hold_minutes) if status is S.PENDING_PAYMENT else None,
+        active_session_key=active_session_key(request.patient_id, facts.schedule_id),
+        active_department_day_key=active_department_day_key(
+            request.patient_id, facts.department_id, facts.visit_date
+        ),
+        idempotency_key=request.idempotency_key,
+        request_fingerprint=fingerprint,
+        cancel_reason="",
+        created_at=now,
+        updated_at=now,
+    )
 
 
-async def session_names(schedule: Any) -> tuple[str, str]:
-    """(doctor, department) names for the confirmation text, cached per session for a few minutes:
-    they only word a message, never decide anything, and the hot path saves two queries."""
-    now = time.monotonic()
-    cached = _names.get(schedule.id)
-    if cached is not None and cached[0] > now:
-        return cached[1], cached[2]
-    from models.catalogue import Department, Doctor
-
-    (doctor,) = await Doctor.filter(id=schedule.doctor_id).values_list("name", flat=True)
-    (department,) = await Department.filter(id=schedule.department_id).values_list("name", flat=True)
-    if len(_names) > 4096:
-        _names.clear()
-    _names[schedule.id] = (now + _NAMES_TTL_SECONDS, str(doctor), str(department))
-    return str(doctor), str(department)
+def _facts_for_notice(facts: RequestFacts) -> NoticeFacts:
+    return NoticeFacts(facts.patient_name, facts.patient_phone, facts.department_name, facts.doctor_name)
 
 
-async def _decide(
-    request: BookingRequest,
-    policy: BookingPolicy,
-    slot: Any,
-    schedule: Any,
-    status: BookingStatus,
-    fingerprint: str,
-    now: datetime,
-    facts: NoticeFacts,
+async def _book_in_steps(
+    request: BookingRequest, policy: BookingPolicy, facts: RequestFacts, fingerprint: str, now: datetime
 ) -> Booking:
     # Rows are locked in one order everywhere (quota, then slot, then session): no deadlocks. The
     # quota row is the account's own, so it goes first; the slot row everybody wants is taken as late
     # as possible, and from its UPDATE to the commit only the booking's own rows are written.
-    if not await take_quota(request.account_id, schedule.date, policy.max_per_account_per_day):
+    if not await take_quota(request.account_id, facts.visit_date, policy.max_per_account_per_day):
         raise QuotaExceeded(policy.max_per_account_per_day)
-    number = await take_seat(slot.id, schedule.id)
+    number = await take_seat(request.slot_id, facts.schedule_id)
     if number is None:
         raise SlotUnavailable()
-    booking = await Booking.create(
-        account_id=request.account_id,
-        patient_id=request.patient_id,
-        schedule_id=schedule.id,
-        slot_id=slot.id,
-        department_id=schedule.department_id,
-        visit_date=schedule.date,
-        slot_starts_at=slot.starts_at,
-        slot_ends_at=slot.ends_at,
-        status=status,
-        queue_number=number,
-        fee=schedule.fee,
-        expires_at=hold_expires_at(now, policy.hold_minutes) if status is S.PENDING_PAYMENT else None,
-        active_session_key=active_session_key(request.patient_id, schedule.id),
-        active_department_day_key=active_department_day_key(
-            request.patient_id, schedule.department_id, schedule.date
-        ),
-        idempotency_key=request.idempotency_key,
-        request_fingerprint=fingerprint,
-    )
+    booking = _new_booking(request, policy, facts, fingerprint, now)
+    booking.queue_number = number
+    await booking.save()
     await BookingEvent.create(
-        booking_id=booking.id, from_status=None, to_status=status, actor_id=request.account_id
+        booking_id=booking.id, from_status=None, to_status=booking.status, actor_id=request.account_id
     )
-    if status is S.CONFIRMED:
-        await notify_patient(booking, NOTIFY_ON[S.CONFIRMED], "", facts)
+    if booking.status is S.CONFIRMED:
+        await notify_patient(booking, NOTIFY_ON[S.CONFIRMED], "", _facts_for_notice(facts))
+    return booking
+
+
+async def _book_in_one_statement(
+    request: BookingRequest, policy: BookingPolicy, facts: RequestFacts, fingerprint: str, now: datetime
+) -> Booking:
+    import asyncpg
+
+    from models.booking_sql import BOOK_IN_ONE_STATEMENT, compiled
+    from models.notifications import rendered_notice
+    from models.reminders import VISIT_REMINDER, visit_reminder_at
+
+    booking = _new_booking(request, policy, facts, fingerprint, now)
+    notice = booking.status is S.CONFIRMED
+    event, kind, _ = NOTIFY_ON[S.CONFIRMED]
+    marker = "\ue000queue-number\ue000"  # the number is known only inside the statement
+    message, max_attempts = rendered_notice(
+        event, _notice_params(booking, NOTIFY_ON[S.CONFIRMED], "", _facts_for_notice(facts), marker)
+    )
+    values: dict[str, Any] = {
+        "account_id": request.account_id,
+        "patient_id": request.patient_id,
+        "slot_id": request.slot_id,
+        "schedule_id": facts.schedule_id,
+        "department_id": facts.department_id,
+        "visit_date": facts.visit_date,
+        "slot_starts_at": facts.slot_starts_at,
+        "slot_ends_at": facts.slot_ends_at,
+        "status": booking.status.value,
+        "fee": facts.fee,
+        "expires_at": booking.expires_at,
+        "active_session_key": booking.active_session_key,
+        "active_department_day_key": booking.active_department_day_key,
+        "idempotency_key": request.idempotency_key,
+        "request_fingerprint": fingerprint,
+        "now": now,
+        "quota_limit": policy.max_per_account_per_day,
+        "notify": notice,
+        "phone": facts.patient_phone,
+        "event": event,
+        "locale": message.locale,
+        "title": message.title,
+        "body": message.body,
+        "params": json.dumps(message.params, ensure_ascii=False, separators=(",", ":")),
+        "number_marker": marker,
+        "dedupe_prefix": f"{kind}:",
+        "max_attempts": max_attempts,
+        "reminder_kind": VISIT_REMINDER,
+        "reminder_at": visit_reminder_at(facts.visit_date, now) if notice else None,
+    }
+    sql, names = compiled(BOOK_IN_ONE_STATEMENT, "postgres")
+    try:
+        async with connections.get("default").acquire_connection() as connection:
+            row = await connection.fetchrow(sql, *[values[name] for name in names])
+    except asyncpg.DivisionByZeroError:
+        raise SlotUnavailable() from None  # the quota was taken, the seat was not: all rolled back
+    except asyncpg.UniqueViolationError as exc:
+        raise IntegrityError(str(exc)) from None
+    except asyncpg.DeadlockDetectedError as exc:
+        raise OperationalError(f"deadlock: {exc}") from None
+    if not row["quota_taken"]:
+        raise QuotaExceeded(policy.max_per_account_per_day)
+    booking.id = row["id"]
+    booking.queue_number = row["queue_number"]
+    booking._saved_in_db = True
     return booking
 
 

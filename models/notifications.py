@@ -153,6 +153,18 @@ async def record_sms(
     )
 
 
+def rendered_notice(
+    event: str, params: dict[str, Any], locale: Locale | None = None
+) -> tuple[RenderedMessage, int]:
+    """The message as notify() records it, and its SMS attempt limit: for a caller that writes the
+    outbox rows in its own statement (the booking hot path, models/booking_sql.py)."""
+    from zoneinfo import ZoneInfo
+
+    defaults = _defaults()
+    rendered = render(event, params, locale or defaults.locale, ZoneInfo(defaults.tz_name))
+    return rendered, defaults.max_attempts
+
+
 async def notify(
     account_id: int,
     event: str,
@@ -174,13 +186,11 @@ async def notify(
     the in-app message links to the booking, and "booking.confirmed" / "waitlist.booked" also
     schedule the day-before visit reminder.
     """
-    from zoneinfo import ZoneInfo
-
     from models.accounts import Account
 
     _check_dedupe_key(dedupe_key)
     defaults = _defaults()
-    rendered = render(event, params, locale or defaults.locale, ZoneInfo(defaults.tz_name))
+    rendered, _ = rendered_notice(event, params, locale)
     if sms:
         if phone is None:
             account = await Account.get(id=account_id)

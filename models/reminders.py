@@ -30,6 +30,16 @@ def local_time_on(day: date, hour: int, tz_name: str) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=ZoneInfo(tz_name))
 
 
+def visit_reminder_at(visit_date: date, now: datetime) -> datetime | None:
+    """When the day-before reminder of a visit is due under the current settings; None when that has
+    passed (the confirmation text has just told the patient)."""
+    from gualema.settings import get_settings
+
+    settings = get_settings()
+    run_at = local_time_on(visit_date - timedelta(days=1), settings.visit_reminder_hour, settings.timezone)
+    return run_at if run_at > now else None
+
+
 async def schedule_visit_reminder(
     booking_id: int, *, hour: int, tz_name: str, visit_date: date | None = None
 ) -> jobs.Job | None:
