@@ -101,6 +101,13 @@ def postgres_cpu_seconds() -> float:
     return total
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent not idle (all cores), from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 # ---------------------------------------------------------------- load
 
 
@@ -113,6 +120,8 @@ class Figures:
     answers: Counter[str]
     database_cpu: float
     server_cpu: float = 0.0
+    client_cpu: float = 0.0
+    machine_busy: float = 0.0  # cores busy machine-wide during the run (of os.cpu_count())
 
     @property
     def rate(self) -> float:
@@ -137,6 +146,11 @@ class Figures:
         if self.database_cpu > 0:
             line += f"  db {self.database_cpu / self.seconds:4.2f} cores"
         print(line)
+        if self.client_cpu:
+            print(
+                f"{'':<34} client {1000 * self.client_cpu / self.requests:4.2f} ms CPU/call, machine busy "
+                f"{self.machine_busy:4.2f} of {os.cpu_count()} cores"
+            )
         print(f"{'':<34} answers: {dict(self.answers.most_common())}")
 
 
@@ -181,14 +195,18 @@ async def fire(
         )
         db_before = postgres_cpu_seconds()
         server_before = cpu_seconds(pids or [])
+        client_before = time.process_time()
+        machine_before = machine_busy_seconds()
         started = time.perf_counter()
         await asyncio.gather(*(one(token, variables) for token, variables in calls))
         seconds = time.perf_counter() - started
         db_cpu = postgres_cpu_seconds() - db_before
         server_cpu = cpu_seconds(pids or []) - server_before
+        client_cpu = time.process_time() - client_before
+        machine = (machine_busy_seconds() - machine_before) / seconds
     finally:
         await pool.close()
-    return Figures(name, len(calls), seconds, latencies, answers, db_cpu, server_cpu)
+    return Figures(name, len(calls), seconds, latencies, answers, db_cpu, server_cpu, client_cpu, machine)
 
 
 # ---------------------------------------------------------------- database and seed

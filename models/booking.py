@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -353,29 +354,12 @@ async def book_slot(request: BookingRequest, policy: BookingPolicy, now: datetim
     statement; elsewhere one transaction of the same steps. Any refusal rolls everything back; a
     failed INSERT is translated only after the rollback. See docs/decisions/031 and 099.
     """
-    from models.booking_sql import read_request
-
     now = now or utcnow()
     fingerprint = request_fingerprint(request.slot_id, request.patient_id)
-    facts = await read_request(
-        account_id=request.account_id,
-        slot_id=request.slot_id,
-        patient_id=request.patient_id,
-        idempotency_key=request.idempotency_key,
-        now=now,
-    )
-    if facts.earlier_id is not None:
-        if facts.earlier_fingerprint != fingerprint:
-            raise IdempotencyKeyReused()
-        return await Booking.get(id=facts.earlier_id)
-    _check_request(facts, now)
-    in_one_statement = connections.get("default").capabilities.dialect == "postgres"
     for attempt in range(3):
         try:
-            if in_one_statement:
-                return await _book_in_one_statement(request, policy, facts, fingerprint, now)
-            async with in_transaction():
-                return await _book_in_steps(request, policy, facts, fingerprint, now)
+            made = await _book_once(request, policy, fingerprint, now)
+            return made if isinstance(made, Booking) else await Booking.get(id=made)
         except IntegrityError:
             # Rolled back already. Either the same idempotency key won a concurrent race (answer
             # with its booking) or an active-uniqueness key is taken.
@@ -388,6 +372,51 @@ async def book_slot(request: BookingRequest, policy: BookingPolicy, now: datetim
             if "deadlock" not in str(exc).lower() or attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+async def _book_once(
+    request: BookingRequest, policy: BookingPolicy, fingerprint: str, now: datetime
+) -> Booking | int:
+    """The new booking, or the id of the one the idempotency key already made."""
+    from models.booking_sql import read_request
+
+    client = connections.get("default")
+    if client.capabilities.dialect != "postgres":
+        facts = await read_request(request, now)
+        if facts.earlier_id is not None:
+            return _replayed(facts, fingerprint)
+        _check_request(facts, now)
+        async with in_transaction():
+            return await _book_in_steps(request, policy, facts, fingerprint, now)
+    # The read and the write on one pooled connection, taken through a first-come-first-served gate:
+    # asyncpg's pool lets a newcomer take a connection that was just handed to a waiter, which under a
+    # release-hour crowd starves a few requests for seconds. Nothing in here needs a second connection.
+    async with _pool_gate(client.pool_maxsize), client.acquire_connection() as connection:  # type: ignore[attr-defined]
+        facts = await read_request(request, now, connection)
+        if facts.earlier_id is not None:
+            return _replayed(facts, fingerprint)
+        _check_request(facts, now)
+        return await _book_in_one_statement(connection, request, policy, facts, fingerprint, now)
+
+
+_gates: dict[int, asyncio.Semaphore] = {}
+
+
+def _pool_gate(size: int) -> asyncio.Semaphore:
+    # One per event loop (the test suite runs several); asyncio.Semaphore queues its waiters in order.
+    loop_id = id(asyncio.get_running_loop())
+    gate = _gates.get(loop_id)
+    if gate is None:
+        _gates.clear()
+        gate = _gates[loop_id] = asyncio.Semaphore(size)
+    return gate
+
+
+def _replayed(facts: RequestFacts, fingerprint: str) -> int:
+    if facts.earlier_fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    assert facts.earlier_id is not None
+    return facts.earlier_id
 
 
 def _check_request(facts: RequestFacts, now: datetime) -> None:
@@ -468,7 +497,12 @@ async def _book_in_steps(
 
 
 async def _book_in_one_statement(
-    request: BookingRequest, policy: BookingPolicy, facts: RequestFacts, fingerprint: str, now: datetime
+    connection: Any,
+    request: BookingRequest,
+    policy: BookingPolicy,
+    facts: RequestFacts,
+    fingerprint: str,
+    now: datetime,
 ) -> Booking:
     import asyncpg
 
@@ -516,8 +550,7 @@ async def _book_in_one_statement(
     }
     sql, names = compiled(BOOK_IN_ONE_STATEMENT, "postgres")
     try:
-        async with connections.get("default").acquire_connection() as connection:
-            row = await connection.fetchrow(sql, *[values[name] for name in names])
+        row = await connection.fetchrow(sql, *[values[name] for name in names])
     except asyncpg.DivisionByZeroError:
         raise SlotUnavailable() from None  # the quota was taken, the seat was not: all rolled back
     except asyncpg.UniqueViolationError as exc:

@@ -16,9 +16,12 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tortoise import connections
+
+if TYPE_CHECKING:
+    from models.booking import BookingRequest
 
 _NAMED = re.compile(r"(?<!:):([a-z_]+)")
 
@@ -110,22 +113,25 @@ def _python_values(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-async def read_request(
-    *, account_id: int, slot_id: int, patient_id: int, idempotency_key: str, now: datetime
-) -> RequestFacts:
+async def read_request(request: BookingRequest, now: datetime, connection: Any = None) -> RequestFacts:
+    """On the ORM's connection, or on `connection` (an asyncpg connection the caller holds)."""
     from models.no_shows import NoShowBlock
 
-    conn = connections.get("default")
-    dialect = conn.capabilities.dialect
+    client = connections.get("default")
+    dialect = client.capabilities.dialect
     sql, names = compiled(READ_REQUEST, dialect)
     values = {
-        "account_id": account_id,
-        "slot_id": slot_id,
-        "patient_id": patient_id,
-        "idempotency_key": idempotency_key,
+        "account_id": request.account_id,
+        "slot_id": request.slot_id,
+        "patient_id": request.patient_id,
+        "idempotency_key": request.idempotency_key,
         "now": NoShowBlock._meta.fields_map["ends_at"].to_db_value(now, NoShowBlock),
     }
-    (row,) = await conn.execute_query_dict(sql, [values[name] for name in names])
+    arguments = [values[name] for name in names]
+    if connection is not None:
+        row = dict(await connection.fetchrow(sql, *arguments))
+    else:
+        (row,) = await client.execute_query_dict(sql, arguments)
     found = row["schedule_id"] is not None
     if found:
         row = _python_values(row)
