@@ -189,3 +189,94 @@ async def test_booking_needs_a_patient_login(gql: GraphQLClient) -> None:
         },
     )
     assert body["errors"][0]["message"] == "only a patient account may do this"
+
+
+async def test_the_confirmation_text_inbox_message_and_reminder_are_written_with_the_booking(
+    gql: GraphQLClient,
+) -> None:
+    from gualema.settings import get_settings
+    from models import jobs
+    from models.notifications import Notification, SmsMessage, idempotency_key_for
+    from models.reminders import VISIT_REMINDER, local_time_on
+
+    student = await factories.patient_user()
+    me = await factories.patient(student)
+    session = await factories.session(capacity=30, starts_in=timedelta(days=3))
+    slot = await first_slot(session.id)
+    await Slot.filter(id=slot.id).update(issued=slot.block_size)  # past the block: the session's counter
+    await factories.session(capacity=1)  # other rows in the outbox tables do not matter
+
+    booked = await book(gql, student.token, slot.id, me.id)
+
+    number, dedupe_key = booked["queueNumber"], f"booking.confirmed:{booked['id']}"
+    [text] = await SmsMessage.filter(dedupe_key=dedupe_key)
+    [inbox] = await Notification.filter(dedupe_key=dedupe_key)
+    assert f"序号{number}。" in text.body
+    assert text.body == inbox.body
+    assert "\ue000" not in text.body
+    assert text.params["queue_number"] == inbox.params["queue_number"] == str(number)
+    assert text.params["patient_name"] == me.name
+    assert (text.phone, text.account_id, text.max_attempts) == (me.phone, student.id, 6)
+    assert text.idempotency_key == idempotency_key_for(dedupe_key)
+    assert (inbox.booking_id, inbox.title) == (int(booked["id"]), "挂号成功")
+    [reminder] = await jobs.Job.filter(kind=VISIT_REMINDER)
+    settings = get_settings()
+    assert reminder.payload == {"booking_id": int(booked["id"])}
+    assert reminder.dedupe_key == f"{VISIT_REMINDER}:{booked['id']}"
+    assert reminder.run_at == local_time_on(
+        session.date - timedelta(days=1), settings.visit_reminder_hour, settings.timezone
+    )
+
+
+async def test_a_paid_registration_sends_no_confirmation_before_payment(gql: GraphQLClient) -> None:
+    from models import jobs
+    from models.notifications import Notification, SmsMessage
+
+    student = await factories.patient_user()
+    session = await factories.session(capacity=3, fee=1500, starts_in=timedelta(days=3))
+
+    await book(gql, student.token, (await first_slot(session.id)).id, (await factories.patient(student)).id)
+
+    assert await SmsMessage.all().count() == await Notification.all().count() == 0
+    assert await jobs.Job.all().count() == 0
+
+
+async def test_a_read_that_saw_a_seat_gone_by_the_write_sells_nothing_and_keeps_no_quota() -> None:
+    # The decision never trusts the read: here the last seat goes between the two.
+    from gualema.database import dialect
+    from models import booking as booking_models
+    from models.booking import BookingPolicy, BookingQuota, BookingRequest
+    from models.booking_rules import SlotUnavailable, request_fingerprint
+    from models.booking_sql import read_request
+
+    student = await factories.patient_user()
+    me = await factories.patient(student)
+    session = await factories.session(capacity=1)
+    slot = await first_slot(session.id)
+    request = BookingRequest(student.id, slot.id, me.id, "stale-read-key")
+    facts = await read_request(request, utcnow())
+    assert facts.remaining == 1
+    await Slot.filter(id=slot.id).update(remaining=0)
+
+    policy = BookingPolicy(hold_minutes=15, max_per_account_per_day=3)
+    fingerprint = request_fingerprint(slot.id, me.id)
+    try:
+        if dialect() == "postgres":
+            from tortoise import connections
+
+            async with connections.get("default").acquire_connection() as connection:
+                await booking_models._book_in_one_statement(
+                    connection, request, policy, facts, fingerprint, utcnow()
+                )
+        else:
+            from tortoise.transactions import in_transaction
+
+            async with in_transaction():
+                await booking_models._book_in_steps(request, policy, facts, fingerprint, utcnow())
+        raise AssertionError("a seat that is gone was sold")
+    except SlotUnavailable:
+        pass
+
+    assert await Booking.all().count() == 0
+    assert await BookingQuota.filter(account_id=student.id, active__gt=0).count() == 0
+    assert (await Slot.get(id=slot.id)).remaining == 0

@@ -16,7 +16,7 @@ import pytest
 
 from gualema.database import dialect
 from models.accounts import Account, Patient
-from models.booking import ACTIVE, Booking
+from models.booking import ACTIVE, Booking, BookingQuota
 from models.scheduling import Slot
 from tests import factories
 from tests.booking.operations import BOOK, book_input
@@ -91,6 +91,12 @@ async def _assert_no_seat_sold_twice_or_lost(schedule_id: int) -> None:
         active = await Booking.filter(slot_id=slot.id, status__in=list(ACTIVE)).count()
         assert slot.remaining >= 0
         assert slot.remaining + active == slot.capacity, (slot.id, slot.remaining, active, slot.capacity)
+    # A request refused after taking its account's quota unit (the seat went meanwhile) gave it back.
+    for quota in await BookingQuota.all():
+        active = await Booking.filter(
+            account_id=quota.account_id, visit_date=quota.visit_date, status__in=list(ACTIVE)
+        ).count()
+        assert quota.active == active, (quota.account_id, quota.active, active)
 
 
 async def _release_hour(urls: list[str]) -> None:
