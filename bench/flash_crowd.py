@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/flash_crowd.py                                  # SQLite, 1 process
     .venv/bin/python bench/flash_crowd.py --database-url postgres://postgres@127.0.0.1:5432 --processes 2
+    .venv/bin/python bench/flash_crowd.py --database-url postgres://postgres@127.0.0.1 --compare-processes
     .venv/bin/python bench/flash_crowd.py --database-url postgres://postgres@127.0.0.1:5432 --profile /tmp/p
 
 Parts, all on one fresh database (a temporary SQLite file, or a new PostgreSQL database that is
@@ -438,7 +439,7 @@ def profile_start(pid: int, directory: Path) -> subprocess.Popen[bytes] | None:
     )
 
 
-async def main(args: argparse.Namespace) -> None:
+async def main(args: argparse.Namespace) -> tuple[Figures, Figures]:
     from gualema.database import close_database, migrate, open_database
     from gualema.settings import get_settings, reset_settings
 
@@ -576,6 +577,25 @@ async def main(args: argparse.Namespace) -> None:
         print(f"oversell: {problems + problems_full} (must be 0)")
         if args.profile:
             print(f"profile: {args.profile}/bookslot.txt (collapsed stacks; summarise with --summarise)")
+        return full, minimal
+
+
+async def compare_processes(args: argparse.Namespace) -> None:
+    """The whole run with one server process, then with two (each on its own fresh database)."""
+    runs: dict[int, tuple[Figures, Figures]] = {}
+    for processes in (1, 2):
+        print(f"\n=== {processes} process(es)")
+        runs[processes] = await main(argparse.Namespace(**{**vars(args), "processes": processes}))
+    (full_1, minimal_1), (full_2, minimal_2) = runs[1], runs[2]
+    print()
+    print(f"2 processes / 1, full path: {full_2.rate / full_1.rate:.2f} (target >= 1.5)")
+    print(f"2 processes / 1, reference app: {minimal_2.rate / minimal_1.rate:.2f}")
+    print(
+        f"machine busy during the full path: {full_1.machine_busy:.2f} (1 process), "
+        f"{full_2.machine_busy:.2f} (2 processes) of {os.cpu_count()} cores; server CPU per call "
+        f"{1000 * full_1.server_cpu / full_1.requests:.2f} and "
+        f"{1000 * full_2.server_cpu / full_2.requests:.2f} ms"
+    )
 
 
 def summarise(path: Path, top: int = 40) -> None:
@@ -612,6 +632,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="postgres://user@host:port (a fresh database is made); default SQLite",
     )
     parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument(
+        "--compare-processes",
+        action="store_true",
+        help="run with 1 and then 2 processes and print the scaling (needs PostgreSQL)",
+    )
     parser.add_argument("--patients", type=int, default=2000)
     parser.add_argument("--seats", type=int, default=200)
     parser.add_argument("--slots", type=int, default=8)
@@ -628,4 +653,4 @@ if __name__ == "__main__":
     if arguments.summarise:
         summarise(Path(arguments.summarise))
     else:
-        asyncio.run(main(arguments))
+        asyncio.run(compare_processes(arguments) if arguments.compare_processes else main(arguments))
