@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -51,7 +52,27 @@ def issue_access_token(
     return jwt.encode(claims, secret, algorithm="HS256"), expires
 
 
+# Tokens whose signature was checked, by (secret, token): a phone sends the same token with every
+# request for up to 15 minutes, and checking it again is a tenth of the booking hot path's CPU. The
+# expiry is still checked on every use; a new secret (rotation) misses the cache.
+_VERIFIED_LIMIT = 8192
+_verified: dict[tuple[str, str], AccessClaims] = {}
+
+
 def decode_access_token(secret: str, token: str) -> AccessClaims:
+    known = _verified.get((secret, token))
+    if known is not None:
+        if known.expires_at.timestamp() > time.time():
+            return known
+        del _verified[(secret, token)]
+    claims = _decode(secret, token)
+    if len(_verified) >= _VERIFIED_LIMIT:
+        _verified.clear()  # simpler than LRU and as good: a full cache refills within a minute
+    _verified[(secret, token)] = claims
+    return claims
+
+
+def _decode(secret: str, token: str) -> AccessClaims:
     try:
         claims = jwt.decode(
             token, secret, algorithms=["HS256"], issuer=ISSUER, options={"require": ["exp", "sub", "role"]}
