@@ -51,7 +51,7 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
 from bench.raw_http import RawPool  # noqa: E402 - after the repository is on the path
-from bench.servers import Server, cpu_seconds, start_server  # noqa: E402
+from bench.servers import Server, cap_cpu, cpu_seconds, start_server, uncap_cpu  # noqa: E402
 from bench.servers import stop_server as stop  # noqa: E402
 
 BOOK = """
@@ -153,6 +153,29 @@ class Figures:
                 f"{self.machine_busy:4.2f} of {os.cpu_count()} cores"
             )
         print(f"{'':<34} answers: {dict(self.answers.most_common())}")
+
+
+def start_capped(
+    command: list[str], env: dict[str, str], args: argparse.Namespace
+) -> tuple[Server, list[Path]]:
+    """The server, and with --cpu-per-process each of its worker processes in a CPU cgroup."""
+    server = start_server(command, env)
+    if not args.cpu_per_process:
+        return server, []
+    deadline = time.monotonic() + 30
+    while len(workers_of(server)) < args.processes and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return server, cap_cpu(workers_of(server), args.cpu_per_process)
+
+
+def workers_of(server: Server) -> list[int]:
+    """The processes that serve requests: uvicorn's workers, or the server itself with one process."""
+    found = [
+        pid
+        for pid in children(server.process.pid)
+        if "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    ]
+    return found or [server.process.pid]
 
 
 def server_pids(server: Server) -> list[int]:
@@ -479,7 +502,7 @@ async def main(args: argparse.Namespace) -> tuple[Figures, Figures]:
             "--workers",
             str(args.processes),
         ]
-        server = start_server(command, env)
+        server, capped = start_capped(command, env, args)
         urls = [server.url]
         try:
             flash_calls: list[tuple[str | None, dict[str, Any]]] = [
@@ -502,8 +525,7 @@ async def main(args: argparse.Namespace) -> tuple[Figures, Figures]:
             problems, sold = await oversold(seeded.flash_schedule)
             print(f"{'':<34} sold {sold} of {args.seats} seats, oversell/lost count: {problems}")
 
-            workers = children(server.process.pid) or [server.process.pid]
-            profiler = profile_start(workers[0], Path(args.profile)) if args.profile else None
+            profiler = profile_start(workers_of(server)[0], Path(args.profile)) if args.profile else None
             full_calls: list[tuple[str | None, dict[str, Any]]] = [
                 (
                     token,
@@ -533,6 +555,7 @@ async def main(args: argparse.Namespace) -> tuple[Figures, Figures]:
             print(f"{'':<34} sold {sold_full} of {args.patients} seats, oversell/lost count: {problems_full}")
         finally:
             stop(server)
+            uncap_cpu(capped)
 
         reference_command = [
             sys.executable,
@@ -547,7 +570,7 @@ async def main(args: argparse.Namespace) -> tuple[Figures, Figures]:
             "warning",
             "--no-access-log",
         ]
-        reference = start_server(reference_command, env)
+        reference, capped = start_capped(reference_command, env, args)
         try:
             minimal_calls: list[tuple[str | None, dict[str, Any]]] = [
                 (None, {"slotId": 1, "patientId": i}) for i in range(args.patients)
@@ -563,6 +586,7 @@ async def main(args: argparse.Namespace) -> tuple[Figures, Figures]:
             minimal.print()
         finally:
             stop(reference)
+            uncap_cpu(capped)
         await close_database()
         sql = await bare_sql(database_url, args.patients, args.connections)
         sql.print()
@@ -636,6 +660,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--compare-processes",
         action="store_true",
         help="run with 1 and then 2 processes and print the scaling (needs PostgreSQL)",
+    )
+    parser.add_argument(
+        "--cpu-per-process",
+        type=float,
+        default=0.0,
+        help="limit each server process to this many cores (root; stands in for one host per process)",
     )
     parser.add_argument("--patients", type=int, default=2000)
     parser.add_argument("--seats", type=int, default=200)

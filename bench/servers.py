@@ -78,6 +78,36 @@ def start_server(
     raise RuntimeError(f"server did not become ready in {timeout_seconds:.0f} s")
 
 
+CGROUP_CPU = Path("/sys/fs/cgroup/cpu")  # cgroup v1; cgroup v2 has cpu.max in the unified tree
+
+
+def cap_cpu(pids: list[int], cores: float) -> list[Path]:
+    """Put each process in its own CPU cgroup limited to `cores` (root only). On a machine that also
+    runs the database and the load generator, this stands in for one host per server process: one
+    process gets `cores`, two get twice as much, and what is left stays the same for the rest.
+    A 10 ms period keeps the throttling pauses short. Returns the groups for `uncap_cpu`."""
+    period = 10_000
+    groups = []
+    for pid in pids:
+        group = CGROUP_CPU / f"gualema-bench-{pid}"
+        group.mkdir(exist_ok=True)
+        (group / "cpu.cfs_period_us").write_text(str(period))
+        (group / "cpu.cfs_quota_us").write_text(str(int(cores * period)))
+        (group / "cgroup.procs").write_text(str(pid))
+        groups.append(group)
+    return groups
+
+
+def uncap_cpu(groups: list[Path]) -> None:
+    for group in groups:
+        try:
+            for pid in (group / "cgroup.procs").read_text().split():
+                (CGROUP_CPU / "cgroup.procs").write_text(pid)
+            group.rmdir()
+        except OSError:
+            pass  # the process is gone, or the group with it
+
+
 def stop_server(server: Server) -> None:
     server.process.terminate()
     try:
