@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     release_days_ahead: int = Field(default=7, ge=0)
     release_hour: int = Field(default=8, ge=0, le=23)
     max_bookings_per_account_per_day: int = Field(default=3, ge=1)
+    # Bookings one server process sends to the database at once; the rest queue in the process, first
+    # come, first served. A few suffice: they all want the same hot rows (docs/decisions/099).
+    booking_writers: int = Field(default=4, ge=1, le=100)
     no_show_threshold: int = Field(default=3, ge=1)
     no_show_window_days: int = Field(default=90, ge=1)
     no_show_block_days: int = Field(default=90, ge=1)

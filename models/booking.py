@@ -325,6 +325,7 @@ async def notify_patient(
 class BookingPolicy:
     hold_minutes: int
     max_per_account_per_day: int
+    writers: int = 4  # bookings of one process at the database at once (settings.booking_writers)
 
 
 @dataclass(frozen=True)
@@ -381,34 +382,39 @@ async def _book_once(
     from models.booking_sql import read_request
 
     client = connections.get("default")
-    if client.capabilities.dialect != "postgres":
-        facts = await read_request(request, now)
-        if facts.earlier_id is not None:
-            return _replayed(facts, fingerprint)
-        _check_request(facts, now)
-        async with in_transaction():
-            return await _book_in_steps(request, policy, facts, fingerprint, now)
-    # The read and the write on one pooled connection, taken through a first-come-first-served gate:
-    # asyncpg's pool lets a newcomer take a connection that was just handed to a waiter, which under a
-    # release-hour crowd starves a few requests for seconds. Nothing in here needs a second connection.
-    async with _pool_gate(client.pool_maxsize), client.acquire_connection() as connection:  # type: ignore[attr-defined]
-        facts = await read_request(request, now, connection)
-        if facts.earlier_id is not None:
-            return _replayed(facts, fingerprint)
-        _check_request(facts, now)
-        return await _book_in_one_statement(connection, request, policy, facts, fingerprint, now)
+    in_one_statement = client.capabilities.dialect == "postgres"
+    # At most `policy.writers` bookings of this process talk to the database at once, admitted first
+    # come, first served. Under a release-hour crowd the others wait here, in order, rather than in
+    # the database's lock queue on the hot slot rows (which costs its CPU) or in asyncpg's pool (which
+    # lets a newcomer take a connection just handed to a waiter and starved a few for seconds).
+    writers = min(policy.writers, client.pool_maxsize) if in_one_statement else policy.writers  # type: ignore[attr-defined]
+    async with _writers_gate(writers):
+        if not in_one_statement:
+            facts = await read_request(request, now)
+            if facts.earlier_id is not None:
+                return _replayed(facts, fingerprint)
+            _check_request(facts, now)
+            async with in_transaction():
+                return await _book_in_steps(request, policy, facts, fingerprint, now)
+        # The read and the write on one pooled connection; nothing in here needs a second one.
+        async with client.acquire_connection() as connection:
+            facts = await read_request(request, now, connection)
+            if facts.earlier_id is not None:
+                return _replayed(facts, fingerprint)
+            _check_request(facts, now)
+            return await _book_in_one_statement(connection, request, policy, facts, fingerprint, now)
 
 
-_gates: dict[int, asyncio.Semaphore] = {}
+_gates: dict[tuple[int, int], asyncio.Semaphore] = {}
 
 
-def _pool_gate(size: int) -> asyncio.Semaphore:
+def _writers_gate(size: int) -> asyncio.Semaphore:
     # One per event loop (the test suite runs several); asyncio.Semaphore queues its waiters in order.
-    loop_id = id(asyncio.get_running_loop())
-    gate = _gates.get(loop_id)
+    key = (id(asyncio.get_running_loop()), size)
+    gate = _gates.get(key)
     if gate is None:
         _gates.clear()
-        gate = _gates[loop_id] = asyncio.Semaphore(size)
+        gate = _gates[key] = asyncio.Semaphore(size)
     return gate
 
 

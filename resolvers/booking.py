@@ -25,7 +25,9 @@ CURSOR_KIND = "booking"
 
 def booking_policy(settings: Settings) -> BookingPolicy:
     return BookingPolicy(
-        hold_minutes=settings.hold_minutes, max_per_account_per_day=settings.max_bookings_per_account_per_day
+        hold_minutes=settings.hold_minutes,
+        max_per_account_per_day=settings.max_bookings_per_account_per_day,
+        writers=settings.booking_writers,
     )
 
 
