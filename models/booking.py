@@ -520,7 +520,7 @@ async def _book_in_one_statement(
     notice = booking.status is S.CONFIRMED
     event, kind, _ = NOTIFY_ON[S.CONFIRMED]
     marker = "\ue000queue-number\ue000"  # the number is known only inside the statement
-    message, max_attempts = rendered_notice(
+    message, defaults = rendered_notice(
         event, _notice_params(booking, NOTIFY_ON[S.CONFIRMED], "", _facts_for_notice(facts), marker)
     )
     values: dict[str, Any] = {
@@ -550,9 +550,13 @@ async def _book_in_one_statement(
         "params": json.dumps(message.params, ensure_ascii=False, separators=(",", ":")),
         "number_marker": marker,
         "dedupe_prefix": f"{kind}:",
-        "max_attempts": max_attempts,
+        "max_attempts": defaults.max_attempts,
         "reminder_kind": VISIT_REMINDER,
-        "reminder_at": visit_reminder_at(facts.visit_date, now) if notice else None,
+        "reminder_at": (
+            visit_reminder_at(facts.visit_date, now, defaults.visit_reminder_hour, defaults.tz_name)
+            if notice
+            else None
+        ),
     }
     sql, names = compiled(BOOK_IN_ONE_STATEMENT, "postgres")
     try:

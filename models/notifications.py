@@ -155,14 +155,14 @@ async def record_sms(
 
 def rendered_notice(
     event: str, params: dict[str, Any], locale: Locale | None = None
-) -> tuple[RenderedMessage, int]:
-    """The message as notify() records it, and its SMS attempt limit: for a caller that writes the
-    outbox rows in its own statement (the booking hot path, models/booking_sql.py)."""
+) -> tuple[RenderedMessage, NotifyDefaults]:
+    """The message as notify() records it, with the settings it was recorded under: also for a caller
+    that writes the outbox rows in its own statement (the booking hot path, models/booking_sql.py)."""
     from zoneinfo import ZoneInfo
 
     defaults = _defaults()
     rendered = render(event, params, locale or defaults.locale, ZoneInfo(defaults.tz_name))
-    return rendered, defaults.max_attempts
+    return rendered, defaults
 
 
 async def notify(
@@ -189,8 +189,7 @@ async def notify(
     from models.accounts import Account
 
     _check_dedupe_key(dedupe_key)
-    defaults = _defaults()
-    rendered, _ = rendered_notice(event, params, locale)
+    rendered, defaults = rendered_notice(event, params, locale)
     if sms:
         if phone is None:
             account = await Account.get(id=account_id)

@@ -30,26 +30,21 @@ def local_time_on(day: date, hour: int, tz_name: str) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=ZoneInfo(tz_name))
 
 
-def visit_reminder_at(visit_date: date, now: datetime) -> datetime | None:
-    """When the day-before reminder of a visit is due under the current settings; None when that has
-    passed (the confirmation text has just told the patient)."""
-    from gualema.settings import get_settings
-
-    settings = get_settings()
-    run_at = local_time_on(visit_date - timedelta(days=1), settings.visit_reminder_hour, settings.timezone)
+def visit_reminder_at(visit_date: date, now: datetime, hour: int, tz_name: str) -> datetime | None:
+    """When the day-before reminder of a visit is due; None when that has passed (a booking made
+    after the reminder time gets none: the confirmation text has just told the patient)."""
+    run_at = local_time_on(visit_date - timedelta(days=1), hour, tz_name)
     return run_at if run_at > now else None
 
 
 async def schedule_visit_reminder(
     booking_id: int, *, hour: int, tz_name: str, visit_date: date | None = None
 ) -> jobs.Job | None:
-    """Inside the confirming transaction. A booking made after the reminder time gets none (the
-    confirmation text has just told the patient). The booking hot path passes `visit_date`, which
-    saves a read while it holds the slot row."""
+    """Inside the confirming transaction. Callers that know the visit date pass it, saving a read."""
     if visit_date is None:
         visit_date = (await Booking.get(id=booking_id)).visit_date
-    run_at = local_time_on(visit_date - timedelta(days=1), hour, tz_name)
-    if run_at <= utcnow():
+    run_at = visit_reminder_at(visit_date, utcnow(), hour, tz_name)
+    if run_at is None:
         return None
     return await jobs.enqueue(
         VISIT_REMINDER, {"booking_id": booking_id}, run_at=run_at, dedupe_key=f"{VISIT_REMINDER}:{booking_id}"
