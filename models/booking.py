@@ -575,26 +575,23 @@ async def _book_in_one_statement(
     return booking
 
 
-# One statement where the database has an upsert with RETURNING (PostgreSQL, SQLite >= 3.35): the
-# day's counter is created at 1 or incremented while below the limit; no row back means the limit.
-_TAKE_QUOTA = (
-    "INSERT INTO booking_quota (account_id, visit_date, active) VALUES ({0}, {1}, 1) "
+# The steps of a booking on SQLite and MariaDB (PostgreSQL does them in BOOK_IN_ONE_STATEMENT).
+# SQLite (>= 3.35) has an upsert with RETURNING: the day's counter is created at 1 or incremented
+# while below the limit; no row back means the limit.
+TAKE_QUOTA_SQLITE = (
+    "INSERT INTO booking_quota (account_id, visit_date, active) VALUES (?, ?, 1) "
     "ON CONFLICT (account_id, visit_date) DO UPDATE SET active = booking_quota.active + 1 "
-    "WHERE booking_quota.active < {2} RETURNING active"
+    "WHERE booking_quota.active < ? RETURNING active"
 )
-TAKE_QUOTA_UPSERT = {
-    "postgres": _TAKE_QUOTA.format("$1", "$2", "$3"),
-    "sqlite": _TAKE_QUOTA.format("?", "?", "?"),
-}
 
 
 async def take_quota(account_id: int, visit_date: date, limit: int) -> bool:
     """One unit of the account's daily quota, under the counter row's lock until commit."""
     conn = connections.get("default")
-    dialect = conn.capabilities.dialect
-    if dialect in TAKE_QUOTA_UPSERT:
-        day: object = visit_date if dialect == "postgres" else visit_date.isoformat()
-        return bool(await conn.execute_query_dict(TAKE_QUOTA_UPSERT[dialect], [account_id, day, limit]))
+    if conn.capabilities.dialect == "sqlite":
+        return bool(
+            await conn.execute_query_dict(TAKE_QUOTA_SQLITE, [account_id, visit_date.isoformat(), limit])
+        )
     # MySQL/MariaDB: a plain read first, then INSERT IGNORE only for a missing row: an UPDATE on a
     # missing row would take a gap lock (concurrent first bookings deadlock), and INSERT IGNORE on an
     # existing row takes a shared lock the UPDATE would then have to upgrade.
@@ -607,13 +604,12 @@ async def take_quota(account_id: int, visit_date: date, limit: int) -> bool:
     return counted == 1
 
 
-# One statement where the database has UPDATE … RETURNING (PostgreSQL, SQLite >= 3.35); MySQL and
-# MariaDB read the row back under the lock the UPDATE took.
-_TAKE_SEAT = (
+# One statement on SQLite (UPDATE … RETURNING); MySQL and MariaDB read the row back under the lock
+# the UPDATE took.
+TAKE_SEAT_SQLITE = (
     "UPDATE slot SET remaining = remaining - 1, issued = issued + 1 "
-    "WHERE id = {} AND remaining > 0 AND bookable RETURNING first_number, block_size, issued"
+    "WHERE id = ? AND remaining > 0 AND bookable RETURNING first_number, block_size, issued"
 )
-TAKE_SEAT_RETURNING = {"postgres": _TAKE_SEAT.format("$1"), "sqlite": _TAKE_SEAT.format("?")}
 
 
 async def take_seat(slot_id: int, schedule_id: int) -> int | None:
@@ -624,9 +620,8 @@ async def take_seat(slot_id: int, schedule_id: int) -> int | None:
     from models.scheduling import Schedule, Slot
 
     conn = connections.get("default")
-    dialect = conn.capabilities.dialect
-    if dialect in TAKE_SEAT_RETURNING:
-        rows = await conn.execute_query_dict(TAKE_SEAT_RETURNING[dialect], [slot_id])
+    if conn.capabilities.dialect == "sqlite":
+        rows = await conn.execute_query_dict(TAKE_SEAT_SQLITE, [slot_id])
         if not rows:
             return None
         row = rows[0]
