@@ -1,25 +1,31 @@
 from __future__ import annotations
 
+from gualema.settings import Settings
+from models import access_revocations
 from models.access_tokens import InvalidToken, decode_access_token
 from resolvers.context import ANONYMOUS, Viewer
 
 BEARER = "bearer "
 
 
-def viewer_from_authorization(value: object, secret: str) -> Viewer:
+async def viewer_from_authorization(value: object, settings: Settings) -> Viewer:
     """`Authorization: Bearer <token>` (HTTP header or connection_init payload) -> the caller.
 
-    No value means anonymous; a value that is not a valid, unexpired token raises InvalidToken,
-    so a client learns to refresh instead of silently seeing less.
+    No value means anonymous; a value that is not a valid, unexpired, unrevoked token raises
+    InvalidToken, so a client learns to refresh (or log in) instead of silently seeing less.
     """
     if value is None or value == "":
         return ANONYMOUS
     if not isinstance(value, str) or not value.lower().startswith(BEARER):
         raise InvalidToken("Authorization must be 'Bearer <token>'")
-    claims = decode_access_token(secret, value[len(BEARER) :].strip())
+    claims = decode_access_token(settings.secret_key.get_secret_value(), value[len(BEARER) :].strip())
+    await access_revocations.refresh_if_stale(settings.revocation_refresh_seconds)
+    if access_revocations.REVOKED.refuses(claims):
+        raise InvalidToken("this token was revoked (logout or disabled account)")
     return Viewer(
         account_id=claims.subject,
         role=claims.role,
         room_ids=claims.room_ids,
         expires_at=claims.expires_at,
+        token_id=claims.token_id,
     )

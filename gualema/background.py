@@ -43,6 +43,13 @@ def periodic_jobs() -> list[PeriodicJob]:
 
     jobs.append(PeriodicJob("accounts.purge_login_throttles", 600, purge_throttles))
 
+    from models.access_revocations import purge_forgotten
+
+    async def purge_revocations(settings: Settings) -> int:
+        return await purge_forgotten()
+
+    jobs.append(PeriodicJob("accounts.purge_revocations", 600, purge_revocations))
+
     # -- booking (issue 3): unpaid holds expire, ended sessions are swept for no-shows.
     from gualema.settings import get_settings
     from resolvers import booking as booking_use_cases

@@ -238,17 +238,16 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         context = Context(request=request, response=response, settings=self.settings)
         if isinstance(request, Request):
-            context.viewer = viewer_from_authorization(
-                request.headers.get("authorization"), self.settings.secret_key.get_secret_value()
+            context.viewer = await viewer_from_authorization(
+                request.headers.get("authorization"), self.settings
             )
         return context
 
     async def on_ws_connect(self, context: Context) -> Any:
         params = context.connection_params or {}
         try:
-            context.viewer = viewer_from_authorization(
-                params.get("Authorization") or params.get("authorization"),
-                self.settings.secret_key.get_secret_value(),
+            context.viewer = await viewer_from_authorization(
+                params.get("Authorization") or params.get("authorization"), self.settings
             )
         except InvalidToken:
             raise ConnectionRejectionError({"message": "invalid or expired token"}) from None

@@ -42,9 +42,7 @@ def qr_image(url: str, image_format: str, scale: int) -> bytes:
 def navigation_qr_routes(settings: Settings) -> list[BaseRoute]:
     async def marker_qr(request: Request) -> Response:
         try:
-            viewer = viewer_from_authorization(
-                request.headers.get("authorization"), settings.secret_key.get_secret_value()
-            )
+            viewer = await viewer_from_authorization(request.headers.get("authorization"), settings)
         except InvalidToken:
             return _error(401, "the access token is invalid or expired; refresh it", "UNAUTHENTICATED")
         if not viewer.is_authenticated:

@@ -4,6 +4,7 @@ import logging
 import os
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 from functools import lru_cache
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -49,6 +50,9 @@ class Settings(BaseSettings):
     # "kid:base64-32-byte-key,kid2:..." — the first key encrypts, all keys decrypt (rotation).
     encryption_keys: SecretStr | None = None
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # How stale a process's copy of the revoked access tokens may be: a logout or a disabled account
+    # takes effect at once in the process that did it, in the others within this many seconds.
+    revocation_refresh_seconds: float = Field(default=2.0, ge=0, le=60)
     refresh_token_days: int = Field(default=30, ge=1, le=365)
     display_token_days: int = Field(default=180, ge=1, le=3650)
     cors_origins: CommaList = []
@@ -272,6 +276,10 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def access_token_lifetime(self) -> timedelta:
+        return timedelta(minutes=self.access_token_minutes)
 
     @property
     def introspection_enabled(self) -> bool:

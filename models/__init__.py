@@ -5,6 +5,7 @@ Every module that declares tables is listed here once; tortoise and the migratio
 
 MODEL_MODULES: list[str] = [
     "models.accounts",
+    "models.access_revocations",
     "models.catalogue",
     "models.audit",
     "models.scheduling",

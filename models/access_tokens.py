@@ -6,7 +6,7 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -27,6 +27,7 @@ class AccessClaims:
     expires_at: datetime
     room_ids: frozenset[int] = frozenset()
     token_id: str = ""
+    issued_at: datetime = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def issue_access_token(
@@ -43,7 +44,8 @@ def issue_access_token(
         "iss": ISSUER,
         "sub": str(subject) if subject is not None else "",
         "role": role,
-        "iat": int(now.timestamp()),
+        # Milliseconds (RFC 7519 allows a fraction): a revocation refuses exactly the tokens before it.
+        "iat": round(now.timestamp(), 3),
         "exp": int(expires.timestamp()),
         "jti": secrets.token_hex(8),
     }
@@ -79,14 +81,13 @@ def _decode(secret: str, token: str) -> AccessClaims:
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from None
-    from datetime import UTC
-
     return AccessClaims(
         subject=int(claims["sub"]) if claims["sub"] else None,
         role=str(claims["role"]),
         expires_at=datetime.fromtimestamp(claims["exp"], UTC),
         room_ids=frozenset(int(r) for r in claims.get("rooms", [])),
         token_id=str(claims.get("jti", "")),
+        issued_at=datetime.fromtimestamp(float(claims.get("iat", 0)), UTC),
     )
 
 

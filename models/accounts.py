@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.exceptions import IntegrityError
@@ -13,6 +14,9 @@ from models.clock import utcnow
 from models.errors import DomainError
 from models.identity import mask_id_number
 from models.personal_data import encrypted_column, keyring
+
+if TYPE_CHECKING:
+    from models.access_revocations import AccessRevocation
 
 
 class Role(StrEnum):
@@ -105,10 +109,13 @@ class RefreshToken(Model):
         table = "refresh_token"
 
 
-async def revoke_all_sessions(account_id: int) -> int:
-    return await RefreshToken.filter(account_id=account_id, revoked_at__isnull=True).update(
-        revoked_at=utcnow()
-    )
+async def revoke_all_sessions(account_id: int, access_lifetime: timedelta) -> AccessRevocation:
+    """Every login of the account ends now: its refresh tokens, and its access tokens issued so far.
+    Call inside the change's transaction, then `access_revocations.remember` the row after commit."""
+    from models.access_revocations import revoke_account
+
+    await RefreshToken.filter(account_id=account_id, revoked_at__isnull=True).update(revoked_at=utcnow())
+    return await revoke_account(account_id, access_lifetime)
 
 
 class LoginThrottle(Model):

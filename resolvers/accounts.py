@@ -10,6 +10,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models import audit
+from models.access_revocations import remember, revoke_token
 from models.access_tokens import hash_refresh_token, issue_access_token, new_refresh_token
 from models.accounts import (
     PATIENT_AUDIT_FIELDS,
@@ -85,7 +86,7 @@ async def _open_session(context: Context, account: Account, family: str | None =
         settings.secret_key.get_secret_value(),
         subject=account.id,
         role=account.role.value,
-        lifetime=timedelta(minutes=settings.access_token_minutes),
+        lifetime=settings.access_token_lifetime,
     )
     refresh, refresh_hash = new_refresh_token()
     await RefreshToken.create(
@@ -163,19 +164,23 @@ async def refresh(context: Context, token: str) -> Session:
 
 
 async def logout(context: Context, token: str | None) -> bool:
-    """Revokes the login of `token`, or every login of the caller when no token is given.
-
-    The access token itself stays valid until it expires (minutes); see decision 020.
-    """
-    account_id = context.viewer.account_id
+    """Ends the login of `token` and the access token of this request, or every login and access
+    token of the caller when no token is given (docs/decisions/101)."""
+    viewer = context.viewer
+    account_id = viewer.account_id
     assert account_id is not None  # the field requires an authenticated account
-    if token:
-        row = await RefreshToken.get_or_none(token_hash=hash_refresh_token(token), account_id=account_id)
-        if row is None:
-            return False
-        await RefreshToken.filter(family=row.family, revoked_at__isnull=True).update(revoked_at=utcnow())
-        return True
-    await revoke_all_sessions(account_id)
+    async with in_transaction():
+        if token:
+            row = await RefreshToken.get_or_none(token_hash=hash_refresh_token(token), account_id=account_id)
+            if row is None:
+                return False
+            await RefreshToken.filter(family=row.family, revoked_at__isnull=True).update(revoked_at=utcnow())
+            if not viewer.token_id or viewer.expires_at is None:
+                return True
+            revoked = await revoke_token(account_id, viewer.token_id, viewer.expires_at)
+        else:
+            revoked = await revoke_all_sessions(account_id, context.settings.access_token_lifetime)
+    remember(revoked)  # at once here; other processes at their next refresh
     return True
 
 

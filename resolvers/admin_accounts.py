@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tortoise.transactions import in_transaction
 
-from models import audit
+from models import access_revocations, audit
 from models.accounts import ACCOUNT_AUDIT_FIELDS, Account, Role, revoke_all_sessions
 from models.audit import AuditEntry
 from models.errors import InvalidInput, NotAllowed, NotFound
@@ -57,8 +57,7 @@ async def disable_account(context: Context, account_id: int, reason: str) -> Acc
         before = account_snapshot(account)
         account.disabled, account.disabled_reason = True, reason
         await account.save(update_fields=["disabled", "disabled_reason"])
-        # Logins end now; access tokens already issued lapse within access_token_minutes.
-        await revoke_all_sessions(account.id)
+        revoked = await revoke_all_sessions(account.id, context.settings.access_token_lifetime)
         await audit.record(
             context.viewer.account_id,
             "account.disable",
@@ -68,6 +67,7 @@ async def disable_account(context: Context, account_id: int, reason: str) -> Acc
             after=account_snapshot(account),
             reason=reason,
         )
+    access_revocations.remember(revoked)  # at once here; other processes at their next refresh
     return account
 
 

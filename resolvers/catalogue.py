@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from models import audit
+from models import access_revocations, audit
 from models.accounts import Account, PhoneTaken, Role, revoke_all_sessions
 from models.catalogue import (
     DEPARTMENT_AUDIT_FIELDS,
@@ -499,7 +499,7 @@ async def archive_doctor(context: Context, doctor_id: int) -> Doctor:
         await row.save(update_fields=["archived"])
         login.disabled, login.disabled_reason = True, "doctor archived"
         await login.save(update_fields=["disabled", "disabled_reason"])
-        await revoke_all_sessions(login.id)
+        revoked = await revoke_all_sessions(login.id, context.settings.access_token_lifetime)
         await audit.record(
             _actor(context),
             "doctor.archive",
@@ -508,4 +508,5 @@ async def archive_doctor(context: Context, doctor_id: int) -> Doctor:
             before=before,
             after=_doctor_snapshot(row, login.phone),
         )
-        return row
+    access_revocations.remember(revoked)  # at once here; other processes at their next refresh
+    return row

@@ -20,6 +20,7 @@ class Viewer:
     role: str | None = None
     room_ids: frozenset[int] = frozenset()
     expires_at: datetime | None = None
+    token_id: str = ""  # the access token's id, for logging out of this very token
 
     @property
     def is_authenticated(self) -> bool:

@@ -19,6 +19,19 @@ class Migration(migrations.Migration):
 
     operations = [
         ops.CreateModel(
+            name='AccessRevocation',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('account_id', fields.IntField()),
+                ('token_id', fields.CharField(null=True, max_length=32)),
+                ('issued_before', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('forget_after', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'access_revocation', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='Account',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),

@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from gualema.database import dialect
 from models.audit import AuditEntry
 from tests import factories
-from tests.fixtures.api import GraphQLClient
+from tests.fixtures.api import GraphQLClient, ServerProcess
 
 DISABLE = """
 mutation($id: ID!, $reason: String!) {
@@ -78,3 +84,41 @@ async def test_a_patient_cannot_disable_anyone(gql: GraphQLClient) -> None:
     other = await factories.patient_user()
     body = await gql.as_(patient.token)(DISABLE, {"id": str(other.id), "reason": "x"})
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_disabled_account_cannot_use_the_access_token_it_already_holds(gql: GraphQLClient) -> None:
+    # A scalper's script keeps its token; disabling the account stops it now, not in 15 minutes.
+    admin = await factories.admin_user()
+    scalper = await factories.patient_user()
+    bystander = await factories.patient_user()
+
+    await gql.as_(admin.token).data(DISABLE, {"id": str(scalper.id), "reason": "号贩子脚本"})
+
+    assert (await gql.as_(scalper.token).post("{ me { id } }")).status_code == 401
+    assert (await gql.as_(bystander.token).post("{ me { id } }")).status_code == 200
+
+
+async def test_another_server_process_refuses_the_token_of_a_disabled_account(
+    server_processes: Callable[..., ServerProcess],
+) -> None:
+    if dialect() == "sqlite":
+        pytest.skip("SQLite is the single-process embedded default; scale-out needs PostgreSQL or MariaDB")
+    # Each process reloads the revocations when its copy is older than this: 0 makes it every
+    # request, so the test needs no waiting.
+    fresh = {"GUALEMA_REVOCATION_REFRESH_SECONDS": "0"}
+    first, second = server_processes(extra_env=fresh), server_processes(extra_env=fresh)
+    admin = await factories.admin_user()
+    user = await factories.patient_user()
+    me = {"query": "{ me { id } }"}
+    bearer = {"Authorization": f"Bearer {user.token}"}
+    async with httpx.AsyncClient(timeout=30) as client:
+        before = await client.post(f"{second.url}/graphql", json=me, headers=bearer)
+        await client.post(
+            f"{first.url}/graphql",
+            json={"query": DISABLE, "variables": {"id": str(user.id), "reason": "spam"}},
+            headers={"Authorization": f"Bearer {admin.token}"},
+        )
+        after = await client.post(f"{second.url}/graphql", json=me, headers=bearer)
+
+    assert before.status_code == 200
+    assert after.status_code == 401

@@ -1,0 +1,103 @@
+"""Access tokens refused before they expire (docs/decisions/101-access-token-revocation.md).
+
+A logout ends its own access token, a logout everywhere or a disabled account ends every access token
+of the account issued until then: at once in the process that did it, and in every other process at
+its next refresh of this table (every `revocation_refresh_seconds`, one small read). Rows are kept
+only as long as a token they name could still be valid, so the table and the in-process copy stay
+a few rows long, and the check on every request is a dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.access_tokens import AccessClaims
+from models.clock import utcnow
+
+
+class AccessRevocation(Model):
+    # One access token (token_id), or every token of the account issued before `issued_before`.
+    id = fields.BigIntField(primary_key=True)
+    account_id = fields.IntField()
+    token_id = fields.CharField(max_length=32, null=True)
+    issued_before = fields.DatetimeField()
+    forget_after = fields.DatetimeField(db_index=True)  # no token it names is valid after this
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "access_revocation"
+
+
+@dataclass
+class RevocationList:
+    # This process's copy of the table.
+    tokens: dict[str, datetime] = field(default_factory=dict)  # token id -> forget after
+    accounts: dict[int, tuple[datetime, datetime]] = field(default_factory=dict)  # -> (before, forget)
+    refreshed_at: float = float("-inf")  # time.monotonic()
+    refreshing: asyncio.Lock | None = None
+
+    def refuses(self, claims: AccessClaims) -> bool:
+        if claims.token_id and claims.token_id in self.tokens:
+            return True
+        account = self.accounts.get(claims.subject or 0)
+        return account is not None and claims.issued_at < account[0]
+
+    def add(self, row: AccessRevocation) -> None:
+        if row.token_id:
+            self.tokens[row.token_id] = row.forget_after
+            return
+        known = self.accounts.get(row.account_id)
+        if known is None or known[0] < row.issued_before:
+            self.accounts[row.account_id] = (row.issued_before, row.forget_after)
+
+    def replace(self, rows: list[AccessRevocation]) -> None:
+        self.tokens, self.accounts = {}, {}
+        for row in rows:
+            self.add(row)
+
+
+REVOKED = RevocationList()
+
+
+async def refresh_if_stale(every_seconds: float) -> None:
+    """Reload the table when the copy is older than `every_seconds`; one reload at a time."""
+    if time.monotonic() - REVOKED.refreshed_at < every_seconds:
+        return
+    if REVOKED.refreshing is None:
+        REVOKED.refreshing = asyncio.Lock()
+    async with REVOKED.refreshing:
+        started = time.monotonic()
+        if started - REVOKED.refreshed_at < every_seconds:
+            return  # another request reloaded it meanwhile
+        REVOKED.replace(await AccessRevocation.filter(forget_after__gt=utcnow()))
+        REVOKED.refreshed_at = started
+
+
+async def revoke_token(account_id: int, token_id: str, expires_at: datetime) -> AccessRevocation:
+    """This access token, until it expires. Call in the logout's transaction; `remember` after it."""
+    return await AccessRevocation.create(
+        account_id=account_id, token_id=token_id, issued_before=expires_at, forget_after=expires_at
+    )
+
+
+async def revoke_account(account_id: int, lifetime: timedelta) -> AccessRevocation:
+    """Every access token of the account issued until now (they live at most `lifetime`)."""
+    now = utcnow()
+    return await AccessRevocation.create(
+        account_id=account_id, issued_before=now, forget_after=now + lifetime
+    )
+
+
+def remember(row: AccessRevocation) -> None:
+    """After commit: this process refuses the tokens at once (the others at their next refresh)."""
+    REVOKED.add(row)
+
+
+async def purge_forgotten() -> int:
+    return await AccessRevocation.filter(forget_after__lte=utcnow()).delete()
