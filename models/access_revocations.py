@@ -40,7 +40,7 @@ class RevocationList:
     tokens: dict[str, datetime] = field(default_factory=dict)  # token id -> forget after
     accounts: dict[int, tuple[datetime, datetime]] = field(default_factory=dict)  # -> (before, forget)
     refreshed_at: float = float("-inf")  # time.monotonic()
-    refreshing: asyncio.Lock | None = None
+    refreshing: dict[int, asyncio.Lock] = field(default_factory=dict)  # by event loop
 
     def refuses(self, claims: AccessClaims) -> bool:
         if claims.token_id and claims.token_id in self.tokens:
@@ -69,9 +69,12 @@ async def refresh_if_stale(every_seconds: float) -> None:
     """Reload the table when the copy is older than `every_seconds`; one reload at a time."""
     if time.monotonic() - REVOKED.refreshed_at < every_seconds:
         return
-    if REVOKED.refreshing is None:
-        REVOKED.refreshing = asyncio.Lock()
-    async with REVOKED.refreshing:
+    loop = id(asyncio.get_running_loop())
+    lock = REVOKED.refreshing.get(loop)
+    if lock is None:
+        REVOKED.refreshing.clear()
+        lock = REVOKED.refreshing[loop] = asyncio.Lock()
+    async with lock:
         started = time.monotonic()
         if started - REVOKED.refreshed_at < every_seconds:
             return  # another request reloaded it meanwhile
