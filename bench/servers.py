@@ -87,6 +87,8 @@ def cap_cpu(pids: list[int], cores: float) -> list[Path]:
     process gets `cores`, two get twice as much, and what is left stays the same for the rest.
     A 10 ms period keeps the throttling pauses short. Returns the groups for `uncap_cpu`."""
     period = 10_000
+    if not (CGROUP_CPU / "cpu.cfs_quota_us").exists() or not os.access(CGROUP_CPU, os.W_OK):
+        raise SystemExit(f"--cpu-per-process needs root and the cgroup v1 cpu controller at {CGROUP_CPU}")
     groups = []
     for pid in pids:
         group = CGROUP_CPU / f"gualema-bench-{pid}"
