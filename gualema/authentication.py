@@ -20,12 +20,13 @@ async def viewer_from_authorization(value: object, settings: Settings) -> Viewer
         raise InvalidToken("Authorization must be 'Bearer <token>'")
     claims = decode_access_token(settings.secret_key.get_secret_value(), value[len(BEARER) :].strip())
     await access_revocations.refresh_if_stale(settings.revocation_refresh_seconds)
-    if access_revocations.REVOKED.refuses(claims):
-        raise InvalidToken("this token was revoked (logout or disabled account)")
+    if access_revocations.refuses(claims.subject, claims.token_id, claims.issued_at):
+        raise InvalidToken("this token was revoked")
     return Viewer(
         account_id=claims.subject,
         role=claims.role,
         room_ids=claims.room_ids,
         expires_at=claims.expires_at,
         token_id=claims.token_id,
+        issued_at=claims.issued_at,
     )

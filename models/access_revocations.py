@@ -1,10 +1,11 @@
 """Access tokens refused before they expire (docs/decisions/101-access-token-revocation.md).
 
-A logout ends its own access token, a logout everywhere or a disabled account ends every access token
-of the account issued until then: at once in the process that did it, and in every other process at
-its next refresh of this table (every `revocation_refresh_seconds`, one small read). Rows are kept
-only as long as a token they name could still be valid, so the table and the in-process copy stay
-a few rows long, and the check on every request is a dictionary lookup.
+A logout ends its own access token; a logout everywhere or a disabled account ends every access token
+of the account issued until then; an administrator can end one display token. This takes effect at
+once in the process that did it, and in every other process at its next refresh of this table (every
+`revocation_refresh_seconds`, one small read). Rows are kept only as long as a token they name could
+still be valid, so the table and the in-process copy stay short, and the check on every request is a
+dictionary lookup.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from datetime import datetime, timedelta
 from tortoise import fields
 from tortoise.models import Model
 
-from models.access_tokens import AccessClaims
 from models.clock import utcnow
 
 
@@ -42,11 +42,11 @@ class RevocationList:
     refreshed_at: float = float("-inf")  # time.monotonic()
     refreshing: dict[int, asyncio.Lock] = field(default_factory=dict)  # by event loop
 
-    def refuses(self, claims: AccessClaims) -> bool:
-        if claims.token_id and claims.token_id in self.tokens:
+    def refuses(self, account_id: int | None, token_id: str, issued_at: datetime | None) -> bool:
+        if token_id and token_id in self.tokens:
             return True
-        account = self.accounts.get(claims.subject or 0)
-        return account is not None and claims.issued_at < account[0]
+        account = self.accounts.get(account_id) if account_id is not None else None
+        return account is not None and (issued_at is None or issued_at < account[0])
 
     def add(self, row: AccessRevocation) -> None:
         if row.token_id:
@@ -104,3 +104,15 @@ def remember(row: AccessRevocation) -> None:
 
 async def purge_forgotten() -> int:
     return await AccessRevocation.filter(forget_after__lte=utcnow()).delete()
+
+
+async def revoke_display_token(token_id: str, lifetime: timedelta) -> AccessRevocation:
+    """A waiting-room display's token (it has no account), for as long as such a token lives."""
+    now = utcnow()
+    return await AccessRevocation.create(
+        account_id=0, token_id=token_id, issued_before=now, forget_after=now + lifetime
+    )
+
+
+def refuses(viewer_account_id: int | None, token_id: str, issued_at: datetime | None) -> bool:
+    return REVOKED.refuses(viewer_account_id, token_id, issued_at)

@@ -21,6 +21,7 @@ class Viewer:
     room_ids: frozenset[int] = frozenset()
     expires_at: datetime | None = None
     token_id: str = ""  # the access token's id, for logging out of this very token
+    issued_at: datetime | None = None
 
     @property
     def is_authenticated(self) -> bool:

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from models import audit
-from models.access_tokens import issue_access_token
+from tortoise.transactions import in_transaction
+
+from models import access_revocations, audit
+from models.access_tokens import decode_access_token, issue_access_token
 from models.catalogue import Room
 from models.errors import InvalidInput, NotFound
 from resolvers.context import DISPLAY_ROLE, Context
 
 MAX_ROOMS_PER_DISPLAY = 50
+TOKEN_ID = re.compile(r"[0-9a-f]{16}")
 
 
 @dataclass(frozen=True)
 class IssuedDisplayToken:
     token: str
+    token_id: str  # what an administrator names to revoke it (also in the audit log)
     expires_at: datetime
     room_ids: list[int]
 
@@ -41,7 +46,31 @@ async def issue_display_token(context: Context, room_ids: list[int]) -> IssuedDi
         lifetime=timedelta(days=settings.display_token_days),
         room_ids=frozenset(wanted),
     )
+    token_id = decode_access_token(settings.secret_key.get_secret_value(), token).token_id
     await audit.record(
-        context.viewer.account_id, "display_token.issued", "rooms", ",".join(str(r) for r in wanted)
+        context.viewer.account_id,
+        "display_token.issued",
+        "rooms",
+        ",".join(str(r) for r in wanted),
+        after={"token_id": token_id, "expires_at": expires_at.isoformat()},
     )
-    return IssuedDisplayToken(token, expires_at, wanted)
+    return IssuedDisplayToken(token, token_id, expires_at, wanted)
+
+
+async def revoke_display_token(context: Context, token_id: str, reason: str) -> str:
+    """A lost or replaced display stops: refused at its next connection, and an open board stream
+    ends at the board's next change (docs/decisions/101)."""
+    token_id, reason = token_id.strip(), reason.strip()
+    if not TOKEN_ID.fullmatch(token_id):
+        raise InvalidInput("tokenId", "a display token id is the 16 hex digits issueDisplayToken gave")
+    if not reason or len(reason) > 200:
+        raise InvalidInput("reason", "say why the display is revoked (at most 200 characters)")
+    async with in_transaction():
+        revoked = await access_revocations.revoke_display_token(
+            token_id, timedelta(days=context.settings.display_token_days)
+        )
+        await audit.record(
+            context.viewer.account_id, "display_token.revoked", "display_token", token_id, reason=reason
+        )
+    access_revocations.remember(revoked)  # at once here; other processes at their next refresh
+    return token_id

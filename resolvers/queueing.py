@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from graphql import GraphQLError
 from tortoise.transactions import in_transaction
 
-from models import queue_board
+from models import access_revocations, queue_board
 from models.accounts import Patient
 from models.booking import Booking, BookingStatus, transition
 from models.catalogue import Department, Doctor, Room
@@ -366,9 +366,14 @@ def token_expired() -> GraphQLError:
     return refused("the token has expired; reconnect with a fresh token", "UNAUTHENTICATED")
 
 
-async def next_before_expiry(viewer: Viewer, messages: AsyncIterator[X]) -> X:
-    """The next message, unless the viewer's token expires first (permissions ran only at subscribe
-    time, so a long-lived stream must end itself). StopAsyncIteration when the broker stops."""
+def token_revoked() -> GraphQLError:
+    return refused("the token was revoked", "UNAUTHENTICATED")
+
+
+async def next_before_expiry(viewer: Viewer, messages: AsyncIterator[X], refresh_seconds: float) -> X:
+    """The next message, unless the viewer's token expires first or has been revoked (permissions
+    ran only at subscribe time, so a long-lived stream must end itself; a revocation ends it at the
+    next message). StopAsyncIteration when the broker stops."""
     if viewer.expires_at is None:
         return await anext(messages)
     remaining = (viewer.expires_at - utcnow()).total_seconds()
@@ -377,9 +382,13 @@ async def next_before_expiry(viewer: Viewer, messages: AsyncIterator[X]) -> X:
     try:
         # A timeout scope, not wait_for: no task per message per subscriber.
         async with asyncio.timeout(remaining):
-            return await anext(messages)
+            message = await anext(messages)
     except TimeoutError:
         raise token_expired() from None
+    await access_revocations.refresh_if_stale(refresh_seconds)
+    if access_revocations.refuses(viewer.account_id, viewer.token_id, viewer.issued_at):
+        raise token_revoked()
+    return message
 
 
 # Snapshot loads shared by the displays of one board that re-snapshot together (after a Redis
@@ -438,7 +447,7 @@ async def _board_stream(
     async with get_broker().subscribe(channel_for(board)) as messages:
 
         async def receive() -> dict[str, Any]:
-            return await next_before_expiry(viewer, messages)
+            return await next_before_expiry(viewer, messages, context.settings.revocation_refresh_seconds)
 
         async for item in sequenced(
             messages,
@@ -518,7 +527,7 @@ async def my_queue_stream(context: Context, booking_id: int) -> AsyncIterator[qu
                 yield view
             while view.room_id == room_id:
                 try:
-                    message = await next_before_expiry(viewer, messages)
+                    message = await next_before_expiry(viewer, messages, settings.revocation_refresh_seconds)
                 except StopAsyncIteration:
                     return
                 view = (

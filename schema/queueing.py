@@ -262,8 +262,14 @@ class MyQueueStatus:
 @strawberry.type
 class DisplayToken:
     token: str
+    token_id: strawberry.ID = strawberry.field(description="Names this token to revokeDisplayToken.")
     expires_at: datetime
     room_ids: list[strawberry.ID]
+
+
+@strawberry.type
+class DisplayTokenRevoked:
+    token_id: strawberry.ID
 
 
 # -- errors
@@ -324,6 +330,9 @@ TicketResult = Annotated[
 ]
 DisplayTokenResult = Annotated[
     DisplayToken | InvalidInputError | NotFoundError, strawberry.union("DisplayTokenResult")
+]
+RevokeDisplayTokenResult = Annotated[
+    DisplayTokenRevoked | InvalidInputError, strawberry.union("RevokeDisplayTokenResult")
 ]
 
 
@@ -404,9 +413,19 @@ class Mutation:
         issued = await display_tokens.issue_display_token(info.context, [_id(r) for r in input.room_ids])
         return DisplayToken(
             token=issued.token,
+            token_id=strawberry.ID(issued.token_id),
             expires_at=issued.expires_at,
             room_ids=[strawberry.ID(str(r)) for r in issued.room_ids],
         )
+
+    @strawberry.mutation(
+        permission_classes=[IsAdmin], description="A lost or replaced display stops: its token is refused."
+    )
+    async def revoke_display_token(
+        self, info: Info, token_id: strawberry.ID, reason: str
+    ) -> RevokeDisplayTokenResult:
+        revoked = await display_tokens.revoke_display_token(info.context, str(token_id), reason)
+        return DisplayTokenRevoked(token_id=strawberry.ID(revoked))
 
 
 Board = TypeVar("Board")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+from websockets.exceptions import ConnectionClosedError
+
 from gualema.settings import get_settings
 from models.access_tokens import issue_access_token
 from tests import factories
@@ -166,3 +169,69 @@ async def test_the_department_board_shows_every_room_of_the_department(
     ]
     assert called["sequence"] == snapshot["sequence"] + 1
     assert called["rooms"][0]["called"] == {"label": "A001"}
+
+
+REVOKE_DISPLAY_TOKEN = """
+mutation($tokenId: ID!, $reason: String!) {
+  revokeDisplayToken(tokenId: $tokenId, reason: $reason) {
+    __typename ... on DisplayTokenRevoked { tokenId } ... on Error { message }
+  }
+}"""
+
+
+async def test_a_revoked_display_stops_at_the_next_change_and_cannot_reconnect(
+    gql: GraphQLClient, live_server: LiveServer, clinic: Clinic
+) -> None:
+    # A TV is stolen from the waiting room: its token must stop working before its 180 days.
+    await arrive(gql, clinic, number=1)
+    admin = gql.as_((await factories.admin_user()).token)
+    issued = (
+        await admin.data(
+            "mutation($r: [ID!]!) { issueDisplayToken(input: {roomIds: $r}) {"
+            " ... on DisplayToken { token tokenId } } }",
+            {"r": [str(clinic.room_id)]},
+        )
+    )["issueDisplayToken"]
+    other_display = await display_token(gql, clinic.room_id)
+
+    async with (
+        graphql_socket(live_server.ws_url, issued["token"]) as stolen,
+        graphql_socket(live_server.ws_url, other_display) as kept,
+    ):
+        stolen_board = await stolen.subscribe(BOARD, {"roomId": str(clinic.room_id)})
+        kept_board = await kept.subscribe(BOARD, {"roomId": str(clinic.room_id)})
+        await stolen.next_data(stolen_board, "queueBoard")
+        await kept.next_data(kept_board, "queueBoard")
+
+        revoked = await admin.data(REVOKE_DISPLAY_TOKEN, {"tokenId": issued["tokenId"], "reason": "电视被盗"})
+        await gql.as_(clinic.doctor_login.token).data(CALL_NEXT, {"roomId": str(clinic.room_id)})
+        ended = await stolen.next_payload(stolen_board)
+        still_shown = await kept.next_data(kept_board, "queueBoard")
+
+    assert revoked["revokeDisplayToken"] == {
+        "__typename": "DisplayTokenRevoked",
+        "tokenId": issued["tokenId"],
+    }
+    assert [(e["message"], e["extensions"]["code"]) for e in ended["errors"]] == [
+        ("the token was revoked", "UNAUTHENTICATED")
+    ]
+    assert still_shown["called"]["label"] == "A001"
+    with pytest.raises(ConnectionClosedError, match="4403"):
+        async with graphql_socket(live_server.ws_url, issued["token"]):
+            pass
+
+
+async def test_revoking_needs_an_administrator_and_a_token_id_and_a_reason(
+    gql: GraphQLClient, clinic: Clinic
+) -> None:
+    admin = gql.as_((await factories.admin_user()).token)
+
+    by_doctor = await gql.as_(clinic.doctor_login.token)(
+        REVOKE_DISPLAY_TOKEN, {"tokenId": "0123456789abcdef", "reason": "x"}
+    )
+    bad_id = await admin.data(REVOKE_DISPLAY_TOKEN, {"tokenId": "not-an-id", "reason": "x"})
+    no_reason = await admin.data(REVOKE_DISPLAY_TOKEN, {"tokenId": "0123456789abcdef", "reason": " "})
+
+    assert by_doctor["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert bad_id["revokeDisplayToken"]["__typename"] == "InvalidInputError"
+    assert no_reason["revokeDisplayToken"]["__typename"] == "InvalidInputError"
