@@ -520,9 +520,12 @@ async def _book_in_one_statement(
     notice = booking.status is S.CONFIRMED
     event, kind, _ = NOTIFY_ON[S.CONFIRMED]
     marker = "\ue000queue-number\ue000"  # the number is known only inside the statement
-    message, defaults = rendered_notice(
-        event, _notice_params(booking, NOTIFY_ON[S.CONFIRMED], "", _facts_for_notice(facts), marker)
-    )
+    message, defaults, reminder_at = None, None, None
+    if notice:  # a booking that waits for payment is told nothing yet
+        message, defaults = rendered_notice(
+            event, _notice_params(booking, NOTIFY_ON[S.CONFIRMED], "", _facts_for_notice(facts), marker)
+        )
+        reminder_at = visit_reminder_at(facts.visit_date, now, defaults.visit_reminder_hour, defaults.tz_name)
     values: dict[str, Any] = {
         "account_id": request.account_id,
         "patient_id": request.patient_id,
@@ -544,19 +547,15 @@ async def _book_in_one_statement(
         "notify": notice,
         "phone": facts.patient_phone,
         "event": event,
-        "locale": message.locale,
-        "title": message.title,
-        "body": message.body,
-        "params": json.dumps(message.params, ensure_ascii=False, separators=(",", ":")),
+        "locale": message.locale if message else "",
+        "title": message.title if message else "",
+        "body": message.body if message else "",
+        "params": json.dumps(message.params if message else {}, ensure_ascii=False, separators=(",", ":")),
         "number_marker": marker,
         "dedupe_prefix": f"{kind}:",
-        "max_attempts": defaults.max_attempts,
+        "max_attempts": defaults.max_attempts if defaults else 0,
         "reminder_kind": VISIT_REMINDER,
-        "reminder_at": (
-            visit_reminder_at(facts.visit_date, now, defaults.visit_reminder_hour, defaults.tz_name)
-            if notice
-            else None
-        ),
+        "reminder_at": reminder_at,
     }
     sql, names = compiled(BOOK_IN_ONE_STATEMENT, "postgres")
     try:

@@ -155,7 +155,7 @@ async def read_request(request: BookingRequest, now: datetime, connection: Any =
         patient_id=row["patient_id"],
         patient_name=row["patient_name"] or "",
         patient_phone=row["patient_phone"] or "",
-        blocked_until=row["blocked_until"] if found and row["blocked_until"] is not None else None,
+        blocked_until=row["blocked_until"],
     )
 
 
