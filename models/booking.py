@@ -27,7 +27,7 @@ from models.booking_rules import (
     request_fingerprint,
 )
 from models.clock import utcnow
-from models.errors import InvalidInput, InvalidTransition, NotFound
+from models.errors import InvalidInput, InvalidTransition, NotFound, writable_updates
 
 if TYPE_CHECKING:
     from models.accounts import Account
@@ -206,7 +206,11 @@ async def transition(
     current = booking.status
     if not can_transition(current, target):
         raise InvalidTransition("booking", current.value, target.value)
-    values: dict[str, Any] = {"status": target, "updated_at": at or utcnow(), **(updates or {})}
+    values: dict[str, Any] = {
+        "updated_at": at or utcnow(),
+        **writable_updates(updates, state_column="status"),
+        "status": target,
+    }
     if target not in ACTIVE:
         values["active_session_key"] = None
         values["active_department_day_key"] = None

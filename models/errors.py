@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class DomainError(Exception):
@@ -47,3 +47,11 @@ class InvalidTransition(DomainError):
             from_status=from_status,
             to_status=to_status,
         )
+
+
+def writable_updates(updates: dict[str, Any] | None, *, state_column: str) -> dict[str, Any]:
+    """The extra columns a status writer sets beside the status; they can never carry the status."""
+    values = dict(updates or {})
+    if state_column in values:
+        raise ValueError(f"the {state_column} column is written only by the transition itself")
+    return values

@@ -18,7 +18,7 @@ from tortoise.expressions import F
 from tortoise.models import Model
 
 from models.clock import utcnow
-from models.errors import DomainError, InvalidTransition
+from models.errors import DomainError, InvalidTransition, writable_updates
 
 
 class PaymentProvider(StrEnum):
@@ -241,7 +241,11 @@ async def transition_order(
     current = order.status
     if not can_transition(current, target):
         raise InvalidTransition("payment order", current.value, target.value)
-    values: dict[str, Any] = {"status": target, "updated_at": at or utcnow(), **(updates or {})}
+    values: dict[str, Any] = {
+        "updated_at": at or utcnow(),
+        **writable_updates(updates, state_column="status"),
+        "status": target,
+    }
     if target not in OPEN:
         values["open_key"] = None
     changed = await PaymentOrder.filter(id=order.id, status=current).update(**values)

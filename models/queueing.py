@@ -20,7 +20,7 @@ from tortoise.models import Model
 from models.booking import Booking, BookingStatus, transition
 from models.catalogue import Room
 from models.clock import utcnow
-from models.errors import DomainError, InvalidTransition, NotFound
+from models.errors import DomainError, InvalidTransition, NotFound, writable_updates
 
 
 class TicketState(StrEnum):
@@ -229,7 +229,11 @@ async def change_state(
     if not can_change(current, target):
         raise InvalidTransition("ticket", current.value, target.value)
     now = at or utcnow()
-    values: dict[str, Any] = {"state": target, "updated_at": now, **(updates or {})}
+    values: dict[str, Any] = {
+        "updated_at": now,
+        **writable_updates(updates, state_column="state"),
+        "state": target,
+    }
     if target not in LIVE:
         values["live_booking_key"] = None
     changed = await QueueTicket.filter(id=ticket.id, state=current).update(**values)

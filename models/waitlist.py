@@ -16,7 +16,7 @@ from models import jobs
 from models.accounts import Account, Patient
 from models.catalogue import Department
 from models.clock import utcnow
-from models.errors import DomainError, InvalidTransition
+from models.errors import DomainError, InvalidTransition, writable_updates
 
 
 class WaitlistMode(StrEnum):
@@ -119,7 +119,7 @@ async def move(entry: WaitlistEntry, target: WaitlistStatus, **updates: object) 
     """The only way an entry changes status: conditional on the status we read, so exactly once."""
     if not can_transition(entry.status, target):
         raise InvalidTransition("waitlist entry", entry.status.value, target.value)
-    values: dict[str, object] = {"status": target, **updates}
+    values: dict[str, object] = {**writable_updates(updates, state_column="status"), "status": target}
     if target not in ACTIVE:
         values["active_key"] = None
     changed = await WaitlistEntry.filter(id=entry.id, status=entry.status).update(**values)
