@@ -30,6 +30,17 @@ def _with_database(settings: Settings, work: Callable[[], Awaitable[int]]) -> in
     return asyncio.run(run())
 
 
+def server_options(settings: Settings) -> dict[str, object]:
+    """uvicorn options that come from settings (docs/decisions/110 and 111)."""
+    return {
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "limit_concurrency": settings.http_limit_concurrency,
+        "timeout_keep_alive": settings.http_keep_alive_seconds,
+        "h11_max_incomplete_event_size": settings.http_max_incomplete_event_bytes,
+    }
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -52,7 +63,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers,
         loop=args.loop,
         ws_per_message_deflate=False,  # ~45 KiB per idle socket instead of ~85 KiB
-        proxy_headers=True,
+        **server_options(settings),
         log_level="info" if not settings.is_production else "warning",
         access_log=not settings.is_production,
     )
@@ -141,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", "-o", default=str(REPOSITORY / "schema.graphql"))
     export.set_defaults(run=cmd_export_schema)
 
-    from integrations.payments.cli import add_payments_commands
+    from gualema.payments_cli import add_payments_commands
 
     add_payments_commands(commands)  # issue 4: `payments reconcile --date YYYY-MM-DD`
     return parser

@@ -58,6 +58,18 @@ class Settings(BaseSettings):
     cors_origins: CommaList = []
     ws_allowed_origins: CommaList = []
     audit_retention_days: int = Field(default=183, ge=1)
+    # Peers whose X-Forwarded-For/-Proto uvicorn believes (its `forwarded_allow_ips`): comma-separated
+    # addresses or networks, "*" for any. Only the balancer's own address: a client that reaches the
+    # API directly must not pick its address for the login and SMS throttles (docs/decisions/110).
+    forwarded_allow_ips: str = "127.0.0.1"
+
+    # -- HTTP server limits (uvicorn; docs/decisions/111)
+    # Bytes a non-GraphQL POST route (payment notifications, sandbox pay) reads before answering 413.
+    max_notification_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    http_limit_concurrency: int | None = Field(default=2000, ge=1)  # connections+tasks, then 503
+    http_keep_alive_seconds: int = Field(default=5, ge=1, le=600)  # idle keep-alive connections
+    # h11's cap on an incomplete request line + headers: bounds a slow or huge header block.
+    http_max_incomplete_event_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
 
     # -- time
     timezone: str = "Asia/Shanghai"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
@@ -42,9 +42,36 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_capped(request: Request, limit: int) -> bytes:
+    """The body, read chunk by chunk; BodyTooLarge once `limit` is passed (or declared)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge()
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise BodyTooLarge()
+    return bytes(body)
+
+
+def _too_large(limit: int) -> Response:
+    return Response(f"the body exceeds {limit} bytes", status_code=413, media_type="text/plain")
+
+
 def _notification_endpoint(provider: PaymentProvider):  # type: ignore[no-untyped-def]
     async def endpoint(request: Request) -> Response:
-        body = await request.body()
+        limit = _settings(request).max_notification_bytes
+        try:
+            body = await read_capped(request, limit)
+        except BodyTooLarge:
+            return _too_large(limit)
+        except ClientDisconnect:
+            return Response(status_code=400)  # nobody is listening; no traceback
         reply = await handle_notification(_settings(request), provider, dict(request.headers), body)
         return _response(reply)
 
@@ -71,6 +98,12 @@ async def sandbox_settle(request: Request) -> Response:
     number = request.path_params["order_id"]
     if SANDBOX not in configured_providers(settings):
         return HTMLResponse("<h1>404</h1>", status_code=404)
+    try:
+        await read_capped(request, settings.max_notification_bytes)  # the form's body is not used
+    except BodyTooLarge:
+        return _too_large(settings.max_notification_bytes)
+    except ClientDisconnect:
+        return Response(status_code=400)
     settled = await _sandbox(settings).settle(number, paid=request.path_params["outcome"] == "pay")
     if settled is None:
         return HTMLResponse("<h1>404</h1>", status_code=404)
