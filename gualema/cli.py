@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from gualema.settings import Settings, SettingsError, get_settings, reset_settings
 
@@ -30,7 +31,7 @@ def _with_database(settings: Settings, work: Callable[[], Awaitable[int]]) -> in
     return asyncio.run(run())
 
 
-def server_options(settings: Settings) -> dict[str, object]:
+def server_options(settings: Settings) -> dict[str, Any]:
     """uvicorn options that come from settings (docs/decisions/110 and 111)."""
     return {
         "proxy_headers": True,

@@ -42,7 +42,7 @@ def test_server_limits_and_trusted_proxies_reach_uvicorn_config() -> None:
         http_keep_alive_seconds=9,
         http_max_incomplete_event_bytes=4096,
     )
-    config = uvicorn.Config("gualema.asgi:app", **server_options(settings))  # type: ignore[arg-type]
+    config = uvicorn.Config("gualema.asgi:app", **server_options(settings))
     assert config.forwarded_allow_ips == "10.0.0.5"
     assert config.limit_concurrency == 77
     assert config.timeout_keep_alive == 9
