@@ -75,7 +75,7 @@ def area_routes(settings: Settings) -> list[BaseRoute]:
     from gualema.navigation_qr import navigation_qr_routes
 
     routes += navigation_qr_routes(settings)  # issue 8: printable QR markers
-    from integrations.payments.routes import payment_routes
+    from gualema.payment_routes import payment_routes
 
     routes += payment_routes(settings)  # issue 4: provider notifications, sandbox pay page
     return routes
