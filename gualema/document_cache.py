@@ -17,6 +17,8 @@ from graphql import DocumentNode, GraphQLError, parse
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
+from gualema.query_limits import MAX_FIELD_NODES, check_field_nodes
+
 
 @dataclass
 class CachedDocument:
@@ -68,8 +70,9 @@ class DocumentCache:
 class CachedParsingAndValidation(SchemaExtension):
     """Pass as a factory closing over one shared DocumentCache; instances hold one request."""
 
-    def __init__(self, cache: DocumentCache) -> None:
+    def __init__(self, cache: DocumentCache, max_fields: int = MAX_FIELD_NODES) -> None:
         self.cache = cache
+        self.max_fields = max_fields
         self.entry: CachedDocument | None = None
 
     def on_parse(self) -> Iterator[None]:
@@ -83,6 +86,8 @@ class CachedParsingAndValidation(SchemaExtension):
             except RecursionError:
                 # Nesting within the token limit can still exhaust the parser's recursion.
                 raise GraphQLError("Syntax Error: the document is nested too deeply.") from None
+            # Linear, before any validation: a unique comment misses the cache but not this check.
+            check_field_nodes(document, self.max_fields)
             entry = self.cache.put(query, document)
         self.entry = entry
         context.graphql_document = entry.document

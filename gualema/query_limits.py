@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -123,3 +124,34 @@ def depth_and_alias_rule(max_depth: int, max_aliases: int) -> type[ValidationRul
                 )
 
     return DepthAndAliasRule
+
+
+MAX_FIELD_NODES = 300  # field nodes per document, fragments counted once per definition
+
+
+def field_node_count(document: DocumentNode) -> int:
+    """Every FieldNode written in the document, in one linear walk (no fragment expansion)."""
+    count = 0
+    stack: list[SelectionSetNode] = [
+        definition.selection_set
+        for definition in document.definitions
+        if isinstance(definition, OperationDefinitionNode | FragmentDefinitionNode)
+    ]
+    while stack:
+        for selection in stack.pop().selections:
+            if isinstance(selection, FieldNode):
+                count += 1
+            selection_set = getattr(selection, "selection_set", None)
+            if selection_set is not None:
+                stack.append(selection_set)
+    return count
+
+
+def check_field_nodes(document: DocumentNode, max_fields: int = MAX_FIELD_NODES) -> None:
+    """Refuses a document before graphql-core's OverlappingFieldsCanBeMerged, which is quadratic."""
+    count = field_node_count(document)
+    if count > max_fields:
+        raise GraphQLError(
+            f"the document has {count} fields, more than the allowed {max_fields}",
+            extensions={"code": "QUERY_TOO_COMPLEX", "fields": count, "maxFields": max_fields},
+        )

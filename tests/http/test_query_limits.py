@@ -137,3 +137,15 @@ def test_fragment_fan_out_is_measured_without_expanding_it() -> None:
         f"the query costs {2**40 * 2}, more than the allowed 10000; ask for fewer items or fields",
         f"the document uses {2**40 - 1} aliases, more than the allowed 15",
     ]
+
+
+def test_a_document_with_too_many_field_nodes_is_refused_before_validation() -> None:
+    from gualema.graphql_schema import schema_for
+    from gualema.query_limits import MAX_FIELD_NODES, field_node_count
+    from gualema.settings import Settings
+
+    query = "# unique comment 1\n{ " + " ".join(["me { id }"] * 245) + " }"  # 490 field nodes
+    assert field_node_count(parse(query)) == 490 > MAX_FIELD_NODES
+    result = schema_for(Settings()).execute_sync(query)
+    assert result.errors is not None
+    assert [error.extensions["code"] for error in result.errors] == ["QUERY_TOO_COMPLEX"]
