@@ -23,6 +23,18 @@ from realtime.broker import create_broker, get_broker, set_broker
 
 log = logging.getLogger("gualema.app")
 
+LOCAL_ORIGIN_REGEX = r"https?://(localhost|127\.0\.0\.1)(:[0-9]{1,5})?"
+# The request headers browsers may send cross-origin: what Apollo, urql, Relay and fetch wrappers add.
+CLIENT_HEADERS = [
+    "content-type",
+    "authorization",
+    "accept",
+    "accept-language",
+    "apollographql-client-name",
+    "apollographql-client-version",
+    "x-request-id",
+]
+
 
 async def healthz(request: Request) -> JSONResponse:
     """The process answers: nothing else is checked, so a restart never hinges on the database."""
@@ -43,8 +55,25 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 async def _database_answers() -> bool:
-    await connections.get("default").execute_query("SELECT 1")
+    """Reads and writes: a row inserted into a scratch table inside a transaction that is rolled
+    back, so a full disk or a read-only file makes the instance not ready while SELECT 1 answers."""
+    from tortoise.transactions import in_transaction
+
+    conn = connections.get("default")
+    await conn.execute_query("SELECT 1")
+    # DDL outside the transaction: MySQL commits implicitly around it.
+    await conn.execute_script("CREATE TABLE IF NOT EXISTS gualema_ready_probe (id INTEGER PRIMARY KEY)")
+    try:
+        async with in_transaction() as probe:
+            await probe.execute_query("INSERT INTO gualema_ready_probe (id) VALUES (1)")
+            raise _RollBack()
+    except _RollBack:
+        pass
     return True
+
+
+class _RollBack(Exception):
+    """Raised inside the write probe so its transaction is rolled back."""
 
 
 async def _probe(name: str, check: Callable[[], Awaitable[bool]], *, seconds: float) -> str:
@@ -117,13 +146,18 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         *area_routes(settings),
     ]
     middleware = []
-    if settings.cors_origins:
+    local_dev = not settings.is_production and not settings.cors_origins
+    if settings.cors_origins or local_dev:
+        # Development without a list: any port on localhost/127.0.0.1 (Vite, webpack, Expo…).
+        # Production answers cross-origin requests only for the explicit GUALEMA_CORS_ORIGINS.
         middleware.append(
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
+                allow_origin_regex=LOCAL_ORIGIN_REGEX if local_dev else None,
                 allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type"],
+                allow_headers=CLIENT_HEADERS,
+                max_age=600,
             )
         )
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -12,10 +12,16 @@ from models import MODEL_MODULES
 def connection_config(url: str, pool_size: int) -> dict[str, Any]:
     scheme, _, rest = url.partition("://")
     if scheme == "sqlite":
-        # WAL lets readers proceed while the single writer commits.
+        # WAL lets readers proceed while the single writer commits. secure_delete overwrites deleted
+        # rows (erased SMS text, spent codes) instead of leaving them readable in free pages; tortoise
+        # runs every extra credential as a PRAGMA on each connection it opens.
         return {
             "engine": "tortoise.backends.sqlite",
-            "credentials": {"file_path": rest or "gualema.sqlite3", "journal_mode": "WAL"},
+            "credentials": {
+                "file_path": rest or "gualema.sqlite3",
+                "journal_mode": "WAL",
+                "secure_delete": "ON",
+            },
         }
     if scheme in {"postgres", "asyncpg", "psycopg"}:
         creds = _credentials(rest, pool_size, 5432)
