@@ -20,7 +20,7 @@ async def viewer_from_authorization(value: object, settings: Settings) -> Viewer
         raise InvalidToken("Authorization must be 'Bearer <token>'")
     claims = decode_access_token(settings.secret_key.get_secret_value(), value[len(BEARER) :].strip())
     await access_revocations.refresh_if_stale(settings.revocation_refresh_seconds)
-    if access_revocations.refuses(claims.subject, claims.token_id, claims.issued_at):
+    if access_revocations.refuses(claims.subject, claims.token_id, claims.issued_at, claims.family):
         raise InvalidToken("this token was revoked")
     return Viewer(
         account_id=claims.subject,

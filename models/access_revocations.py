@@ -42,8 +42,12 @@ class RevocationList:
     refreshed_at: float = float("-inf")  # time.monotonic()
     refreshing: dict[int, asyncio.Lock] = field(default_factory=dict)  # by event loop
 
-    def refuses(self, account_id: int | None, token_id: str, issued_at: datetime | None) -> bool:
+    def refuses(
+        self, account_id: int | None, token_id: str, issued_at: datetime | None, family: str = ""
+    ) -> bool:
         if token_id and token_id in self.tokens:
+            return True
+        if family and family_key(family) in self.tokens:
             return True
         account = self.accounts.get(account_id) if account_id is not None else None
         return account is not None and (issued_at is None or issued_at < account[0])
@@ -114,5 +118,23 @@ async def revoke_display_token(token_id: str, lifetime: timedelta) -> AccessRevo
     )
 
 
-def refuses(viewer_account_id: int | None, token_id: str, issued_at: datetime | None) -> bool:
-    return REVOKED.refuses(viewer_account_id, token_id, issued_at)
+def refuses(
+    viewer_account_id: int | None, token_id: str, issued_at: datetime | None, family: str = ""
+) -> bool:
+    return REVOKED.refuses(viewer_account_id, token_id, issued_at, family)
+
+
+FAMILY_PREFIX = "fam:"
+
+
+def family_key(family: str) -> str:
+    """The `token_id` of a row that refuses every access token of one login (refresh family)."""
+    return FAMILY_PREFIX + family[:28]
+
+
+async def revoke_family(account_id: int, family: str, lifetime: timedelta) -> AccessRevocation:
+    """Every access token issued from one refresh family (a reused refresh token: a stolen login)."""
+    now = utcnow()
+    return await AccessRevocation.create(
+        account_id=account_id, token_id=family_key(family), issued_before=now, forget_after=now + lifetime
+    )

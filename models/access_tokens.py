@@ -28,6 +28,7 @@ class AccessClaims:
     room_ids: frozenset[int] = frozenset()
     token_id: str = ""
     issued_at: datetime = datetime(1970, 1, 1, tzinfo=UTC)
+    family: str = ""  # the refresh-token family (login) that issued it, when there is one
 
 
 def issue_access_token(
@@ -37,6 +38,7 @@ def issue_access_token(
     role: str,
     lifetime: timedelta,
     room_ids: frozenset[int] = frozenset(),
+    family: str = "",
 ) -> tuple[str, datetime]:
     now = utcnow()
     expires = now + lifetime
@@ -51,6 +53,8 @@ def issue_access_token(
     }
     if room_ids:
         claims["rooms"] = sorted(room_ids)
+    if family:
+        claims["fam"] = family
     return jwt.encode(claims, secret, algorithm="HS256"), expires
 
 
@@ -81,14 +85,52 @@ def _decode(secret: str, token: str) -> AccessClaims:
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from None
-    return AccessClaims(
-        subject=int(claims["sub"]) if claims["sub"] else None,
-        role=str(claims["role"]),
-        expires_at=datetime.fromtimestamp(claims["exp"], UTC),
-        room_ids=frozenset(int(r) for r in claims.get("rooms", [])),
-        token_id=str(claims.get("jti", "")),
-        issued_at=datetime.fromtimestamp(float(claims.get("iat", 0)), UTC),
-    )
+    # Claim types are checked here: a validly signed token of the wrong shape is an invalid token
+    # (401), never a server fault.
+    try:
+        return AccessClaims(
+            subject=_subject(claims["sub"]),
+            role=_text(claims["role"], "role"),
+            expires_at=datetime.fromtimestamp(_number(claims["exp"], "exp"), UTC),
+            room_ids=frozenset(_integer(r, "rooms") for r in _list(claims.get("rooms", []), "rooms")),
+            token_id=_text(claims.get("jti", ""), "jti"),
+            issued_at=datetime.fromtimestamp(_number(claims.get("iat", 0), "iat"), UTC),
+            family=_text(claims.get("fam", ""), "fam"),
+        )
+    except (ValueError, OverflowError, OSError) as exc:
+        raise InvalidToken(f"malformed claims: {exc}") from None
+
+
+def _subject(value: object) -> int | None:
+    if value == "":
+        return None
+    if not isinstance(value, str) or not (value.isascii() and value.isdigit()) or len(value) > 18:
+        raise InvalidToken("`sub` must be an account id")
+    return int(value)
+
+
+def _text(value: object, name: str) -> str:
+    if not isinstance(value, str) or len(value) > 64:
+        raise InvalidToken(f"`{name}` must be a short string")
+    return value
+
+
+def _number(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidToken(f"`{name}` must be a number")
+    return float(value)
+
+
+def _integer(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
+        raise InvalidToken(f"`{name}` must hold ids")
+    return value
+
+
+def _list(value: object, name: str) -> list[object]:
+    if not isinstance(value, list) or len(value) > 1000:
+        raise InvalidToken(f"`{name}` must be a list")
+    return value
 
 
 def new_refresh_token() -> tuple[str, str]:

@@ -10,7 +10,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models import audit
-from models.access_revocations import remember, revoke_token
+from models.access_revocations import remember, revoke_family, revoke_token
 from models.access_tokens import hash_refresh_token, issue_access_token, new_refresh_token
 from models.accounts import (
     PATIENT_AUDIT_FIELDS,
@@ -82,17 +82,19 @@ async def hash_password_off_loop(password: str) -> str:
 
 async def _open_session(context: Context, account: Account, family: str | None = None) -> Session:
     settings = context.settings
+    family = family or secrets.token_hex(16)
     access, expires = issue_access_token(
         settings.secret_key.get_secret_value(),
         subject=account.id,
         role=account.role.value,
         lifetime=settings.access_token_lifetime,
+        family=family,  # a reuse of the family's refresh token refuses its access tokens too
     )
     refresh, refresh_hash = new_refresh_token()
     await RefreshToken.create(
         account=account,
         token_hash=refresh_hash,
-        family=family or secrets.token_hex(16),
+        family=family,
         expires_at=utcnow() + timedelta(days=settings.refresh_token_days),
     )
     return Session(account, access, expires, refresh)
@@ -152,11 +154,17 @@ async def refresh(context: Context, token: str) -> Session:
         if claimed != 1:
             # A used token came back: it was stolen or replayed. Revoke the whole login.
             await RefreshToken.filter(family=row.family, revoked_at__isnull=True).update(revoked_at=now)
+            revoked = await revoke_family(
+                row.account_id,  # type: ignore[attr-defined]
+                row.family,
+                context.settings.access_token_lifetime,
+            )
             reused = True
         else:
             reused = False
             account = await Account.get(id=row.account_id)  # type: ignore[attr-defined]
     if reused:
+        remember(revoked)  # the family's access tokens too, at once here (elsewhere at a refresh)
         raise InvalidRefreshToken("this refresh token was already used; every session of it is revoked")
     if account.disabled:
         raise AccountDisabled()

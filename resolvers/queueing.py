@@ -114,6 +114,12 @@ async def check_in_by_staff(context: Context, booking_id: int) -> QueueTicket:
     if booking is None:
         raise NotFound("no such booking")
     schedule = await Schedule.get(id=booking.schedule_id)  # type: ignore[attr-defined]
+    # Only the doctors who serve the booking's room (or an administrator at a desk): a doctor of
+    # another room gets the same answer as for an unknown booking, telling nothing about it.
+    try:
+        await _acting_doctor(context, schedule.room_id)  # type: ignore[attr-defined]
+    except NotAllowed:
+        raise NotFound("no such booking") from None
     return await _check_in(context, booking, schedule)
 
 
