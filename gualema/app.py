@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from tortoise import connections
+from tortoise.transactions import in_transaction
 
 from gualema.background import BackgroundWorkers
 from gualema.database import close_database, dialect, migrate, open_database
@@ -57,12 +58,13 @@ async def readyz(request: Request) -> JSONResponse:
 async def _database_answers() -> bool:
     """Reads and writes: a row inserted into a scratch table inside a transaction that is rolled
     back, so a full disk or a read-only file makes the instance not ready while SELECT 1 answers."""
-    from tortoise.transactions import in_transaction
-
     conn = connections.get("default")
     await conn.execute_query("SELECT 1")
-    # DDL outside the transaction: MySQL commits implicitly around it.
-    await conn.execute_script("CREATE TABLE IF NOT EXISTS gualema_ready_probe (id INTEGER PRIMARY KEY)")
+    if not _probe_table_made:
+        # Once per process, outside the transaction (MySQL commits implicitly around DDL); a load
+        # balancer probing every few seconds must not take DDL locks each time.
+        await conn.execute_script("CREATE TABLE IF NOT EXISTS gualema_ready_probe (id INTEGER PRIMARY KEY)")
+        _probe_table_made.append(True)
     try:
         async with in_transaction() as probe:
             await probe.execute_query("INSERT INTO gualema_ready_probe (id) VALUES (1)")
@@ -70,6 +72,9 @@ async def _database_answers() -> bool:
     except _RollBack:
         pass
     return True
+
+
+_probe_table_made: list[bool] = []
 
 
 class _RollBack(Exception):
