@@ -170,6 +170,7 @@ class Patient(Model):
     # encrypted, with a keyed hash for uniqueness and a mask for display; never in plain text.
 
     id = fields.IntField(primary_key=True)
+    account_id: int
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="patients", on_delete=fields.CASCADE
     )

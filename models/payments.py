@@ -20,6 +20,13 @@ from tortoise.models import Model
 from models.clock import utcnow
 from models.errors import DomainError, InvalidTransition, writable_updates
 
+# The payments' durable jobs (models/jobs.py), defined once: a paid booking cancelled (refund), an
+# unpaid order whose booking or waitlist entry went away (close at the provider), a prepaid waitlist
+# entry that ended without a seat (refund its fee).
+PAYMENT_REFUND = "payment.refund"
+PAYMENT_CLOSE = "payment.close"
+WAITLIST_REFUND = "waitlist.refund"
+
 
 class PaymentProvider(StrEnum):
     SANDBOX = "sandbox"

@@ -12,9 +12,14 @@ from zoneinfo import ZoneInfo
 from tortoise.transactions import in_transaction
 
 from models import jobs
-from models.booking import Booking, BookingStatus
+from models.accounts import Patient
+from models.booking.status import BookingStatus
+from models.booking.tables import Booking
+from models.catalogue import Department, Doctor, Room
 from models.clock import utcnow
 from models.errors import InvalidInput, NotAllowed, NotFound
+from models.notifications import notify
+from models.scheduling import Schedule
 
 VISIT_REMINDER = "reminder.visit"
 FOLLOWUP_REMINDER = "reminder.followup"
@@ -55,9 +60,6 @@ async def set_followup_reminder(
     doctor_account_id: int, booking_id: int, on: date, note: str, *, hour: int, tz_name: str
 ) -> datetime:
     """A doctor asks a patient to come back; returns when the reminder will be sent."""
-    from models.catalogue import Doctor
-    from models.scheduling import Schedule
-
     note = note.strip()
     if len(note) > 200:
         raise InvalidInput("note", "a note has at most 200 characters")
@@ -86,10 +88,6 @@ async def set_followup_reminder(
 
 
 async def _booking_params(booking: Booking) -> dict[str, Any]:
-    from models.accounts import Patient
-    from models.catalogue import Department, Doctor, Room
-    from models.scheduling import Schedule
-
     schedule = await Schedule.get(id=booking.schedule_id)  # type: ignore[attr-defined]
     patient = await Patient.get(id=booking.patient_id)  # type: ignore[attr-defined]
     department = await Department.get(id=schedule.department_id)  # type: ignore[attr-defined]
@@ -106,8 +104,6 @@ async def _booking_params(booking: Booking) -> dict[str, Any]:
 
 
 async def send_visit_reminder(job: jobs.Job) -> None:
-    from models.notifications import notify
-
     booking_id = int(job.payload["booking_id"])
     async with in_transaction():
         booking = await Booking.get_or_none(id=booking_id)
@@ -129,8 +125,6 @@ async def send_visit_reminder(job: jobs.Job) -> None:
 
 
 async def send_followup_reminder(job: jobs.Job) -> None:
-    from models.notifications import notify
-
     booking_id = int(job.payload["booking_id"])
     async with in_transaction():
         booking = await Booking.get_or_none(id=booking_id)

@@ -12,22 +12,35 @@ from tortoise.expressions import F
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from models.errors import InvalidInput, NotFound
+from models import jobs
+from models.errors import InvalidInput, InvalidTransition, NotFound
+from models.session_rules import Period, default_release_at, local_datetime, period_of, plan_slots
 
 if TYPE_CHECKING:
     from models.catalogue import Department, Doctor, RegistrationType, Room
 
 
-class Period(StrEnum):
-    MORNING = "morning"
-    AFTERNOON = "afternoon"
-    EVENING = "evening"
-    CUSTOM = "custom"
-
-
 class ScheduleStatus(StrEnum):
     OPEN = "open"
     STOPPED = "stopped"  # 停诊
+
+
+# The one transition table of the session aggregate; `write_status` is its only status writer.
+TRANSITIONS: dict[ScheduleStatus, frozenset[ScheduleStatus]] = {
+    ScheduleStatus.OPEN: frozenset({ScheduleStatus.STOPPED}),
+    ScheduleStatus.STOPPED: frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class ScheduleChanged:
+    """A session's status change, for models/reactions.py."""
+
+    schedule_id: int
+    from_status: ScheduleStatus
+    to_status: ScheduleStatus
+    actor_id: int | None
+    reason: str
 
 
 class Schedule(Model):
@@ -163,7 +176,6 @@ class ReleaseRule:
 
 async def create_schedule(spec: SessionSpec, rule: ReleaseRule) -> Schedule:
     """Create a session and its slots. Call inside a transaction."""
-    from models.booking_rules import default_release_at, local_datetime, period_of, plan_slots
     from models.catalogue import Doctor, RegistrationType, Room
 
     doctor = await Doctor.get_or_none(id=spec.doctor_id, archived=False)
@@ -274,8 +286,6 @@ async def add_capacity(
     schedule_id: int, slot_id: int | None, added: int, *, actor_id: int | None, reason: str
 ) -> Slot:
     """加号: extra seats on one slot (the last one when not named). Call inside a transaction."""
-    from models import jobs
-
     if added < 1 or added > 1000:
         raise InvalidInput("added", "add 1 to 1000 seats")
     if not reason.strip():
@@ -296,6 +306,30 @@ async def add_capacity(
     )
     # New seats are freed seats: the waitlist gets the first offer.
     for _ in range(added):  # one offer per seat, as for a cancellation (the seats are in the pool)
-        await jobs.enqueue("seat.freed", {"slot_id": slot.id, "schedule_id": schedule_id, "reserved": False})
+        await jobs.enqueue(
+            jobs.SEAT_FREED, {"slot_id": slot.id, "schedule_id": schedule_id, "reserved": False}
+        )
     await slot.refresh_from_db()
     return slot
+
+
+async def write_status(
+    schedule: Schedule, target: ScheduleStatus, *, actor_id: int | None, reason: str
+) -> ScheduleChanged:
+    """The only way a session changes status; exactly once (conditional on the status read). Call
+    inside a transaction. Stopping closes the slots first: a booking in flight either committed
+    before this (and is cancelled by the reaction) or waits for it and then finds the slot closed."""
+    current = schedule.status
+    if target not in TRANSITIONS[current]:
+        raise InvalidTransition("schedule", current.value, target.value)
+    if target is ScheduleStatus.STOPPED:
+        await Slot.filter(schedule_id=schedule.id).update(bookable=False)
+    changed = await Schedule.filter(id=schedule.id, status=current).update(
+        stop_reason=reason[:255], status=target
+    )
+    if changed != 1:
+        fresh = await Schedule.get(id=schedule.id)
+        raise InvalidTransition("schedule", fresh.status.value, target.value)
+    schedule.status = target
+    schedule.stop_reason = reason[:255]
+    return ScheduleChanged(schedule.id, current, target, actor_id, reason)

@@ -35,11 +35,14 @@ from integrations.payments.interface import (
 )
 from integrations.payments.registry import ProviderNotConfigured, gateway_for
 from models import jobs
-from models.booking import Booking, BookingStatus, transition
+from models.booking import Booking, BookingStatus
 from models.clock import utcnow
 from models.errors import DomainError, InvalidTransition, NotFound
 from models.notifications import notify
 from models.payments import (
+    PAYMENT_CLOSE,
+    PAYMENT_REFUND,
+    WAITLIST_REFUND,
     BookingNotPayable,
     NothingToPay,
     OpenOrderWithOtherProvider,
@@ -57,13 +60,15 @@ from models.payments import (
     reserve_refund,
     transition_order,
 )
-from models.waitlist import WAITLIST_REFUND, WaitlistEntry, WaitlistStatus, admit_paid
+from models.reactions import change_booking
+from models.waitlist import WaitlistEntry, WaitlistStatus
+from models.waitlist.lifecycle import admit_paid
 from resolvers.context import Context
 
 log = logging.getLogger("gualema.payments")
 
-REFUND_JOB = "payment.refund"
-CLOSE_JOB = "payment.close"
+REFUND_JOB = PAYMENT_REFUND
+CLOSE_JOB = PAYMENT_CLOSE
 # A refund the provider has not settled after this long is asked about instead of waited for.
 REFUND_POLL_AFTER = timedelta(minutes=1)
 
@@ -287,7 +292,7 @@ async def record_paid(order: PaymentOrder, trade: Trade, raw: dict[str, Any]) ->
         confirmed = False
         if booking.status is BookingStatus.PENDING_PAYMENT:
             try:
-                await transition(
+                await change_booking(
                     booking,
                     BookingStatus.CONFIRMED,
                     actor_id=None,

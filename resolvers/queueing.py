@@ -21,12 +21,13 @@ from tortoise.transactions import in_transaction
 
 from models import access_revocations, queue_board
 from models.accounts import Patient
-from models.booking import Booking, BookingStatus, transition
+from models.booking import Booking, BookingStatus
 from models.catalogue import Department, Doctor, Room
 from models.checkin_codes import InvalidCheckInCode, verify_code
 from models.clock import utcnow
 from models.errors import DomainError, InvalidTransition, NotAllowed, NotFound
 from models.identity import mask_name
+from models.queue_calls import call_next, restore, return_after_tests, transfer
 from models.queueing import (
     AlreadyCheckedIn,
     PriorityReason,
@@ -34,22 +35,18 @@ from models.queueing import (
     QueueTicket,
     TicketState,
     bump,
-    call_next,
-    change_state,
     channel_for,
     department_board,
     ensure_boards,
     get_ticket,
     open_ticket,
     recall,
-    restore,
-    return_after_tests,
     room_board,
     sequence_of,
     set_priority,
     ticket_label,
-    transfer,
 )
+from models.reactions import change_booking, change_ticket
 from models.scheduling import Schedule
 from realtime.broker import Broker, get_broker
 from realtime.messages import is_resync
@@ -156,7 +153,7 @@ async def _check_in(context: Context, booking: Booking, schedule: Schedule) -> Q
     await ensure_boards(*boards)
     async with in_transaction():
         sequences = await bump(boards)
-        await transition(
+        await change_booking(
             booking, BookingStatus.CHECKED_IN, actor_id=context.viewer.account_id, reason="check-in"
         )
         ticket = await open_ticket(
@@ -214,7 +211,13 @@ async def call_next_patient(context: Context, room_id: int) -> QueueTicket:
     await ensure_boards(*boards)
     async with in_transaction():
         sequences = await bump(boards)
-        ticket = await call_next(room_id, today(context), doctor_id=doctor_id, now=utcnow())
+        ticket = await call_next(
+            room_id,
+            today(context),
+            doctor_id=doctor_id,
+            now=utcnow(),
+            doctor_account_id=context.viewer.account_id,
+        )
         read_boards = await read_room_boards(context, sequences)
     await publish_boards(context, sequences, "called", ticket, read_boards)
     return ticket
@@ -251,7 +254,7 @@ async def recall_ticket(context: Context, ticket_id: int) -> QueueTicket:
 async def skip_ticket(context: Context, ticket_id: int) -> QueueTicket:
     async def skip(ticket: QueueTicket, doctor_id: int | None) -> QueueTicket:
         now = utcnow()
-        return await change_state(
+        return await change_ticket(
             ticket, T.SKIPPED, actor_id=context.viewer.account_id, updates={"skipped_at": now}, at=now
         )
 
@@ -268,7 +271,7 @@ async def restore_ticket(context: Context, ticket_id: int) -> QueueTicket:
 async def start_consultation(context: Context, ticket_id: int) -> QueueTicket:
     async def start(ticket: QueueTicket, doctor_id: int | None) -> QueueTicket:
         now = utcnow()
-        return await change_state(
+        return await change_ticket(
             ticket, T.IN_CONSULTATION, actor_id=context.viewer.account_id, updates={"started_at": now}, at=now
         )
 
@@ -278,7 +281,7 @@ async def start_consultation(context: Context, ticket_id: int) -> QueueTicket:
 async def complete_consultation(context: Context, ticket_id: int) -> QueueTicket:
     async def complete(ticket: QueueTicket, doctor_id: int | None) -> QueueTicket:
         now = utcnow()
-        return await change_state(
+        return await change_ticket(
             ticket, T.DONE, actor_id=context.viewer.account_id, updates={"finished_at": now}, at=now
         )
 

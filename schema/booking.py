@@ -12,9 +12,8 @@ from strawberry.dataloader import DataLoader
 from strawberry.types.info import Info
 
 from models import booking as booking_models
-from models import booking_rules as rules
 from models import no_shows as no_show_models
-from models.booking import BookingStatus
+from models.booking import BookingStatus, rules
 from resolvers import booking as use_cases
 from resolvers.booking import CURSOR_KIND, BookingFilter
 from resolvers.loaders import PatientByIdLoader

@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types.info import Info
 
-from models import waitlist as waitlist_models
+from models.waitlist import entries as waitlist_models
 from resolvers import waitlist as use_cases
 from schema.booking import NotYetReleasedError
 from schema.errors import Error, InvalidInputError, NotFoundError, maps

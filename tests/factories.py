@@ -194,7 +194,8 @@ class HeldBooking:
 async def held_booking(
     owner: Actor | None = None, *, fee: int = 1500, hold: timedelta = timedelta(minutes=15)
 ) -> HeldBooking:
-    from models.booking import Booking, BookingStatus, active_department_day_key, active_session_key
+    from models.booking import Booking, BookingStatus
+    from models.booking.tables import active_department_day_key, active_session_key
     from models.clock import utcnow
     from models.scheduling import Period, Schedule, Slot
 
@@ -286,7 +287,8 @@ async def confirmed_booking(
     """A CONFIRMED (paid) booking of `schedule` whose slot starts `slot_starts_in` from now."""
     from tortoise.expressions import F
 
-    from models.booking import Booking, BookingStatus, active_department_day_key, active_session_key
+    from models.booking import Booking, BookingStatus
+    from models.booking.tables import active_department_day_key, active_session_key
     from models.clock import utcnow
     from models.scheduling import Schedule, Slot
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from tortoise.transactions import in_transaction
+
 from models import jobs
 from models.booking import Booking, BookingStatus
 from models.catalogue import Room
 from models.clock import utcnow
-from models.notifications import SmsMessage, notify
+from models.notifications import SmsMessage
+from models.reactions import change_booking
 from models.reminders import FOLLOWUP_REMINDER, VISIT_REMINDER, reminder_handlers
 from models.scheduling import Schedule
 from tests import factories
@@ -30,19 +33,11 @@ mutation($bookingId: ID!, $date: Date!, $note: String!) {
 
 
 async def confirm(booking: Booking) -> None:
-    await notify(
-        booking.account_id,  # type: ignore[attr-defined]
-        "booking.confirmed",
-        {
-            "patient_name": "王小明",
-            "department": "内科",
-            "doctor": "李医生",
-            "visit_time": utcnow(),
-            "queue_number": 1,
-        },
-        dedupe_key=f"booking.confirmed:{booking.id}",
-        booking_id=booking.id,
-    )
+    """The booking is paid: it goes from its hold to CONFIRMED as the payment path moves it."""
+    await Booking.filter(id=booking.id).update(status=BookingStatus.PENDING_PAYMENT)
+    booking.status = BookingStatus.PENDING_PAYMENT
+    async with in_transaction():
+        await change_booking(booking, BookingStatus.CONFIRMED, actor_id=None, reason="paid")
 
 
 async def run_due_reminders() -> int:

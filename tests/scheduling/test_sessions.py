@@ -182,10 +182,10 @@ async def test_stopping_a_session_cancels_refunds_and_notifies_everyone(gql: Gra
     slot = await first_slot(session.id)
     students = [await factories.patient_user() for _ in range(3)]
     booked = [await book(gql, s.token, slot.id, (await factories.patient(s)).id) for s in students[:2]]
-    from models.booking import transition
+    from models.reactions import change_booking
 
     paid = await Booking.get(id=int(booked[0]["id"]))
-    await transition(paid, BookingStatus.CONFIRMED, actor_id=None, reason="paid")
+    await change_booking(paid, BookingStatus.CONFIRMED, actor_id=None, reason="paid")
 
     data = await gql.as_(admin.token).data(
         "mutation($i: StopScheduleInput!) { stopSchedule(input: $i) { ... on Schedule { status stopReason } } }",  # noqa: E501

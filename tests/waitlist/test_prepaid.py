@@ -13,15 +13,15 @@ import pytest
 
 from gualema.database import dialect
 from gualema.settings import Settings
-from models import waitlist as waitlist_models
 from models.booking import Booking, BookingStatus
 from models.clock import utcnow
 from models.errors import InvalidTransition
 from models.jobs import Job
 from models.notifications import Notification
 from models.payments import PaymentOrder, PaymentStatus, Refund, RefundStatus, SandboxRefund, SandboxTrade
+from models.reactions import move_entry
 from models.scheduling import Slot
-from models.waitlist import WaitlistEntry, WaitlistStatus
+from models.waitlist import WaitlistEntry, WaitlistStatus, entries, lifecycle
 from resolvers import payments as payment_use_cases
 from resolvers.waitlist import run_waitlist
 from tests import factories
@@ -132,7 +132,7 @@ async def test_the_fee_is_paid_on_joining_and_the_line_is_in_payment_order(gql: 
     ]
     first_payer = await WaitlistEntry.get(id=int(joined_late["id"]))
     second_payer = await WaitlistEntry.get(id=int(joined_early["id"]))
-    assert (second_payer.status, await waitlist_models.position(second_payer)) == (W.WAITING, 2)
+    assert (second_payer.status, await entries.position(second_payer)) == (W.WAITING, 2)
     assert first_payer.joined_at < second_payer.joined_at
     assert await events(late.actor.account.id) == ["waitlist.joined"]
     assert await PaymentOrder.filter(waitlist_entry_id=first_payer.id, status=PaymentStatus.PAID).count() == 1
@@ -210,9 +210,9 @@ async def test_a_prepaid_waiter_never_served_is_refunded_once_at_the_deadline(
     entry_id = await join_and_pay(gql, waiter, schedule.id)
     await WaitlistEntry.filter(id=entry_id).update(deadline=utcnow() - timedelta(minutes=1))
 
-    await asyncio.gather(run_waitlist(settings), run_waitlist(settings), waitlist_models.expire_due())
+    await asyncio.gather(run_waitlist(settings), run_waitlist(settings), lifecycle.expire_due())
     await run_payment_work(settings, workers=3)
-    await asyncio.gather(run_waitlist(settings), waitlist_models.expire_due())
+    await asyncio.gather(run_waitlist(settings), lifecycle.expire_due())
     await run_payment_work(settings)
 
     entry = await WaitlistEntry.get(id=entry_id)
@@ -336,14 +336,12 @@ async def test_a_department_wide_prepaid_entry_needs_one_price(gql: GraphQLClien
 
 
 async def test_the_entry_transition_table_with_awaiting_payment() -> None:
-    allowed = {
-        (current, target) for current in W for target in W if waitlist_models.can_transition(current, target)
-    }
+    allowed = {(current, target) for current in W for target in W if entries.can_transition(current, target)}
     assert {t for c, t in allowed if c is W.AWAITING_PAYMENT} == {W.WAITING, W.EXPIRED, W.LEFT}
     assert {c for c, t in allowed if t is W.AWAITING_PAYMENT} == set()
     entry = WaitlistEntry(id=0, status=W.BOOKED)
     with pytest.raises(InvalidTransition):
-        await waitlist_models.move(entry, W.WAITING)
+        await move_entry(entry, W.WAITING)
 
 
 @pytest.mark.skipif(
