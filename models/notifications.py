@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tortoise import connections, fields
 from tortoise.expressions import F, Q
@@ -158,8 +159,6 @@ def rendered_notice(
 ) -> tuple[RenderedMessage, NotifyDefaults]:
     """The message as notify() records it, with the settings it was recorded under: also for a caller
     that writes the outbox rows in its own statement (the booking hot path, models/booking_sql.py)."""
-    from zoneinfo import ZoneInfo
-
     defaults = notice_defaults()
     rendered = render(event, params, locale or defaults.locale, ZoneInfo(defaults.tz_name))
     return rendered, defaults

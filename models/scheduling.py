@@ -13,11 +13,12 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models import jobs
+from models.catalogue import Doctor, RegistrationType, Room
 from models.errors import InvalidInput, InvalidTransition, NotFound
 from models.session_rules import Period, default_release_at, local_datetime, period_of, plan_slots
 
 if TYPE_CHECKING:
-    from models.catalogue import Department, Doctor, RegistrationType, Room
+    from models.catalogue import Department
 
 
 class ScheduleStatus(StrEnum):
@@ -176,8 +177,6 @@ class ReleaseRule:
 
 async def create_schedule(spec: SessionSpec, rule: ReleaseRule) -> Schedule:
     """Create a session and its slots. Call inside a transaction."""
-    from models.catalogue import Doctor, RegistrationType, Room
-
     doctor = await Doctor.get_or_none(id=spec.doctor_id, archived=False)
     if doctor is None:
         raise InvalidInput("doctorId", "no such doctor")

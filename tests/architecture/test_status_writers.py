@@ -103,6 +103,7 @@ def test_only_reactions_call_the_wrapped_writers() -> None:
     # that would change a status without its effects.
     wanted = {(_module_of(path), name) for path, name in WRAPPED_BY_REACTIONS}
     modules = {module for module, _ in wanted}
+    names = {name for _, name in wanted}
     callers: list[str] = []
     for package in ("models", "resolvers", "schema", "gualema", "integrations", "realtime", "tests", "bench"):
         for path in (ROOT / package).rglob("*.py"):
@@ -113,8 +114,8 @@ def test_only_reactions_call_the_wrapped_writers() -> None:
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.ImportFrom) and node.module in modules and node.module != own:
                     callers += [f"{rel}: {a.name}" for a in node.names if (node.module, a.name) in wanted]
-                if isinstance(node, ast.Attribute) and node.attr in {n for _, n in wanted}:
-                    # `entries.write_status(...)` and the like through a module object
-                    if isinstance(node.value, ast.Name) and own != "models.reactions":
-                        callers.append(f"{rel}: {node.value.id}.{node.attr}")
+                # `entries.write_status(...)` and the like, through a module object
+                attr = node if isinstance(node, ast.Attribute) else None
+                if attr is not None and isinstance(attr.value, ast.Name) and attr.attr in names:
+                    callers.append(f"{rel}: {attr.value.id}.{attr.attr}")
     assert callers == [], f"status writers called outside models/reactions.py: {callers}"
