@@ -98,16 +98,18 @@ async def place_booking(
     now: datetime | None = None,
     *,
     waitlist: WaitlistSeat | None = None,
+    in_callers_transaction: bool = False,
 ) -> Placed:
     """Take one seat of a slot for a patient of the account, atomically on every database.
 
-    Without `waitlist` it opens its own transaction (do not call it inside one) and retries deadlock
-    victims. With `waitlist` it runs inside the caller's transaction, which the caller wraps in a
-    savepoint so that a refusal (quota, duplicate) leaves the rest of its work intact.
+    By default it opens its own transaction (do not call it inside one) and retries deadlock victims.
+    With `in_callers_transaction` (always for the waitlist) it runs inside the caller's transaction,
+    which the caller wraps in a savepoint so that a refusal (quota, duplicate) leaves the rest of its
+    work intact.
     """
     now = now or utcnow()
     fingerprint = request_fingerprint(request.slot_id, request.patient_id)
-    if waitlist is not None:
+    if waitlist is not None or in_callers_transaction:
         return await _place_within(request, policy, fingerprint, now, waitlist)
     for attempt in range(3):
         try:
@@ -162,13 +164,17 @@ async def _place_own_transaction(
 
 
 async def _place_within(
-    request: BookingRequest, policy: BookingPolicy, fingerprint: str, now: datetime, waitlist: WaitlistSeat
+    request: BookingRequest,
+    policy: BookingPolicy,
+    fingerprint: str,
+    now: datetime,
+    waitlist: WaitlistSeat | None,
 ) -> Placed:
     facts = await _read(request, now)
     if facts.earlier_id is not None:
         return Placed(await _replayed(facts, fingerprint), None)
     # A reserved seat is not in `remaining`: only the pool's count may say "full" here.
-    _check_request(facts, now, seat_reserved=waitlist.reserved)
+    _check_request(facts, now, seat_reserved=waitlist is not None and waitlist.reserved)
     try:
         return await _place_in_steps(request, policy, facts, fingerprint, now, waitlist)
     except IntegrityError:
