@@ -118,7 +118,7 @@ async def _first_waiter_takes(
             reserved=reserved,
             offer_expires_at=now + timedelta(minutes=policy.offer_minutes) if needs_payment else None,
         )
-        request = waitlist_request(entry.account_id, slot_id, entry.patient_id, entry.id)  # type: ignore[attr-defined]
+        request = waitlist_request(entry.account_id, slot_id, entry.patient_id, entry.id)
         try:
             async with _savepoint():
                 # Claim the waiter first: of two workers serving the same line, the one that loses
@@ -141,7 +141,7 @@ async def _first_waiter_takes(
         except tuple(_ENDS_ENTRY) as refusal:
             await _end_entry(entry, _ENDS_ENTRY[type(refusal)])
             continue
-        return Allocation(entry.id, entry.account_id, booking.id, target)  # type: ignore[attr-defined]
+        return Allocation(entry.id, entry.account_id, booking.id, target)
     return None
 
 
