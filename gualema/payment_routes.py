@@ -10,10 +10,9 @@ from starlette.routing import BaseRoute, Route
 
 from gualema.settings import Settings
 from integrations.payments.interface import Reply
-from integrations.payments.registry import SANDBOX, configured_providers
 from integrations.payments.sandbox import Sandbox
 from models.payments import PaymentOrder, PaymentProvider
-from resolvers.payments import handle_notification
+from resolvers.payments import configured_providers, gateway, handle_notification
 
 PAGE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
@@ -78,15 +77,11 @@ def _notification_endpoint(provider: PaymentProvider):  # type: ignore[no-untype
     return endpoint
 
 
-def _sandbox(settings: Settings) -> Sandbox:
-    return Sandbox(settings.secret_key.get_secret_value(), settings.public_base_url, settings.tz)
-
-
 async def sandbox_page(request: Request) -> Response:
     settings = _settings(request)
     number = request.path_params["order_id"]
     order = await PaymentOrder.get_or_none(out_trade_no=number, provider=PaymentProvider.SANDBOX)
-    if SANDBOX not in configured_providers(settings) or order is None:
+    if PaymentProvider.SANDBOX not in configured_providers(settings) or order is None:
         return HTMLResponse("<h1>404</h1>", status_code=404)
     amount = f"{order.amount // 100}.{order.amount % 100:02d}"
     page = PAGE.format(number=html.escape(number), amount=amount, status=html.escape(order.status.value))
@@ -96,7 +91,7 @@ async def sandbox_page(request: Request) -> Response:
 async def sandbox_settle(request: Request) -> Response:
     settings = _settings(request)
     number = request.path_params["order_id"]
-    if SANDBOX not in configured_providers(settings):
+    if PaymentProvider.SANDBOX not in configured_providers(settings):
         return HTMLResponse("<h1>404</h1>", status_code=404)
     try:
         await read_capped(request, settings.max_notification_bytes)  # the form's body is not used
@@ -104,7 +99,9 @@ async def sandbox_settle(request: Request) -> Response:
         return _too_large(settings.max_notification_bytes)
     except ClientDisconnect:
         return Response(status_code=400)
-    settled = await _sandbox(settings).settle(number, paid=request.path_params["outcome"] == "pay")
+    sandbox = gateway(settings, PaymentProvider.SANDBOX)
+    assert isinstance(sandbox, Sandbox)
+    settled = await sandbox.settle(number, paid=request.path_params["outcome"] == "pay")
     if settled is None:
         return HTMLResponse("<h1>404</h1>", status_code=404)
     headers, body = settled

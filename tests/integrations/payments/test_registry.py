@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from gualema.settings import Settings
-from integrations.payments.registry import configured_providers
 
 
 def test_the_sandbox_is_the_default_and_off_in_production() -> None:
@@ -18,9 +17,9 @@ def test_the_sandbox_is_the_default_and_off_in_production() -> None:
         _env_file=None,
     )
 
-    assert (development.payment_default_provider, configured_providers(development)) == (
+    assert (development.payment_default_provider, development.payment_providers().configured()) == (
         "sandbox",
         ["sandbox"],
     )
-    assert configured_providers(production) == []
-    assert configured_providers(production_with_sandbox) == ["sandbox"]
+    assert production.payment_providers().configured() == []
+    assert production_with_sandbox.payment_providers().configured() == ["sandbox"]
