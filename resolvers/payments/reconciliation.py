@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -35,44 +36,49 @@ async def reconcile(settings: Settings, day: date, providers: list[str] | None =
     for name in providers or configured_providers(settings):
         provider = PaymentProvider(name)
         bill = await gateway(settings, provider).bill(day)
-        billed_payments = {line.out_trade_no: line for line in bill if line.kind is BillKind.PAYMENT}
-        billed_refunds = {line.out_refund_no: line for line in bill if line.kind is BillKind.REFUND}
-        paid = [
-            o
+        paid = {
+            o.out_trade_no: o.paid_amount
             for o in await PaymentOrder.filter(provider=provider, paid_at__isnull=False)
             if _on_day(o.paid_at, day, settings)
-        ]
-        local_payments = {o.out_trade_no: o for o in paid}
-        for number, order in local_payments.items():
-            line = billed_payments.get(number)
-            if line is None:
-                mismatches.append(Mismatch(name, "payment", number, f"paid {order.paid_amount}", "missing"))
-            elif line.amount != order.paid_amount:
-                mismatches.append(
-                    Mismatch(name, "payment", number, f"paid {order.paid_amount}", f"paid {line.amount}")
-                )
-        for number, line in billed_payments.items():
-            if number not in local_payments:
-                order_row = await PaymentOrder.get_or_none(out_trade_no=number)
-                local = f"{order_row.status.value}, not paid that day" if order_row else "unknown order"
-                mismatches.append(Mismatch(name, "payment", number, local, f"paid {line.amount}"))
-        refunds = [
-            r
+        }
+        refunded = {
+            r.out_refund_no: r.amount
             for r in await Refund.filter(order__provider=provider, status=RefundStatus.SUCCEEDED)
             if _on_day(r.succeeded_at, day, settings)
-        ]
-        local_refunds = {r.out_refund_no: r for r in refunds}
-        for number, refund in local_refunds.items():
-            line = billed_refunds.get(number)
-            if line is None:
-                mismatches.append(Mismatch(name, "refund", number, f"refunded {refund.amount}", "missing"))
-            elif line.amount != refund.amount:
-                mismatches.append(
-                    Mismatch(name, "refund", number, f"refunded {refund.amount}", f"refunded {line.amount}")
-                )
-        for number, line in billed_refunds.items():
-            if number not in local_refunds:
-                refund_row = await Refund.get_or_none(out_refund_no=number)
-                local = refund_row.status.value if refund_row else "unknown refund"
-                mismatches.append(Mismatch(name, "refund", number, local, f"refunded {line.amount}"))
+        }
+        billed_payments = {line.out_trade_no: line.amount for line in bill if line.kind is BillKind.PAYMENT}
+        billed_refunds = {line.out_refund_no: line.amount for line in bill if line.kind is BillKind.REFUND}
+        mismatches += await _compare(name, "payment", "paid", paid, billed_payments, _order_state)
+        mismatches += await _compare(name, "refund", "refunded", refunded, billed_refunds, _refund_state)
     return mismatches
+
+
+async def _compare(
+    provider: str,
+    kind: str,
+    verb: str,
+    local: dict[str, int],
+    billed: dict[str, int],
+    local_state: Callable[[str], Awaitable[str]],
+) -> list[Mismatch]:
+    """Amounts by number on both sides: each number missing from one side, or with another amount."""
+    found: list[Mismatch] = []
+    for number, amount in local.items():
+        billed_amount = billed.get(number)
+        if billed_amount != amount:
+            provider_side = "missing" if billed_amount is None else f"{verb} {billed_amount}"
+            found.append(Mismatch(provider, kind, number, f"{verb} {amount}", provider_side))
+    for number, amount in billed.items():
+        if number not in local:
+            found.append(Mismatch(provider, kind, number, await local_state(number), f"{verb} {amount}"))
+    return found
+
+
+async def _order_state(number: str) -> str:
+    row = await PaymentOrder.get_or_none(out_trade_no=number)
+    return f"{row.status.value}, not paid that day" if row else "unknown order"
+
+
+async def _refund_state(number: str) -> str:
+    row = await Refund.get_or_none(out_refund_no=number)
+    return row.status.value if row else "unknown refund"
