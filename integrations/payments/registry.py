@@ -41,9 +41,14 @@ class PaymentProviders:
         offered = ((SANDBOX, self.sandbox), (WECHAT_PAY, self.wechat_pay), (ALIPAY, self.alipay))
         return [name for name, config in offered if config is not None]
 
+    def sandbox_provider(self) -> Sandbox:
+        if self.sandbox is None:
+            raise ProviderNotConfigured(SANDBOX)
+        return Sandbox(self.sandbox.secret, self.sandbox.public_base_url, self.sandbox.tz)
+
     def gateway(self, provider: str) -> PaymentGateway:
-        if provider == SANDBOX and self.sandbox is not None:
-            return Sandbox(self.sandbox.secret, self.sandbox.public_base_url, self.sandbox.tz)
+        if provider == SANDBOX:
+            return self.sandbox_provider()
         if provider == WECHAT_PAY and self.wechat_pay is not None:
             return WeChatPay(self.wechat_pay)
         if provider == ALIPAY and self.alipay is not None:

@@ -1,4 +1,4 @@
-"""The built-in sandbox provider (provider.py) and its own ledger (ledger.py)."""
+"""The built-in sandbox provider (provider.py), its own ledger (ledger.py) and its pay page (page.py)."""
 
 from integrations.payments.sandbox.provider import SIGNATURE_HEADER, Sandbox
 
