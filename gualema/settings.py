@@ -139,6 +139,11 @@ class Settings(BaseSettings):
     alipay_gateway_url: str = "https://openapi.alipay.com/gateway.do"
     payment_http_timeout_seconds: float = Field(default=10.0, gt=0)
 
+    # -- WeChat mini-program login (issue 19; docs/decisions/150-151)
+    wechat_appid: str = ""
+    wechat_secret: SecretStr | None = None
+    wechat_api_base_url: str = "https://api.weixin.qq.com"
+
     # -- indoor navigation (issue 8)
     # Printed QR markers encode `{navigation_marker_url}/{MARKER-ID}.{SIGNATURE}`; empty means
     # `{public_base_url}/navigation/m`.
@@ -243,6 +248,7 @@ class Settings(BaseSettings):
         "navigation_marker_url",
         "sms_aliyun_endpoint",
         "sms_tencent_endpoint",
+        "wechat_api_base_url",
         check_fields=False,  # each area declares its own; a missing one is simply not checked
     )
     @classmethod

@@ -18,6 +18,7 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 
 from models.clock import utcnow
+from models.correlation import request_id
 
 WORKER_ID = secrets.token_hex(6)
 
@@ -36,6 +37,7 @@ class Job(Model):
     failed_at = fields.DatetimeField(null=True)
     last_error = fields.TextField(default="")
     created_at = fields.DatetimeField(auto_now_add=True)
+    request_id = fields.CharField(max_length=64, default="")  # of the request that enqueued it
 
     class Meta:
         table = "job"
@@ -61,6 +63,7 @@ async def enqueue(
         run_at=run_at or utcnow(),
         dedupe_key=dedupe_key,
         max_attempts=max_attempts,
+        request_id=request_id.get(),
     )
     if dedupe_key is not None:
         await Job.bulk_create([row], ignore_conflicts=True)
@@ -122,6 +125,7 @@ class JobRunner:
     async def run_once(self, limit: int = 20) -> int:
         jobs = await claim(list(self.handlers), lease=self.lease, limit=limit)
         for job in jobs:
+            request_id.set(job.request_id or f"job-{job.id}")
             try:
                 await self.handlers[job.kind](job)
             except Exception as exc:  # a failing job is retried with backoff, never lost

@@ -22,6 +22,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models.clock import utcnow
+from models.correlation import request_id
 from models.message_templates import Locale, RenderedMessage, render
 
 WORKER_ID = secrets.token_hex(6)
@@ -61,6 +62,7 @@ class SmsMessage(Model):
     last_error = fields.TextField(default="")
     provider_message_id = fields.CharField(max_length=128, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
+    request_id = fields.CharField(max_length=64, default="")  # of the request that recorded it
 
     class Meta:
         table = "sms_message"
@@ -149,6 +151,7 @@ async def record_sms(
             idempotency_key=idempotency_key_for(dedupe_key),
             max_attempts=max_attempts or _defaults().max_attempts,
             next_attempt_at=utcnow(),
+            request_id=request_id.get(),
         )
     )
 
