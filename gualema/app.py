@@ -19,6 +19,8 @@ from gualema.background import BackgroundWorkers
 from gualema.database import close_database, dialect, migrate, open_database
 from gualema.graphql_endpoint import GraphQLEndpoint
 from gualema.graphql_schema import schema_for
+from gualema.logging_config import RequestIdMiddleware
+from gualema.metrics import WebSocketCounter, metrics_endpoint
 from gualema.settings import Settings, get_settings
 from realtime.broker import create_broker, get_broker, set_broker
 
@@ -148,6 +150,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         WebSocketRoute("/graphql", endpoint),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),  # issue 19
         *area_routes(settings),
     ]
     middleware = []
@@ -165,6 +168,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                 max_age=600,
             )
         )
+    middleware += [Middleware(RequestIdMiddleware), Middleware(WebSocketCounter)]  # issue 19
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings
     return app

@@ -100,6 +100,13 @@ async def complete(job: Job) -> None:
     await Job.filter(id=job.id, locked_by=WORKER_ID).update(done_at=utcnow(), locked_until=None)
 
 
+async def release_claims() -> int:
+    """At shutdown: this process's unfinished jobs become claimable at once, not when the lease ends."""
+    return await Job.filter(locked_by=WORKER_ID, done_at__isnull=True, locked_until__isnull=False).update(
+        locked_until=None
+    )
+
+
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(2**attempts, 3600))
 

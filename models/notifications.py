@@ -276,6 +276,13 @@ async def claim_due_sms(*, lease: timedelta, limit: int) -> list[SmsMessage]:
     return await SmsMessage.filter(locked_by=token, status=SmsStatus.PENDING).order_by("id")
 
 
+async def release_sms_claims() -> int:
+    """At shutdown: texts this process claimed but did not settle become claimable at once."""
+    return await SmsMessage.filter(
+        locked_by__startswith=f"{WORKER_ID}-", status=SmsStatus.PENDING, locked_until__isnull=False
+    ).update(locked_until=None)
+
+
 def _finished_body(message: SmsMessage) -> dict[str, Any]:
     if message.event in SENSITIVE_EVENTS:
         return {"body": REDACTED, "params": {}}
