@@ -19,7 +19,7 @@ DEVELOPMENT_SECRET = "gualema-development-secret-do-not-use-in-production"  # no
 MIN_PRODUCTION_SECRET = 32
 ENV_PREFIX = "GUALEMA_"
 # Variables read by the test harness and scripts, not by the application.
-FOREIGN_VARIABLES = ("GUALEMA_TEST_",)
+FOREIGN_VARIABLES = ("GUALEMA_TEST_", "GUALEMA_BACKUP_")
 
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 _HTTP_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/\S*)?")
