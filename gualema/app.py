@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
+from gualema import tracing
 from gualema.background import BackgroundWorkers
 from gualema.database import close_database, dialect, migrate, open_database
 from gualema.graphql_endpoint import GraphQLEndpoint
@@ -143,6 +144,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             set_broker(None)
             if manage_database:
                 await close_database()
+            if tracing.enabled(settings):
+                tracing.stop()
 
     routes: list[BaseRoute] = [
         # Every method reaches the endpoint, which answers the unsupported ones with a JSON 405.
@@ -169,6 +172,9 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             )
         )
     middleware += [Middleware(RequestIdMiddleware), Middleware(WebSocketCounter)]  # issue 19
+    if tracing.enabled(settings):  # issue 19: OpenTelemetry only when an OTLP endpoint is set
+        tracing.start(settings)
+        middleware.insert(0, Middleware(tracing.TracingMiddleware))
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings
     return app

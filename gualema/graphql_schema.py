@@ -18,6 +18,7 @@ from strawberry.extensions import AddValidationRules, MaskErrors, MaxTokensLimit
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionResult
 
+from gualema import tracing
 from gualema.document_cache import CachedParsingAndValidation, DocumentCache
 from gualema.metrics import OperationMetrics, expected_error
 from gualema.query_cost import cost_rule
@@ -149,6 +150,8 @@ def schema_extensions(
     ]
     if settings.is_production:
         extensions.append(HideSuggestions)
+    if tracing.enabled(settings):  # issue 19: nothing at all when off
+        extensions.append(tracing.GraphQLOperationSpan)
     return extensions
 
 
