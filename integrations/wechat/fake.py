@@ -96,16 +96,22 @@ class FakeWeChat:
         self.spent_codes.add(code)
         return None
 
-    async def jscode2session(self, request: Request) -> JSONResponse:
-        self.calls.append("jscode2session")
+    def _refusal(self, endpoint: str, request: Request) -> JSONResponse | None:
+        """A queued failure, or WeChat's answer to a wrong appid or secret; None when all is well."""
+        self.calls.append(endpoint)
         params = request.query_params
-        if (failure := self._queued_failure("jscode2session")) is not None:
+        if (failure := self._queued_failure(endpoint)) is not None:
             return self._error(failure)
         if params.get("appid") != self.appid:
             return self._error(40013)
         if params.get("secret") != self.secret:
             return self._error(40125)
-        code = params.get("js_code", "")
+        return None
+
+    async def jscode2session(self, request: Request) -> JSONResponse:
+        if (refused := self._refusal("jscode2session", request)) is not None:
+            return refused
+        code = request.query_params.get("js_code", "")
         if (problem := self._spend(code, self.login_codes)) is not None:  # type: ignore[arg-type]
             return self._error(problem)
         openid, unionid = self.login_codes.pop(code)
@@ -116,14 +122,8 @@ class FakeWeChat:
         return JSONResponse(answer)
 
     async def token(self, request: Request) -> JSONResponse:
-        self.calls.append("token")
-        params = request.query_params
-        if (failure := self._queued_failure("token")) is not None:
-            return self._error(failure)
-        if params.get("appid") != self.appid:
-            return self._error(40013)
-        if params.get("secret") != self.secret:
-            return self._error(40125)
+        if (refused := self._refusal("token", request)) is not None:
+            return refused
         self.token_fetches += 1
         now = time.monotonic()
         # The previous token stays valid for five minutes after a new one is issued.

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
-import uvicorn
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -19,7 +18,7 @@ from starlette.routing import Route
 from gualema.graphql_schema import schema_extensions
 from gualema.settings import Settings
 from integrations.wechat.fake import FakeWeChat
-from tests.fixtures.api import ServerProcess, free_port
+from tests.fixtures.api import ServerProcess, serving
 from tests.fixtures.wechat import APPID, SECRET
 
 LOGIN_WITH_WECHAT = 'mutation Wx { loginWithWechat(code: "%s") { __typename } }'
@@ -50,17 +49,9 @@ class Collector:
 @pytest.fixture
 async def collector() -> AsyncIterator[tuple[Collector, str]]:
     receiver = Collector()
-    port = free_port()
     app = Starlette(routes=[Route("/v1/traces", receiver.traces, methods=["POST"])])
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 (uvicorn offers no "started" event to wait on)
-        await asyncio.sleep(0.02)
-    yield receiver, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with serving(app) as url:
+        yield receiver, url
 
 
 async def test_a_request_is_traced_from_http_to_the_database_and_wechat(
