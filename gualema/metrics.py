@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType as StrawberryOperationType
 from tortoise import connections
 from tortoise.functions import Count, Min
 
@@ -139,6 +140,7 @@ PAYMENT_NOTIFICATIONS = Counter(
     "gualema_payment_notifications_total", "Payment provider notifications by provider and HTTP status."
 )
 OPEN_WEBSOCKETS = [0]
+OPEN_SUBSCRIPTIONS = [0]
 _operation_names: set[str] = set()
 _expected_errors: ContextVar[list[tuple[str, str]] | None] = ContextVar("expected_errors", default=None)
 
@@ -162,7 +164,17 @@ def operation_label(name: str | None) -> str:
 
 
 class OperationMetrics(SchemaExtension):
-    """Times each operation and counts its outcome and the answers of its mutation fields."""
+    """Times each query and mutation and counts its outcome and the answers of its mutation fields;
+    a subscription is counted open from its start to its end (strawberry runs `on_operation` around
+    the whole stream), and its lifetime is not a latency."""
+
+    _subscribed = False
+
+    def on_execute(self) -> Iterator[None]:
+        if self.execution_context.operation_type is StrawberryOperationType.SUBSCRIPTION:
+            self._subscribed = True
+            OPEN_SUBSCRIPTIONS[0] += 1
+        yield
 
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
@@ -172,18 +184,25 @@ class OperationMetrics(SchemaExtension):
             yield
         finally:
             _expected_errors.reset(token)
-            context = self.execution_context
-            operation = _operation(context.graphql_document, context.operation_name)
-            kind = operation.operation.value if operation else "unknown"
-            name = operation_label(
-                context.operation_name or (operation.name.value if operation and operation.name else None)
-            )
-            result = context.result
-            outcome = "error" if result is None or getattr(result, "errors", None) else "ok"
-            OPERATIONS.inc(operation=name, type=kind, outcome=outcome)
-            LATENCY.observe(time.perf_counter() - started, operation=name)
-            if operation is not None and operation.operation is OperationType.MUTATION:
-                _count_answers(operation, answers, outcome)
+            if self._subscribed:
+                OPEN_SUBSCRIPTIONS[0] -= 1
+            self._record(time.perf_counter() - started, answers)
+
+    def _record(self, seconds: float, answers: list[tuple[str, str]]) -> None:
+        context = self.execution_context
+        operation = _operation(context.graphql_document, context.operation_name)
+        kind = operation.operation.value if operation else "unknown"
+        named = context.operation_name or (operation.name.value if operation and operation.name else None)
+        name = operation_label(named)
+        result = context.result
+        outcome = "error" if result is None or getattr(result, "errors", None) else "ok"
+        if self._subscribed:
+            outcome = "ended"
+        OPERATIONS.inc(operation=name, type=kind, outcome=outcome)
+        if not self._subscribed:
+            LATENCY.observe(seconds, operation=name)
+        if operation is not None and operation.operation is OperationType.MUTATION:
+            _count_answers(operation, answers, outcome)
 
 
 def _operation(document: Any, name: str | None) -> OperationDefinitionNode | None:
@@ -325,11 +344,14 @@ async def _websockets() -> list[GaugeSample]:
     return [GaugeSample(OPEN_WEBSOCKETS[0])]
 
 
+async def _subscriptions() -> list[GaugeSample]:
+    return [GaugeSample(OPEN_SUBSCRIPTIONS[0])]
+
+
 GAUGES = [
     Gauge("gualema_queue_waiting", "Patients waiting per room.", _queue_lengths),
-    Gauge(
-        "gualema_subscription_connections", "Open GraphQL WebSocket connections (subscriptions).", _websockets
-    ),
+    Gauge("gualema_subscriptions_open", "Running GraphQL subscriptions in this process.", _subscriptions),
+    Gauge("gualema_subscription_connections", "Open GraphQL WebSocket connections.", _websockets),
     Gauge(
         "gualema_outbox_backlog",
         "Outbox rows not yet delivered (sms) or published (in_app).",

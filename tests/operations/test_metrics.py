@@ -3,6 +3,7 @@ outcome, latency, answers of mutation fields, and what the database holds (queue
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
@@ -10,7 +11,8 @@ from pydantic import SecretStr
 
 from models.jobs import enqueue
 from tests import factories
-from tests.fixtures.api import GraphQLClient
+from tests.fixtures.api import GraphQLClient, LiveServer
+from tests.fixtures.graphql_ws import graphql_socket
 from tests.http.conftest import ClientFactory
 
 SAMPLE = re.compile(
@@ -89,3 +91,24 @@ async def test_without_a_token_only_allowed_networks_may_scrape(app: object) -> 
     async with httpx.AsyncClient(transport=outside, base_url="http://testserver") as http:
         refused = await http.get("/metrics")
     assert refused.status_code == 403
+
+
+async def test_open_subscriptions_are_counted_while_they_run(
+    http: httpx.AsyncClient, live_server: LiveServer
+) -> None:
+    user = await factories.patient_user()
+    before = await scrape(http)
+    key = "gualema_subscriptions_open"
+
+    async def count_becomes(expected: float) -> None:
+        async with asyncio.timeout(10):
+            while (await scrape(http))[key] != expected:  # noqa: ASYNC110 (registered on the server's schedule)
+                await asyncio.sleep(0.02)
+
+    async with graphql_socket(live_server.ws_url, user.token) as socket:
+        await socket.subscribe("subscription { notifications { event } }")
+        await count_becomes(before[key] + 1)
+        during = await scrape(http)
+    await count_becomes(before[key])
+
+    assert during["gualema_subscription_connections"] >= before["gualema_subscription_connections"] + 1
