@@ -67,7 +67,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         loop=args.loop,
         ws_per_message_deflate=False,  # ~45 KiB per idle socket instead of ~85 KiB
         **server_options(settings),
-        log_level="info" if not settings.is_production else "warning",
+        log_level=settings.log_level.lower(),  # GUALEMA_LOG_LEVEL, also for uvicorn's own loggers
         access_log=not settings.is_production,
         log_config=logging_config(settings),  # issue 19: JSON lines, request ids, masking
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,

@@ -3,9 +3,11 @@ jobs and texts it records and into their later dispatch; no traceback for a clie
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -17,7 +19,7 @@ from models.correlation import request_id
 from models.jobs import Job, JobRunner, enqueue
 from models.notifications import SmsMessage
 from resolvers.notifications import dispatch_sms
-from tests.fixtures.api import GraphQLClient
+from tests.fixtures.api import GraphQLClient, ServerProcess, stop_server_process
 
 
 def a_record(message: str, *args: object, exc_info: bool = False) -> logging.LogRecord:
@@ -109,3 +111,20 @@ async def test_a_client_mistake_logs_no_traceback(
         await gql('mutation { login(phone: "13800000000", password: "x") { __typename } }')
 
     assert [r for r in caplog.records if r.exc_info] == []
+
+
+async def test_a_production_server_writes_json_lines_with_the_request_id(
+    server_processes: Callable[..., ServerProcess],
+) -> None:
+    server = await asyncio.to_thread(server_processes, extra_env={"GUALEMA_LOG_FORMAT": "json"})
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        await http.post("/graphql", json={"query": SEND_CODE}, headers={"X-Request-Id": "json-req-1"})
+    await asyncio.to_thread(stop_server_process, server)
+
+    lines = server.log_path.read_text(encoding="utf-8").splitlines()
+    entries = [json.loads(line) for line in lines if not line.startswith("Gualema on ")]
+    assert entries
+    assert {"time", "level", "logger", "message"} <= set(entries[0])
+    ours = [e for e in entries if e.get("request_id") == "json-req-1"]
+    assert {e["logger"] for e in ours} >= {"uvicorn.access"}
+    assert "13912345678" not in "\n".join(lines)
