@@ -16,9 +16,11 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from models.accounts import Account, AccountDisabled, Role
+from models import audit
+from models.accounts import Account, AccountDisabled, PhoneTaken, Role
 from models.clock import utcnow
 from models.errors import DomainError
+from models.identity import mask_phone
 
 WECHAT_ACCOUNT_NAME = "微信用户"
 
@@ -89,6 +91,24 @@ async def link(appid: str, openid: str, unionid: str | None, phone: str) -> Acco
             if existing is not None:
                 return existing
     raise WechatUnavailable("concurrent WeChat logins did not settle")
+
+
+async def bind_phone(account_id: int, phone: str) -> Account:
+    """The account's phone becomes the number WeChat vouched for; another account's number is refused."""
+    try:
+        async with in_transaction():
+            await Account.filter(id=account_id).update(phone=phone)
+            account = await Account.get(id=account_id)
+            await audit.record(
+                account_id,
+                "account.bind_wechat_phone",
+                "account",
+                account_id,
+                after={"phone": mask_phone(phone)},
+            )
+    except IntegrityError:
+        raise PhoneTaken() from None
+    return account
 
 
 async def openid_of(account_id: int, appid: str) -> str | None:

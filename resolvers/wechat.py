@@ -12,6 +12,7 @@ from integrations.wechat.access_token import AccessToken, RedisTokenStore, Share
 from integrations.wechat.client import MiniProgramClient, MiniProgramConfig
 from integrations.wechat.errors import WeChatError
 from models import wechat
+from models.accounts import Account
 from models.payments import PaymentProvider
 from models.wechat import WechatCodeRejected, WechatPhoneRequired, WechatUnavailable
 from resolvers.accounts import Session, _open_session, clean_phone
@@ -102,6 +103,16 @@ async def login_with_wechat(context: Context, code: str, phone_code: str | None)
         phone = clean_phone(shared.phone, "phoneCode")
         account = await wechat.link(settings.wechat_appid, who.openid, who.unionid, phone)
     return await _open_session(context, account)
+
+
+async def bind_wechat_phone(context: Context, phone_code: str) -> Account:
+    """The caller's phone becomes the one they shared through WeChat's `getPhoneNumber` button."""
+    with _wechat_answers():
+        shared = await mini_program(context.settings).phone_number(phone_code)
+    phone = clean_phone(shared.phone, "phoneCode")
+    account_id = context.viewer.account_id
+    assert account_id is not None  # the field requires an authenticated account
+    return await wechat.bind_phone(account_id, phone)
 
 
 async def payer_openid(context: Context, provider: PaymentProvider, given: str | None) -> str:

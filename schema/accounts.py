@@ -251,6 +251,10 @@ AuthResult = Annotated[
     | WechatUnavailableError,
     strawberry.union("AuthResult"),
 ]
+BindPhoneResult = Annotated[
+    Account | PhoneTakenError | InvalidInputError | WechatCodeRejectedError | WechatUnavailableError,
+    strawberry.union("BindPhoneResult"),
+]
 RefreshResult = Annotated[
     AuthPayload | InvalidRefreshTokenError | AccountDisabledError, strawberry.union("RefreshResult")
 ]
@@ -366,6 +370,14 @@ class Mutation:
     )
     async def login_with_wechat(self, info: Info, code: str, phone_code: str | None = None) -> AuthResult:
         return AuthPayload.from_session(await wechat.login_with_wechat(info.context, code, phone_code))
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="The account's phone becomes the number the user shares through WeChat's "
+        "getPhoneNumber button (`phoneCode`); a number of another account is PhoneTakenError.",
+    )
+    async def bind_wechat_phone(self, info: Info, phone_code: str) -> BindPhoneResult:
+        return Account.from_model(await wechat.bind_wechat_phone(info.context, phone_code))
 
     @strawberry.mutation
     async def refresh_token(self, info: Info, token: str) -> RefreshResult:

@@ -120,3 +120,34 @@ async def test_a_disabled_account_cannot_log_in_through_wechat(
 
     assert result["__typename"] == "AccountDisabledError"
     assert await WechatIdentity.all().count() == 0
+
+
+BIND_PHONE = """
+mutation($phoneCode: String!) {
+  bindWechatPhone(phoneCode: $phoneCode) {
+    __typename
+    ... on Account { id phone }
+    ... on Error { message }
+  }
+}"""
+
+
+async def test_a_logged_in_user_binds_the_phone_wechat_vouches_for(
+    gql: GraphQLClient, wechat: FakeWeChat
+) -> None:
+    user = await factories.patient_user(phone="13500001111")
+
+    data = await gql.as_(user.token).data(BIND_PHONE, {"phoneCode": wechat.phone_code("13600002222")})
+
+    assert data["bindWechatPhone"] == {"__typename": "Account", "id": str(user.id), "phone": "136****2222"}
+    assert (await Account.get(id=user.id)).phone == "13600002222"
+
+
+async def test_binding_another_accounts_phone_is_refused(gql: GraphQLClient, wechat: FakeWeChat) -> None:
+    user = await factories.patient_user(phone="13500001111")
+    await factories.patient_user(phone="13600002222")
+
+    data = await gql.as_(user.token).data(BIND_PHONE, {"phoneCode": wechat.phone_code("13600002222")})
+
+    assert data["bindWechatPhone"]["__typename"] == "PhoneTakenError"
+    assert (await Account.get(id=user.id)).phone == "13500001111"
