@@ -9,9 +9,7 @@ import re
 import httpx
 from pydantic import SecretStr
 
-from models.clock import utcnow
 from models.jobs import enqueue
-from models.queueing import QueueTicket, TicketState
 from tests import factories
 from tests.fixtures.api import GraphQLClient, LiveServer
 from tests.fixtures.graphql_ws import graphql_socket
@@ -121,20 +119,7 @@ async def test_waiting_patients_are_counted_per_room(http: httpx.AsyncClient) ->
     schedule = await factories.clinic_today()
     for _ in range(2):
         booking = await factories.confirmed_booking(schedule)
-        await QueueTicket.create(
-            booking_id=booking.id,
-            room_id=schedule.room_id,
-            department_id=schedule.department_id,
-            account_id=booking.account_id,
-            visit_date=booking.visit_date,
-            label=f"A{booking.queue_number:03d}",
-            number=booking.queue_number,
-            display_name="张*三",
-            state=TicketState.WAITING,
-            rank=booking.queue_number * 1000,
-            checked_in_at=utcnow(),
-            live_booking_key=booking.id,
-        )
+        await factories.queue_ticket(booking)
 
     samples = await scrape(http)
 
