@@ -7,6 +7,7 @@ processes, each is scraped on its own (docs/decisions/152).
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import logging
 import math
@@ -16,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from graphql import OperationDefinitionNode, OperationType
@@ -275,12 +277,8 @@ async def _oldest_age(model: Any, **filters: Any) -> float:
     if oldest is None:
         return 0.0
     if isinstance(oldest, str):  # SQLite aggregates come back as text
-        from datetime import datetime
-
         oldest = datetime.fromisoformat(oldest)
     if oldest.tzinfo is None:
-        from datetime import UTC
-
         oldest = oldest.replace(tzinfo=UTC)
     return max(0.0, (utcnow() - oldest).total_seconds())
 
@@ -378,8 +376,6 @@ def allowed(request: Request, settings: Settings) -> bool:
     """A configured token is required; without one, only peers on the allowed networks."""
     if settings.metrics_token is not None:
         expected = f"Bearer {settings.metrics_token.get_secret_value()}"
-        import hmac
-
         return hmac.compare_digest(request.headers.get("authorization", ""), expected)
     if request.client is None:
         return False
