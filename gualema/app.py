@@ -15,10 +15,13 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
+from gualema import tracing
 from gualema.background import BackgroundWorkers
 from gualema.database import close_database, dialect, migrate, open_database
 from gualema.graphql_endpoint import GraphQLEndpoint
 from gualema.graphql_schema import schema_for
+from gualema.logging_config import RequestIdMiddleware
+from gualema.metrics import WebSocketCounter, metrics_endpoint
 from gualema.settings import Settings, get_settings
 from realtime.broker import create_broker, get_broker, set_broker
 
@@ -141,6 +144,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             set_broker(None)
             if manage_database:
                 await close_database()
+            if tracing.enabled(settings):
+                tracing.stop()
 
     routes: list[BaseRoute] = [
         # Every method reaches the endpoint, which answers the unsupported ones with a JSON 405.
@@ -148,6 +153,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         WebSocketRoute("/graphql", endpoint),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),  # issue 19
         *area_routes(settings),
     ]
     middleware = []
@@ -165,6 +171,10 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                 max_age=600,
             )
         )
+    middleware += [Middleware(RequestIdMiddleware), Middleware(WebSocketCounter)]  # issue 19
+    if tracing.enabled(settings):  # issue 19: OpenTelemetry only when an OTLP endpoint is set
+        tracing.start(settings)
+        middleware.insert(0, Middleware(tracing.TracingMiddleware))
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings
     return app

@@ -120,3 +120,14 @@ class BackgroundWorkers:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.tasks:
+            await release_claims()  # issue 19: another process takes our jobs and texts at once
+
+
+async def release_claims() -> None:
+    from models.jobs import release_claims as release_jobs
+    from models.notifications import release_sms_claims
+
+    jobs, texts = await release_jobs(), await release_sms_claims()
+    if jobs or texts:
+        log.info("released the leases of %d job(s) and %d text(s)", jobs, texts)

@@ -56,6 +56,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         host = "127.0.0.1" if args.host in {"0.0.0.0", "::"} else args.host  # noqa: S104 - compared, not bound
         os.environ["GUALEMA_PUBLIC_BASE_URL"] = f"http://{host}:{args.port}"
         reset_settings()
+    from gualema.logging_config import logging_config
+
     print(f"Gualema on http://{args.host}:{args.port}/graphql", file=sys.stderr)
     uvicorn.run(
         "gualema.asgi:app",
@@ -65,8 +67,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         loop=args.loop,
         ws_per_message_deflate=False,  # ~45 KiB per idle socket instead of ~85 KiB
         **server_options(settings),
-        log_level="info" if not settings.is_production else "warning",
+        log_level=settings.log_level.lower(),  # GUALEMA_LOG_LEVEL, also for uvicorn's own loggers
         access_log=not settings.is_production,
+        log_config=logging_config(settings),  # issue 19: JSON lines, request ids, masking
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
     return 0
 
@@ -167,4 +171,7 @@ def main(argv: list[str] | None = None) -> None:
     except SettingsError as exc:
         print(f"gualema: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    from gualema.logging_config import configure_logging
+
+    configure_logging(settings)
     raise SystemExit(args.run(args, settings))

@@ -18,10 +18,13 @@ from strawberry.extensions import AddValidationRules, MaskErrors, MaxTokensLimit
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionResult
 
+from gualema import tracing
 from gualema.document_cache import CachedParsingAndValidation, DocumentCache
+from gualema.metrics import OperationMetrics, expected_error
 from gualema.query_cost import cost_rule
 from gualema.query_limits import depth_and_alias_rule
 from gualema.settings import Settings
+from schema.errors import expected_error_observers
 from schema.root import build_schema
 
 log = logging.getLogger("gualema.graphql")
@@ -143,9 +146,12 @@ def schema_extensions(
         lambda: AddValidationRules(rules),
         lambda: CachedParsingAndValidation(document_cache),
         MaskUnexpectedErrors,
+        OperationMetrics,  # issue 19: /metrics
     ]
     if settings.is_production:
         extensions.append(HideSuggestions)
+    if tracing.enabled(settings):  # issue 19: nothing at all when off
+        extensions.append(tracing.GraphQLOperationSpan)
     return extensions
 
 
@@ -215,6 +221,8 @@ class _AlreadyExecuted:
 
 def schema_for(settings: Settings, cache: DocumentCache | None = None) -> strawberry.Schema:
     quiet_strawberry_error_log()
+    if expected_error not in expected_error_observers:
+        expected_error_observers.append(expected_error)
     return build_schema(
         extensions=schema_extensions(settings, cache), execution_context_class=SharedEventExecution
     )

@@ -6,6 +6,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from gualema.metrics import observe_payment_notification
 from gualema.settings import Settings
 from integrations.payments.interface import Reply
 from integrations.payments.sandbox.page import pay_page
@@ -55,7 +56,9 @@ def _notification_endpoint(provider: PaymentProvider):  # type: ignore[no-untype
         except ClientDisconnect:
             return Response(status_code=400)  # nobody is listening; no traceback
         reply = await handle_notification(_settings(request), provider, dict(request.headers), body)
-        return _response(reply)
+        response = _response(reply)
+        observe_payment_notification(provider.value, response.status_code)
+        return response
 
     return endpoint
 

@@ -24,12 +24,12 @@ DEVELOPMENT_SECRET = "gualema-development-secret-do-not-use-in-production"  # no
 MIN_PRODUCTION_SECRET = 32
 ENV_PREFIX = "GUALEMA_"
 # Variables read by the test harness and scripts, not by the application.
-FOREIGN_VARIABLES = ("GUALEMA_TEST_",)
+FOREIGN_VARIABLES = ("GUALEMA_TEST_", "GUALEMA_BACKUP_")
 
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 _HTTP_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/\S*)?")
 # URL settings whose empty value means "derive it from public_base_url".
-OPTIONAL_URLS = frozenset({"payment_notify_base_url", "navigation_marker_url"})
+OPTIONAL_URLS = frozenset({"payment_notify_base_url", "navigation_marker_url", "otlp_endpoint"})
 _KEY_PREFIX = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 CommaList = Annotated[list[str], NoDecode]
@@ -144,6 +144,11 @@ class Settings(BaseSettings):
     alipay_gateway_url: str = "https://openapi.alipay.com/gateway.do"
     payment_http_timeout_seconds: float = Field(default=10.0, gt=0)
 
+    # -- WeChat mini-program login (issue 19; docs/decisions/150-151)
+    wechat_appid: str = ""
+    wechat_secret: SecretStr | None = None
+    wechat_api_base_url: str = "https://api.weixin.qq.com"
+
     # -- indoor navigation (issue 8)
     # Printed QR markers encode `{navigation_marker_url}/{MARKER-ID}.{SIGNATURE}`; empty means
     # `{public_base_url}/navigation/m`.
@@ -203,15 +208,40 @@ class Settings(BaseSettings):
     waitlist_max_entries: int = Field(default=3, ge=1, le=50)
     waitlist_expire_hour: int = Field(default=23, ge=0, le=23)  # the day before the visit
 
+    # -- operations (issue 19; docs/decisions/152-156)
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # /metrics: with a token, only `Authorization: Bearer <token>`; without one, only peers in
+    # `metrics_allowed_networks` (Prometheus beside the server).
+    metrics_token: SecretStr | None = None
+    metrics_allowed_networks: CommaList = ["127.0.0.0/8", "::1/128"]
+    # SIGTERM: in-flight requests get this long to finish before uvicorn cancels them.
+    shutdown_grace_seconds: int = Field(default=10, ge=0, le=300)
+    # OpenTelemetry: traces go to this OTLP/HTTP endpoint (e.g. http://collector:4318); unset: off.
+    otlp_endpoint: str = ""
+    otel_service_name: str = "gualema"
+
     # -- background work
     worker_interval_seconds: float = Field(default=1.0, gt=0)
     run_workers: bool = True
 
-    @field_validator("cors_origins", "ws_allowed_origins", mode="before")
+    @field_validator("cors_origins", "ws_allowed_origins", "metrics_allowed_networks", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("metrics_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{network!r} is not an address or network such as 10.0.0.0/8") from exc
         return value
 
     @field_validator("timezone")
@@ -248,6 +278,8 @@ class Settings(BaseSettings):
         "navigation_marker_url",
         "sms_aliyun_endpoint",
         "sms_tencent_endpoint",
+        "wechat_api_base_url",
+        "otlp_endpoint",
         check_fields=False,  # each area declares its own; a missing one is simply not checked
     )
     @classmethod

@@ -18,6 +18,7 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 
 from models.clock import utcnow
+from models.correlation import request_id
 
 WORKER_ID = secrets.token_hex(6)
 
@@ -39,6 +40,7 @@ class Job(Model):
     failed_at = fields.DatetimeField(null=True)
     last_error = fields.TextField(default="")
     created_at = fields.DatetimeField(auto_now_add=True)
+    request_id = fields.CharField(max_length=64, default="")  # of the request that enqueued it
 
     class Meta:
         table = "job"
@@ -64,6 +66,7 @@ async def enqueue(
         run_at=run_at or utcnow(),
         dedupe_key=dedupe_key,
         max_attempts=max_attempts,
+        request_id=request_id.get(),
     )
     if dedupe_key is not None:
         await Job.bulk_create([row], ignore_conflicts=True)
@@ -100,6 +103,13 @@ async def complete(job: Job) -> None:
     await Job.filter(id=job.id, locked_by=WORKER_ID).update(done_at=utcnow(), locked_until=None)
 
 
+async def release_claims() -> int:
+    """At shutdown: this process's unfinished jobs become claimable at once, not when the lease ends."""
+    return await Job.filter(locked_by=WORKER_ID, done_at__isnull=True, locked_until__isnull=False).update(
+        locked_until=None
+    )
+
+
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(2**attempts, 3600))
 
@@ -125,6 +135,7 @@ class JobRunner:
     async def run_once(self, limit: int = 20) -> int:
         jobs = await claim(list(self.handlers), lease=self.lease, limit=limit)
         for job in jobs:
+            request_id.set(job.request_id or f"job-{job.id}")
             try:
                 await self.handlers[job.kind](job)
             except Exception as exc:  # a failing job is retried with backoff, never lost

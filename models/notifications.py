@@ -24,6 +24,7 @@ from tortoise.transactions import in_transaction
 
 from models.accounts import Account
 from models.clock import utcnow
+from models.correlation import request_id
 from models.message_templates import Locale, RenderedMessage, render
 
 WORKER_ID = secrets.token_hex(6)
@@ -62,6 +63,7 @@ class SmsMessage(Model):
     last_error = fields.TextField(default="")
     provider_message_id = fields.CharField(max_length=128, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
+    request_id = fields.CharField(max_length=64, default="")  # of the request that recorded it
 
     class Meta:
         table = "sms_message"
@@ -154,6 +156,7 @@ async def record_sms(
             idempotency_key=idempotency_key_for(dedupe_key),
             max_attempts=max_attempts or notice_defaults().max_attempts,
             next_attempt_at=utcnow(),
+            request_id=request_id.get(),
         )
     )
 
@@ -265,6 +268,13 @@ async def claim_due_sms(*, lease: timedelta, limit: int) -> list[SmsMessage]:
                 Q(id=row.id), Q(status=SmsStatus.PENDING), Q(attempts=row.attempts), lease_held
             ).update(**values)
     return await SmsMessage.filter(locked_by=token, status=SmsStatus.PENDING).order_by("id")
+
+
+async def release_sms_claims() -> int:
+    """At shutdown: texts this process claimed but did not settle become claimable at once."""
+    return await SmsMessage.filter(
+        locked_by__startswith=f"{WORKER_ID}-", status=SmsStatus.PENDING, locked_until__isnull=False
+    ).update(locked_until=None)
 
 
 def _finished_body(message: SmsMessage) -> dict[str, Any]:

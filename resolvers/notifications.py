@@ -18,6 +18,7 @@ from integrations.sms import build_provider
 from integrations.sms.interface import OutgoingSms, SmsError, SmsProvider
 from models import jobs, notifications, rate_limits, reminders, verification_codes
 from models.accounts import Account, Role
+from models.correlation import request_id
 from models.errors import DomainError, InvalidInput
 from models.identity import mask_phone, normalise_phone, phone_problem
 from models.message_templates import template_for
@@ -65,6 +66,7 @@ def _outgoing(message: SmsMessage) -> OutgoingSms:
 
 
 async def _deliver(provider: SmsProvider, message: SmsMessage, policy: RetryPolicy) -> str:
+    request_id.set(message.request_id or f"sms-{message.id}")  # its own task (gather): logs name the cause
     if message.attempts > message.max_attempts:
         # The lease of the last attempt ran out (its process died): give up rather than send again.
         await notifications.mark_attempt_failed(

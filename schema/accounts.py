@@ -20,8 +20,9 @@ from models.accounts import (
 )
 from models.audit import AuditEntry as AuditEntryRow
 from models.identity import mask_phone
+from models.wechat import WechatCodeRejected, WechatPhoneRequired, WechatUnavailable
 from resolvers import accounts as use_cases
-from resolvers import admin_accounts
+from resolvers import admin_accounts, wechat
 from resolvers.context import Context
 from resolvers.loaders import AccountByIdLoader, DoctorByAccountLoader, PatientsByAccountLoader
 from schema.errors import Error, InvalidInputError, NotAllowedError, NotFoundError, maps
@@ -220,14 +221,39 @@ class LoginThrottledError(Error):
     retry_after_seconds: int
 
 
+@maps(WechatPhoneRequired)
+@strawberry.type(description="No account is linked to this WeChat user yet: ask for the phone number.")
+class WechatPhoneRequiredError(Error):
+    pass
+
+
+@maps(WechatCodeRejected)
+@strawberry.type(description="The WeChat code is unknown or already used: call wx.login() again.")
+class WechatCodeRejectedError(Error):
+    pass
+
+
+@maps(WechatUnavailable)
+@strawberry.type(description="WeChat is busy, rate-limited or not configured: try again shortly.")
+class WechatUnavailableError(Error):
+    pass
+
+
 AuthResult = Annotated[
     AuthPayload
     | InvalidCredentialsError
     | AccountDisabledError
     | PhoneTakenError
     | InvalidInputError
-    | LoginThrottledError,
+    | LoginThrottledError
+    | WechatPhoneRequiredError
+    | WechatCodeRejectedError
+    | WechatUnavailableError,
     strawberry.union("AuthResult"),
+]
+BindPhoneResult = Annotated[
+    Account | PhoneTakenError | InvalidInputError | WechatCodeRejectedError | WechatUnavailableError,
+    strawberry.union("BindPhoneResult"),
 ]
 RefreshResult = Annotated[
     AuthPayload | InvalidRefreshTokenError | AccountDisabledError, strawberry.union("RefreshResult")
@@ -337,6 +363,21 @@ class Mutation:
     @strawberry.mutation
     async def login(self, info: Info, phone: str, password: str) -> AuthResult:
         return AuthPayload.from_session(await use_cases.login(info.context, phone, password))
+
+    @strawberry.mutation(
+        description="Mini-program login: `code` from wx.login(); `phoneCode` from the getPhoneNumber "
+        "button, needed only while no account is linked to this WeChat user (WechatPhoneRequiredError)."
+    )
+    async def login_with_wechat(self, info: Info, code: str, phone_code: str | None = None) -> AuthResult:
+        return AuthPayload.from_session(await wechat.login_with_wechat(info.context, code, phone_code))
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="The account's phone becomes the number the user shares through WeChat's "
+        "getPhoneNumber button (`phoneCode`); a number of another account is PhoneTakenError.",
+    )
+    async def bind_wechat_phone(self, info: Info, phone_code: str) -> BindPhoneResult:
+        return Account.from_model(await wechat.bind_wechat_phone(info.context, phone_code))
 
     @strawberry.mutation
     async def refresh_token(self, info: Info, token: str) -> RefreshResult:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import strawberry
@@ -13,6 +14,8 @@ from models.errors import DomainError, InvalidInput, InvalidTransition, NotAllow
 T = TypeVar("T")
 
 _handlers: list[strawberry.ExceptionHandler[Any, Any]] = []
+# Told (field name, error type name) of every expected error answered; the composition adds metrics.
+expected_error_observers: list[Callable[[str, str], None]] = []
 
 
 @strawberry.interface(description="An expected failure; clients switch on __typename.")
@@ -33,6 +36,8 @@ def maps(exception_class: type[DomainError]) -> Any:
             def handle(self, exception: DomainError, *, field: StrawberryField, info: Info) -> Any:
                 values = {name: getattr(exception, name, None) for name in field_names}
                 values["message"] = exception.message
+                for observe in expected_error_observers:
+                    observe(info.field_name, gql_type.__name__)
                 return gql_type(**values)
 
         _handlers.append(Handler())

@@ -170,7 +170,8 @@ class Query:
 class Mutation:
     @strawberry.mutation(
         permission_classes=[IsPatient],
-        description="Start (or resume) paying a booking's fee. `wechatOpenId` is required for WECHAT_PAY.",
+        description="Start (or resume) paying a booking's fee. WECHAT_PAY pays as the account's "
+        "linked WeChat user (`wechatOpenId` overrides it).",
     )
     async def pay_booking(
         self,
@@ -185,7 +186,7 @@ class Mutation:
     @strawberry.mutation(
         permission_classes=[IsPatient],
         description="Prepaid waitlist: pay an AWAITING_PAYMENT entry's fee to get in line. "
-        "`wechatOpenId` is required for WECHAT_PAY.",
+        "WECHAT_PAY pays as the account's linked WeChat user (`wechatOpenId` overrides it).",
     )
     async def pay_waitlist_entry(
         self,

@@ -48,7 +48,7 @@ if REDIS_URL:
 else:
     os.environ.pop("GUALEMA_REDIS_URL", None)
 
-pytest_plugins = ["tests.fixtures.database", "tests.fixtures.api"]
+pytest_plugins = ["tests.fixtures.database", "tests.fixtures.api", "tests.fixtures.wechat"]
 
 
 @pytest.fixture(scope="session")

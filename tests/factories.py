@@ -322,3 +322,26 @@ async def confirmed_booking(
         idempotency_key=f"queue-test-{next(_sequence)}",
         request_fingerprint="x",
     )
+
+
+async def queue_ticket(booking: Any, state: Any = None) -> Any:
+    """A ticket for `booking` in its schedule's room, checked in now (WAITING unless `state` is given)."""
+    from models.clock import utcnow
+    from models.queueing import LIVE, QueueTicket, TicketState
+
+    state = state or TicketState.WAITING
+    schedule = await booking.schedule
+    return await QueueTicket.create(
+        booking_id=booking.id,
+        room_id=schedule.room_id,
+        department_id=schedule.department_id,
+        account_id=booking.account_id,
+        visit_date=booking.visit_date,
+        label=f"A{booking.queue_number:03d}",
+        number=booking.queue_number,
+        display_name="张*三",
+        state=state,
+        rank=booking.queue_number * 1000,
+        checked_in_at=utcnow(),
+        live_booking_key=booking.id if state in LIVE else None,
+    )

@@ -68,7 +68,7 @@ def compose_config() -> dict[str, Any]:
 
 def test_compose_runs_two_api_replicas_after_the_migration() -> None:
     services = compose_config()["services"]
-    assert set(services) == {"postgres", "redis", "migrate", "api-1", "api-2", "balancer"}
+    assert set(services) >= {"postgres", "redis", "migrate", "api-1", "api-2", "balancer"}
     for api in ("api-1", "api-2"):
         depends = services[api]["depends_on"]
         assert depends["migrate"]["condition"] == "service_completed_successfully"
@@ -77,3 +77,33 @@ def test_compose_runs_two_api_replicas_after_the_migration() -> None:
         assert services[api]["environment"]["GUALEMA_ENV"] == "production"
     assert services["migrate"]["command"] == ["python", "-m", "gualema", "migrate"]
     assert set(services["balancer"]["depends_on"]) == {"api-1", "api-2"}
+
+
+def test_compose_watches_the_replicas_with_prometheus_and_grafana() -> None:
+    services = compose_config()["services"]
+    prometheus_address = services["prometheus"]["networks"]["backend"]["ipv4_address"]
+    for api in ("api-1", "api-2"):
+        assert services[api]["environment"]["GUALEMA_METRICS_ALLOWED_NETWORKS"] == f"{prometheus_address}/32"
+    assert "prometheus" in str(services["grafana"]["depends_on"])
+    yaml = pytest.importorskip("yaml", reason="PyYAML reads the Prometheus configuration")
+    scrape = yaml.safe_load((DOCKER / "prometheus.yml").read_text(encoding="utf-8"))["scrape_configs"]
+    assert scrape[0]["static_configs"][0]["targets"] == ["api-1:8000", "api-2:8000"]
+    assert "location = /metrics" in (DOCKER / "nginx.conf").read_text(encoding="utf-8")
+
+
+def test_the_grafana_dashboard_reads_only_metrics_the_server_exports() -> None:
+    import json
+    import re
+
+    from gualema.metrics import ANSWERS, GAUGES, LATENCY, OPERATIONS, PAYMENT_NOTIFICATIONS
+
+    exported: set[str] = {m.name for m in (OPERATIONS, ANSWERS, PAYMENT_NOTIFICATIONS, *GAUGES)}  # type: ignore[attr-defined]
+    exported.add(f"{LATENCY.name}_bucket")
+    dashboard = json.loads((DOCKER / "grafana" / "dashboards" / "gualema.json").read_text(encoding="utf-8"))
+    used = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"gualema_[a-z_]+", target["expr"])
+    }
+    assert used == exported  # every metric is on the dashboard (latency by its buckets), nothing else

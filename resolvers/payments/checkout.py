@@ -33,6 +33,7 @@ from models.payments import (
 from models.waitlist import WaitlistEntry, WaitlistStatus
 from resolvers.context import Context
 from resolvers.payments.gateways import gateway
+from resolvers.wechat import payer_openid as wechat_payer
 
 log = logging.getLogger("gualema.payments")
 
@@ -57,7 +58,7 @@ async def pay_booking(
     if booking.expires_at <= utcnow():
         raise BookingNotPayable("the hold on this booking has lapsed")
     adapter = gateway(context.settings, provider)
-    order = await open_order(booking, provider, payer_openid or "")
+    order = await open_order(booking, provider, await wechat_payer(context, provider, payer_openid))
     return await _start_payment(adapter, order, provider, f"挂号费 {booking.visit_date}")
 
 
@@ -82,7 +83,7 @@ async def pay_waitlist_entry(
         amount=entry.fee_due,
         expires_at=entry.payment_expires_at,
         provider=provider,
-        payer_openid=payer_openid or "",
+        payer_openid=await wechat_payer(context, provider, payer_openid),
         changed=WaitlistEntryNotPayable("the payment for this waitlist entry just changed; try again"),
     )
     return await _start_payment(adapter, order, provider, f"候补挂号费 {entry.visit_date}")

@@ -8,7 +8,6 @@ import pytest
 from tortoise.transactions import in_transaction
 
 from models.booking import Booking, BookingStatus
-from models.clock import utcnow
 from models.errors import InvalidTransition
 from models.queueing import BOOKING_FOLLOWS, LIVE, TRANSITIONS, QueueTicket, TicketState
 from models.reactions import change_ticket
@@ -43,20 +42,8 @@ def test_the_table_is_the_one_documented() -> None:
 async def _ticket_in(clinic: Clinic, state: TicketState) -> QueueTicket:
     booking = await factories.confirmed_booking(clinic.schedule)
     await Booking.filter(id=booking.id).update(status=BOOKING_WHILE[state])
-    return await QueueTicket.create(
-        booking_id=booking.id,
-        room_id=clinic.room_id,
-        department_id=clinic.department_id,
-        account_id=booking.account_id,
-        visit_date=booking.visit_date,
-        label=f"A{booking.queue_number:03d}",
-        number=booking.queue_number,
-        display_name="张*三",
-        state=state,
-        rank=booking.queue_number * 1000,
-        checked_in_at=utcnow(),
-        live_booking_key=booking.id if state in LIVE else None,
-    )
+    ticket: QueueTicket = await factories.queue_ticket(booking, state)
+    return ticket
 
 
 async def test_every_pair_of_states_is_allowed_or_refused_as_the_table_says(clinic: Clinic) -> None:

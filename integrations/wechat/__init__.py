@@ -1,0 +1,1 @@
+"""WeChat mini-program server API: code-to-session login, phone numbers, the access token."""
