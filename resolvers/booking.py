@@ -13,9 +13,10 @@ from models.booking import Booking, BookingStatus, actions
 from models.booking.placement import BookingPolicy, BookingRequest, place_booking
 from models.booking.rules import Blacklisted, NotYetReleased
 from models.clock import utcnow
-from models.errors import InvalidInput, NotFound
+from models.errors import DomainError, InvalidInput, NotFound
 from models.no_shows import NoShowBlock, NoShowPolicy
 from models.scheduling import Schedule
+from models.statistics.refusals import count_refusal
 from resolvers.context import Context
 from resolvers.pagination import Page, keyset_page
 
@@ -56,10 +57,14 @@ async def book_slot(context: Context, slot_id: int, patient_id: int, idempotency
     tz = context.settings.tz
     try:
         return (await place_booking(request, booking_policy(context.settings))).booking
-    except Blacklisted as refused:  # dates are shown in the hospital's zone
-        raise Blacklisted(refused.ends_at.astimezone(tz)) from None
-    except NotYetReleased as refused:
-        raise NotYetReleased(refused.release_at.astimezone(tz)) from None
+    except DomainError as refused:
+        # 挂号成功率 counts refused attempts by reason, after the refused transaction.
+        await count_refusal(refused, slot_id=slot_id, account_id=request.account_id, at=utcnow(), tz=tz)
+        if isinstance(refused, Blacklisted):  # dates are shown in the hospital's zone
+            raise Blacklisted(refused.ends_at.astimezone(tz)) from None
+        if isinstance(refused, NotYetReleased):
+            raise NotYetReleased(refused.release_at.astimezone(tz)) from None
+        raise
 
 
 async def cancel_booking(context: Context, booking_id: int, reason: str) -> Booking:

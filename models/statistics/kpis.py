@@ -1,0 +1,365 @@
+"""The KPI table: counters summed per period or group, beside the previous period (docs/decisions/181).
+
+Three reads, each one aggregate statement: the rollup's counters (stat_daily), the released capacity
+of sessions not stopped (schedule) and fee revenue by payment date (payment_order and refund, on
+read). Every ratio keeps its numerator and denominator.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tortoise import connections
+
+from models.statistics.metrics import REFUSALS, Metric
+
+M = Metric
+
+
+class Grouping(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    DEPARTMENT = "department"
+    DOCTOR = "doctor"
+
+
+BY_PERIOD = (Grouping.DAY, Grouping.WEEK, Grouping.MONTH)
+# No-shows are counted for ended sessions only: days before today.
+ENDED_ONLY = (M.VISIT_NO_SHOW.value, M.VISIT_CONFIRMED.value)
+
+
+@dataclass(frozen=True)
+class KpiFilter:
+    start: date
+    end: date  # inclusive
+    grouping: Grouping
+    department_id: int | None = None
+    doctor_id: int | None = None
+
+
+@dataclass
+class Counts:
+    """Everything one row's figures are computed from."""
+
+    metrics: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    capacity: int = 0
+    paid: int = 0  # fen taken
+    refunded: int = 0  # fen given back
+
+    def __getitem__(self, metric: Metric) -> int:
+        return self.metrics.get(metric.value, 0)
+
+    def add(self, other: Counts) -> None:
+        for name, value in other.metrics.items():
+            self.metrics[name] += value
+        self.capacity += other.capacity
+        self.paid += other.paid
+        self.refunded += other.refunded
+
+    @property
+    def refused(self) -> int:
+        return sum(self[metric] for metric in REFUSALS)
+
+
+@dataclass(frozen=True)
+class Ratio:
+    numerator: int
+    denominator: int
+
+    @property
+    def value(self) -> float | None:
+        return self.numerator / self.denominator if self.denominator else None
+
+
+def registrations(c: Counts) -> int:
+    return c[M.REGISTRATIONS]
+
+
+def revenue(c: Counts) -> int:
+    return c.paid - c.refunded
+
+
+def utilization(c: Counts) -> Ratio:
+    return Ratio(c[M.VISIT_BOOKED], c.capacity)
+
+
+def consumed_utilization(c: Counts) -> Ratio:
+    return Ratio(c[M.VISIT_CONSUMED], c.capacity)
+
+
+def success_rate(c: Counts) -> Ratio:
+    # Attempts: bookings placed plus refused requests (an idempotent replay is not a new attempt).
+    return Ratio(c[M.CONFIRMED], c[M.REGISTRATIONS] + c.refused)
+
+
+def payment_conversion(c: Counts) -> Ratio:
+    return Ratio(c[M.PAID], c[M.HOLDS])
+
+
+def cancellation_rate(c: Counts) -> Ratio:
+    return Ratio(c[M.CANCELLED], c[M.REGISTRATIONS])
+
+
+def late_cancellation_rate(c: Counts) -> Ratio:
+    return Ratio(c[M.CANCELLED_LATE], c[M.REGISTRATIONS])
+
+
+def no_show_rate(c: Counts) -> Ratio:
+    return Ratio(c[M.VISIT_NO_SHOW], c[M.VISIT_CONFIRMED])
+
+
+@dataclass(frozen=True)
+class KpiRow:
+    key: date | int  # the period's first day, or the department's / doctor's id
+    start: date
+    end: date
+    current: Counts
+    previous: Counts
+
+
+# ---------------------------------------------------------------- periods
+
+
+def period_start(day: date, grouping: Grouping) -> date:
+    if grouping is Grouping.WEEK:
+        return day - timedelta(days=day.weekday())
+    if grouping is Grouping.MONTH:
+        return day.replace(day=1)
+    return day
+
+
+def period_end(start: date, grouping: Grouping) -> date:
+    if grouping is Grouping.WEEK:
+        return start + timedelta(days=6)
+    if grouping is Grouping.MONTH:
+        return start.replace(day=calendar.monthrange(start.year, start.month)[1])
+    return start
+
+
+def month_back(day: date, *, is_last: bool = False) -> date:
+    year, month = (day.year, day.month - 1) if day.month > 1 else (day.year - 1, 12)
+    last = calendar.monthrange(year, month)[1]
+    return date(year, month, last if is_last else min(day.day, last))
+
+
+def previous_span(start: date, end: date, grouping: Grouping) -> tuple[date, date]:
+    """The span a row is compared with: the same part of the period before."""
+    if grouping is Grouping.DAY:
+        return start - timedelta(days=1), end - timedelta(days=1)
+    if grouping is Grouping.WEEK:
+        return start - timedelta(days=7), end - timedelta(days=7)
+    if grouping is Grouping.MONTH:
+        full_to_end = end == period_end(period_start(end, grouping), grouping)
+        return month_back(start), month_back(end, is_last=full_to_end)
+    days = (end - start).days + 1
+    return start - timedelta(days=days), start - timedelta(days=1)
+
+
+def periods(start: date, end: date, grouping: Grouping) -> list[tuple[date, date]]:
+    out = []
+    cursor = start
+    while cursor <= end:
+        last = min(period_end(period_start(cursor, grouping), grouping), end)
+        out.append((cursor, last))
+        cursor = last + timedelta(days=1)
+    return out
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _sql(dialect: str, text: str) -> str:
+    if dialect == "postgres":
+        parts = text.split("?")
+        return "".join(part + (f"${i + 1}" if i < len(parts) - 1 else "") for i, part in enumerate(parts))
+    return text if dialect == "sqlite" else text.replace("?", "%s")
+
+
+def _day(dialect: str, value: date) -> Any:
+    return value.isoformat() if dialect == "sqlite" else value
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _local_date_sql(dialect: str, column: str, offset_minutes: int) -> str:
+    # The hospital's zone has no daylight saving (Asia/Shanghai): a fixed offset names the local day.
+    if dialect == "postgres":
+        return f"(({column}) AT TIME ZONE 'UTC' + interval '{offset_minutes} minutes')::date"
+    if dialect == "mysql":
+        return f"DATE(DATE_ADD({column}, INTERVAL {offset_minutes} MINUTE))"
+    return f"date({column}, '{offset_minutes:+d} minutes')"
+
+
+async def _rows(sql: str, values: list[Any]) -> list[dict[str, Any]]:
+    # Every caller builds `sql` from fixed column names of this module; the values are bound.
+    client = connections.get("default")
+    return await client.execute_query_dict(_sql(client.capabilities.dialect, sql), values)
+
+
+def _filters(spec: KpiFilter, department: str, doctor: str, values: list[Any]) -> str:
+    clauses = ""
+    if spec.department_id is not None:
+        clauses += f" AND {department} = ?"
+        values.append(spec.department_id)
+    if spec.doctor_id is not None:
+        clauses += f" AND {doctor} = ?"
+        values.append(spec.doctor_id)
+    return clauses
+
+
+async def _read(
+    spec: KpiFilter, start: date, end: date, key: str, today: date, now: datetime, tz: ZoneInfo
+) -> dict[Any, Counts]:
+    """Counts per key ('day', 'department_id' or 'doctor_id') over [start, end]."""
+    dialect = connections.get("default").capabilities.dialect
+    out: dict[Any, Counts] = defaultdict(Counts)
+
+    values: list[Any] = [_day(dialect, today), _day(dialect, start), _day(dialect, end)]
+    ended = ", ".join(f"'{name}'" for name in ENDED_ONLY)
+    sql = (
+        f"SELECT {key} AS k, metric, SUM(CASE WHEN metric NOT IN ({ended}) OR day < ? THEN value ELSE 0 END)"  # noqa: S608 (fixed column names; values bound)
+        f" AS total FROM stat_daily WHERE day BETWEEN ? AND ?"
+    )
+    sql += _filters(spec, "department_id", "doctor_id", values) + f" GROUP BY {key}, metric"
+    for row in await _rows(sql, values):
+        out[_key(row["k"], key)].metrics[row["metric"]] += int(row["total"])
+
+    schedule_key = {"day": "date", "department_id": "department_id", "doctor_id": "doctor_id"}[key]
+    values = [_day(dialect, start), _day(dialect, end), _moment(dialect, now)]
+    sql = (
+        f"SELECT {schedule_key} AS k, SUM(capacity) AS total FROM schedule"  # noqa: S608 (fixed column names; values bound)
+        " WHERE date BETWEEN ? AND ? AND status = 'open' AND release_at <= ?"
+    )
+    sql += _filters(spec, "department_id", "doctor_id", values) + f" GROUP BY {schedule_key}"
+    for row in await _rows(sql, values):
+        out[_key(row["k"], key)].capacity += int(row["total"])
+
+    offset = int((now.astimezone(tz).utcoffset() or timedelta()).total_seconds() // 60)
+    for column, table, amount, attribute in (
+        ("o.paid_at", "payment_order o", "o.paid_amount", "paid"),
+        ("r.succeeded_at", "refund r JOIN payment_order o ON o.id = r.order_id", "r.amount", "refunded"),
+    ):
+        local_day = _local_date_sql(dialect, column, offset)
+        group = {
+            "day": local_day,
+            "department_id": "COALESCE(b.department_id, w.department_id)",
+            "doctor_id": "COALESCE(s.doctor_id, 0)",
+        }[key]
+        values = [
+            _moment(dialect, _utc_start(start, tz)),
+            _moment(dialect, _utc_start(end + timedelta(days=1), tz)),
+        ]
+        sql = (
+            f"SELECT {group} AS k, SUM({amount}) AS total FROM {table}"  # noqa: S608 (fixed column names; values bound)
+            " LEFT JOIN booking b ON b.id = o.booking_id"
+            " LEFT JOIN waitlist_entry w ON w.id = o.waitlist_entry_id"
+            " LEFT JOIN schedule s ON s.id = COALESCE(b.schedule_id, w.schedule_id)"
+            f" WHERE {column} >= ? AND {column} < ?"
+        )
+        sql += _filters(spec, "COALESCE(b.department_id, w.department_id)", "s.doctor_id", values)
+        sql += f" GROUP BY {group}"
+        for row in await _rows(sql, values):
+            if row["k"] is not None and row["total"] is not None:
+                counts = out[_key(row["k"], key)]
+                setattr(counts, attribute, getattr(counts, attribute) + int(row["total"]))
+    return out
+
+
+def _key(value: Any, key: str) -> Any:
+    return _as_date(value) if key == "day" else int(value)
+
+
+def _utc_start(day: date, tz: ZoneInfo) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
+
+
+def _moment(dialect: str, moment: datetime) -> Any:
+    if dialect == "mysql":
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    if dialect == "sqlite":
+        return moment.astimezone(UTC).isoformat(sep=" ")
+    return moment
+
+
+def _summed(daily: dict[Any, Counts], start: date, end: date) -> Counts:
+    total = Counts()
+    day = start
+    while day <= end:
+        counts = daily.get(day)
+        if counts is not None:
+            total.add(counts)
+        day += timedelta(days=1)
+    return total
+
+
+async def kpi_rows(spec: KpiFilter, *, now: datetime, tz: ZoneInfo) -> list[KpiRow]:
+    today = now.astimezone(tz).date()
+    if spec.grouping in BY_PERIOD:
+        spans = periods(spec.start, spec.end, spec.grouping)
+        earliest = previous_span(*spans[0], spec.grouping)[0] if spans else spec.start
+        daily = await _read(spec, earliest, spec.end, "day", today, now, tz)
+        rows = []
+        for start, end in spans:
+            before = previous_span(start, end, spec.grouping)
+            rows.append(
+                KpiRow(
+                    key=start,
+                    start=start,
+                    end=end,
+                    current=_summed(daily, start, end),
+                    previous=_summed(daily, *before),
+                )
+            )
+        return rows
+    key = "department_id" if spec.grouping is Grouping.DEPARTMENT else "doctor_id"
+    before = previous_span(spec.start, spec.end, spec.grouping)
+    current = await _read(spec, spec.start, spec.end, key, today, now, tz)
+    previous = await _read(spec, before[0], before[1], key, today, now, tz)
+    return [
+        KpiRow(
+            key=group,
+            start=spec.start,
+            end=spec.end,
+            current=current[group],
+            previous=previous.get(group, Counts()),
+        )
+        for group in sorted(current)
+    ]
+
+
+def failures(c: Counts) -> Iterable[tuple[str, int]]:
+    """挂号失败 by reason: the refusals and the holds whose payment lapsed."""
+    for metric in REFUSALS:
+        yield metric.value.removeprefix("refused_"), c[metric]
+    yield "payment_lapsed", c[M.LAPSED]
+
+
+def completed(c: Counts) -> int:
+    return c[M.VISIT_COMPLETED]
+
+
+CountFigure = Callable[[Counts], int]
+RatioFigure = Callable[[Counts], Ratio]
+
+
+def period_label(row: KpiRow, grouping: Grouping) -> str:
+    if grouping is Grouping.WEEK:
+        year, week, _ = row.start.isocalendar()
+        return f"{year}-W{week:02d}"
+    if grouping is Grouping.MONTH:
+        return row.start.strftime("%Y-%m")
+    return row.start.isoformat() if grouping is Grouping.DAY else str(row.key)

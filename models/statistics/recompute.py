@@ -1,0 +1,65 @@
+"""Every rollup counter recomputed from the raw records (booking_event, booking, schedule).
+
+The same pure function as the rollup (metrics.booking_deltas) applied to each recorded change, so a
+difference means a change that did not pass the rollup, or a lost update. Refusals have no raw record
+beyond their counter and are left out.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from models.booking.status import BookingStatus
+from models.booking.tables import Booking, BookingEvent
+from models.scheduling import Schedule, ScheduleStatus
+from models.statistics.metrics import REFUSALS, STOP_EXCLUDES, booking_deltas
+from models.statistics.tables import DailyFigure
+
+Figures = Counter[tuple[date, int, int, str]]  # day, department, doctor, metric -> value
+
+
+async def from_raw_records(tz: ZoneInfo) -> Figures:
+    schedules = {row["id"]: row for row in await Schedule.all().values("id", "doctor_id", "status")}
+    bookings = {
+        row["id"]: row
+        for row in await Booking.all().values(
+            "id", "schedule_id", "department_id", "visit_date", "slot_starts_at"
+        )
+    }
+    out: Figures = Counter()
+    for event in (
+        await BookingEvent.all().order_by("id").values("booking_id", "from_status", "to_status", "at")
+    ):
+        booking = bookings[event["booking_id"]]
+        schedule = schedules[booking["schedule_id"]]
+        stopped = schedule["status"] == ScheduleStatus.STOPPED
+        source = event["from_status"]
+        for delta in booking_deltas(
+            BookingStatus(source) if source is not None else None,
+            BookingStatus(event["to_status"]),
+            at=event["at"],
+            visit_date=booking["visit_date"],
+            slot_starts_at=booking["slot_starts_at"],
+            tz=tz,
+        ):
+            if stopped and delta.metric in STOP_EXCLUDES:
+                continue
+            out[(delta.day, booking["department_id"], schedule["doctor_id"], delta.metric.value)] += (
+                delta.amount
+            )
+    return _without_zeroes(out)
+
+
+async def from_rollup() -> Figures:
+    out: Figures = Counter()
+    refusals = {metric.value for metric in REFUSALS}
+    for row in await DailyFigure.all().values("day", "department_id", "doctor_id", "metric", "value"):
+        if row["metric"] not in refusals:
+            out[(row["day"], row["department_id"], row["doctor_id"], row["metric"])] += row["value"]
+    return _without_zeroes(out)
+
+
+def _without_zeroes(figures: Figures) -> Figures:
+    return Counter({key: value for key, value in figures.items() if value})
