@@ -251,7 +251,7 @@ async def _read(
     offset = int((now.astimezone(tz).utcoffset() or timedelta()).total_seconds() // 60)
     for column, table, amount, attribute in (
         ("o.paid_at", "payment_order o", "o.paid_amount", "paid"),
-        ("r.succeeded_at", "refund r JOIN payment_order o ON o.id = r.order_id", "r.amount", "refunded"),
+        ("r.succeeded_at", "payment_refund r JOIN payment_order o ON o.id = r.order_id", "r.amount", "refunded"),
     ):
         local_day = _local_date_sql(dialect, column, offset)
         group = {

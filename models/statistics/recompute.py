@@ -20,7 +20,7 @@ from models.statistics.tables import DailyFigure
 Figures = Counter[tuple[date, int, int, str]]  # day, department, doctor, metric -> value
 
 
-async def from_raw_records(tz: ZoneInfo) -> Figures:
+async def from_raw_records(tz: ZoneInfo, doctor_ids: set[int] | None = None) -> Figures:
     schedules = {row["id"]: row for row in await Schedule.all().values("id", "doctor_id", "status")}
     bookings = {
         row["id"]: row
@@ -49,17 +49,19 @@ async def from_raw_records(tz: ZoneInfo) -> Figures:
             out[(delta.day, booking["department_id"], schedule["doctor_id"], delta.metric.value)] += (
                 delta.amount
             )
-    return _without_zeroes(out)
+    return _without_zeroes(out, doctor_ids)
 
 
-async def from_rollup() -> Figures:
+async def from_rollup(doctor_ids: set[int] | None = None) -> Figures:
     out: Figures = Counter()
     refusals = {metric.value for metric in REFUSALS}
     for row in await DailyFigure.all().values("day", "department_id", "doctor_id", "metric", "value"):
         if row["metric"] not in refusals:
             out[(row["day"], row["department_id"], row["doctor_id"], row["metric"])] += row["value"]
-    return _without_zeroes(out)
+    return _without_zeroes(out, doctor_ids)
 
 
-def _without_zeroes(figures: Figures) -> Figures:
-    return Counter({key: value for key, value in figures.items() if value})
+def _without_zeroes(figures: Figures, doctor_ids: set[int] | None) -> Figures:
+    return Counter(
+        {key: value for key, value in figures.items() if value and (doctor_ids is None or key[2] in doctor_ids)}
+    )
