@@ -88,9 +88,9 @@ async def test_a_month_of_rollup_equals_the_recomputation_from_raw_records_and_t
         totals[metric] += value
     assert totals[Metric.REGISTRATIONS] == 3 * len(DAYS) * 3
     assert totals[Metric.CANCELLED] >= 3 * len(DAYS)
-    assert (
-        totals[Metric.VISIT_NO_SHOW] > 0 and totals[Metric.LAPSED] > 0 and totals[Metric.VISIT_COMPLETED] > 0
-    )
+    assert totals[Metric.VISIT_NO_SHOW] > 0
+    assert totals[Metric.LAPSED] > 0
+    assert totals[Metric.VISIT_COMPLETED] > 0
 
     # The kpis of the two doctors of the shared department, grouped by doctor, read the same counters.
     admin = await factories.admin_user()
