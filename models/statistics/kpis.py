@@ -31,6 +31,7 @@ class Grouping(StrEnum):
     DOCTOR = "doctor"
 
 
+_ORDERS = "payment_order o"
 BY_PERIOD = (Grouping.DAY, Grouping.WEEK, Grouping.MONTH)
 # No-shows are counted for ended sessions only: days before today.
 ENDED_ONLY = (M.VISIT_NO_SHOW.value, M.VISIT_CONFIRMED.value)
@@ -250,8 +251,8 @@ async def _read(
 
     offset = int((now.astimezone(tz).utcoffset() or timedelta()).total_seconds() // 60)
     for column, table, amount, attribute in (
-        ("o.paid_at", "payment_order o", "o.paid_amount", "paid"),
-        ("r.succeeded_at", "payment_refund r JOIN payment_order o ON o.id = r.order_id", "r.amount", "refunded"),
+        ("o.paid_at", _ORDERS, "o.paid_amount", "paid"),
+        ("r.succeeded_at", f"payment_refund r JOIN {_ORDERS} ON o.id = r.order_id", "r.amount", "refunded"),
     ):
         local_day = _local_date_sql(dialect, column, offset)
         group = {

@@ -62,6 +62,5 @@ async def from_rollup(doctor_ids: set[int] | None = None) -> Figures:
 
 
 def _without_zeroes(figures: Figures, doctor_ids: set[int] | None) -> Figures:
-    return Counter(
-        {key: value for key, value in figures.items() if value and (doctor_ids is None or key[2] in doctor_ids)}
-    )
+    kept = {key: value for key, value in figures.items() if value}
+    return Counter({key: value for key, value in kept.items() if doctor_ids is None or key[2] in doctor_ids})
