@@ -112,6 +112,9 @@ def area_routes(settings: Settings) -> list[BaseRoute]:
     from gualema.payment_routes import payment_routes
 
     routes += payment_routes(settings)  # issue 4: provider notifications, sandbox pay page
+    from gualema.dashboard_page import dashboard_routes
+
+    routes += dashboard_routes()  # issue 15: the statistics big screen
     return routes
 
 

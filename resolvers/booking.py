@@ -29,6 +29,7 @@ def booking_policy(settings: Settings) -> BookingPolicy:
         hold_minutes=settings.hold_minutes,
         max_per_account_per_day=settings.max_bookings_per_account_per_day,
         writers=settings.booking_writers,
+        roll_up=settings.statistics_rollup,
     )
 
 

@@ -61,6 +61,8 @@ from models.payments import (
     transition_order,
 )
 from models.reactions import change_booking
+from models.statistics import rollup
+from models.statistics.metrics import Metric
 from models.waitlist import WaitlistEntry, WaitlistStatus
 from models.waitlist.lifecycle import admit_paid
 from resolvers.context import Context
@@ -285,6 +287,8 @@ async def record_paid(order: PaymentOrder, trade: Trade, raw: dict[str, Any]) ->
             )
         except InvalidTransition:
             return False  # a concurrent delivery of the same news won the conditional update
+        assert order.paid_at is not None
+        await rollup.money_moved(order, Metric.REVENUE_PAID, order.paid_amount, order.paid_at)
         if order.booking_id is None:
             await _record_waitlist_fee(order)
             return True
@@ -385,11 +389,15 @@ async def apply_refund_result(result: RefundResult, raw: dict[str, Any]) -> None
     async with in_transaction():
         order = await PaymentOrder.select_for_update().get(id=refund.order_id)
         if result.state is RefundState.SUCCESS:
+            succeeded_at = utcnow()
             changed = await Refund.filter(id=refund.id, status=RefundStatus.PROCESSING).update(
-                status=RefundStatus.SUCCEEDED, succeeded_at=utcnow(), provider_refund_no=result.refund_no[:64]
+                status=RefundStatus.SUCCEEDED,
+                succeeded_at=succeeded_at,
+                provider_refund_no=result.refund_no[:64],
             )
             if changed != 1:
                 return  # already settled: a replayed notification
+            await rollup.money_moved(order, Metric.REVENUE_REFUNDED, refund.amount, succeeded_at)
             await PaymentOrder.filter(id=order.id).update(
                 refunded_amount=F("refunded_amount") + refund.amount
             )

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
+from typing import Any
 
+from gualema.settings import Settings
+from models import audit, jobs
+from models.access_tokens import decode_access_token, issue_access_token
 from models.clock import utcnow
 from models.errors import InvalidInput
+from models.statistics import activity, dashboard, rollup
 from models.statistics.kpis import Grouping, KpiFilter, KpiRow, kpi_rows
-from resolvers.context import Context
+from realtime.broker import get_broker
+from realtime.messages import is_resync
+from resolvers.context import STATISTICS_DISPLAY_ROLE, Context
+from resolvers.display_tokens import IssuedDisplayToken
+from resolvers.queueing import next_before_expiry
 
 # Two years of days: a year beside the year before it.
 MAX_RANGE_DAYS = 732
@@ -25,3 +35,73 @@ def kpi_filter(
 
 async def kpis(context: Context, spec: KpiFilter) -> list[KpiRow]:
     return await kpi_rows(spec, now=utcnow(), tz=context.settings.tz)
+
+
+# -- the big screen (数据大屏)
+
+DASHBOARD_CHANNEL = "statistics.dashboard"
+
+
+async def refresh_dashboard(settings: Settings) -> int:
+    """Every process runs this each interval; only the lease holder computes, and it publishes only
+    a change (docs/decisions/184)."""
+
+    async def publish(figures: dict[str, Any]) -> None:
+        await get_broker().publish(DASHBOARD_CHANNEL, {"dashboard": figures})
+
+    interval = timedelta(seconds=settings.dashboard_interval_seconds)
+    return int(await dashboard.refresh(jobs.WORKER_ID, utcnow(), settings.tz, interval, publish))
+
+
+async def dashboard_stream(context: Context) -> AsyncIterator[dict[str, Any]]:
+    """The last published figures first, then each change. After a resync (messages lost) the
+    stored figures again: every message is the whole screen."""
+    viewer = context.viewer
+    async with get_broker().subscribe(DASHBOARD_CHANNEL) as messages:
+        yield await dashboard.latest(utcnow(), context.settings.tz)
+        while True:
+            try:
+                message = await next_before_expiry(
+                    viewer, messages, context.settings.revocation_refresh_seconds
+                )
+            except StopAsyncIteration:
+                return
+            if is_resync(message):
+                yield await dashboard.latest(utcnow(), context.settings.tz)
+            else:
+                yield message["dashboard"]
+
+
+async def issue_dashboard_token(context: Context) -> IssuedDisplayToken:
+    """A token for the /dashboard page: role statistics_display, no account, no rooms; revoked like a
+    waiting-room display's (revokeDisplayToken)."""
+    settings = context.settings
+    token, expires_at = issue_access_token(
+        settings.secret_key.get_secret_value(),
+        subject=None,
+        role=STATISTICS_DISPLAY_ROLE,
+        lifetime=timedelta(days=settings.display_token_days),
+    )
+    token_id = decode_access_token(settings.secret_key.get_secret_value(), token).token_id
+    await audit.record(
+        context.viewer.account_id,
+        "dashboard_token.issued",
+        "dashboard",
+        "statistics",
+        after={"token_id": token_id, "expires_at": expires_at.isoformat()},
+    )
+    return IssuedDisplayToken(token, token_id, expires_at, [])
+
+
+async def record_activity(account_id: int, settings: Settings) -> None:
+    await activity.seen(account_id, utcnow(), settings.tz)
+
+
+async def flush_activity(settings: Settings) -> int:
+    return await activity.flush()
+
+
+async def fold_closed_days(settings: Settings) -> int:
+    # Two days back: nothing books, pays or cancels on a day that long closed in any number.
+    today = utcnow().astimezone(settings.tz).date()
+    return await rollup.fold_shards(today - timedelta(days=2))

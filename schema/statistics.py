@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
+from collections.abc import AsyncGenerator
+from datetime import date, datetime
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types.info import Info
@@ -13,7 +14,7 @@ from resolvers import statistics as use_cases
 from resolvers.loaders import DepartmentByIdLoader, DoctorByIdLoader
 from schema.errors import InvalidInputError
 from schema.pagination import id_or_none
-from schema.permissions import IsAdmin
+from schema.permissions import IsAdmin, IsStatisticsDisplayOrAdmin
 
 KpiGroupBy = kpi_models.Grouping
 strawberry.enum(KpiGroupBy, name="KpiGroupBy")
@@ -156,6 +157,63 @@ KpisResult = Annotated[KpiTable | InvalidInputError, strawberry.union("KpisResul
 
 
 @strawberry.type
+class DepartmentWaiting:
+    department_id: strawberry.ID
+    name: str
+    count: int = strawberry.field(description="Patients checked in and waiting now.")
+
+
+@strawberry.type
+class DashboardDay:
+    date: date
+    registrations: int
+
+
+@strawberry.type(description="数据大屏: today's figures, local to the hospital.")
+class Dashboard:
+    date: date
+    registrations: int = strawberry.field(description="Bookings placed today.")
+    revenue: int = strawberry.field(description="Fees paid minus refunded today, in fen.")
+    no_shows: int = strawberry.field(description="爽约 so far today.")
+    calls_last_hour: int = strawberry.field(description="Patients called in the last hour.")
+    utilization: KpiRatioValue = strawberry.field(
+        description="Seats booked ÷ released capacity of today's sessions."
+    )
+    waiting: list[DepartmentWaiting]
+    trend: list[DashboardDay] = strawberry.field(description="Registrations of the last 14 days.")
+
+    @classmethod
+    def of(cls, figures: dict[str, Any]) -> Dashboard:
+        ratio = figures["utilization"]
+        return cls(
+            date=date.fromisoformat(figures["date"]),
+            registrations=figures["registrations"],
+            revenue=figures["revenue"],
+            no_shows=figures["noShows"],
+            calls_last_hour=figures["callsLastHour"],
+            utilization=KpiRatioValue.of(kpi_models.Ratio(ratio["numerator"], ratio["denominator"])),
+            waiting=[
+                DepartmentWaiting(
+                    department_id=strawberry.ID(str(w["departmentId"])), name=w["name"], count=w["count"]
+                )
+                for w in figures["waiting"]
+            ],
+            trend=[
+                DashboardDay(date=date.fromisoformat(t["date"]), registrations=t["registrations"])
+                for t in figures["trend"]
+            ],
+        )
+
+
+@strawberry.type(description="A token for the /dashboard page; revoke it with revokeDisplayToken.")
+class DashboardToken:
+    token: str
+    token_id: strawberry.ID
+    expires_at: datetime
+    page_path: str = strawberry.field(description="Open this path with the token: /dashboard?token=…")
+
+
+@strawberry.type
 class Query:
     @strawberry.field(
         permission_classes=[IsAdmin],
@@ -173,3 +231,27 @@ class Query:
         spec = use_cases.kpi_filter(from_, to, group_by, id_or_none(department_id), id_or_none(doctor_id))
         rows = await use_cases.kpis(info.context, spec)
         return KpiTable(rows=[KpiRow.of(row, spec) for row in rows])
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(permission_classes=[IsAdmin], description="A token for the big screen (数据大屏).")
+    async def issue_dashboard_token(self, info: Info) -> DashboardToken:
+        issued = await use_cases.issue_dashboard_token(info.context)
+        return DashboardToken(
+            token=issued.token,
+            token_id=strawberry.ID(issued.token_id),
+            expires_at=issued.expires_at,
+            page_path=f"/dashboard?token={issued.token}",
+        )
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        permission_classes=[IsStatisticsDisplayOrAdmin],
+        description="The big screen's figures: now, then whenever they change (computed every few seconds).",
+    )
+    async def dashboard(self, info: Info) -> AsyncGenerator[Dashboard, None]:
+        async for figures in use_cases.dashboard_stream(info.context):
+            yield Dashboard.of(figures)

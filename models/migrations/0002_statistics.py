@@ -1,5 +1,7 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+import functools
+from json import dumps, loads
 from tortoise import fields
 
 class Migration(migrations.Migration):
@@ -30,6 +32,19 @@ class Migration(migrations.Migration):
                 ('value', fields.BigIntField(default=0)),
             ],
             options={'table': 'stat_daily', 'app': 'models', 'unique_together': (('day', 'department_id', 'doctor_id', 'metric', 'shard'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='StatisticsLease',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('name', fields.CharField(unique=True, max_length=32)),
+                ('holder', fields.CharField(default='', max_length=64)),
+                ('until', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('digest', fields.CharField(default='', max_length=64)),
+                ('payload', fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+            ],
+            options={'table': 'stat_lease', 'app': 'models', 'pk_attr': 'id'},
             bases=['Model'],
         ),
     ]

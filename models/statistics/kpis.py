@@ -1,8 +1,8 @@
 """The KPI table: counters summed per period or group, beside the previous period (docs/decisions/181).
 
-Three reads, each one aggregate statement: the rollup's counters (stat_daily), the released capacity
-of sessions not stopped (schedule) and fee revenue by payment date (payment_order and refund, on
-read). Every ratio keeps its numerator and denominator.
+Two reads, each one aggregate statement: the rollup's counters (stat_daily, fee revenue included) and
+the released capacity of sessions not stopped (schedule). Every ratio keeps its numerator and
+denominator.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ class Grouping(StrEnum):
     DOCTOR = "doctor"
 
 
-_ORDERS = "payment_order o"
 BY_PERIOD = (Grouping.DAY, Grouping.WEEK, Grouping.MONTH)
 # No-shows are counted for ended sessions only: days before today.
 ENDED_ONLY = (M.VISIT_NO_SHOW.value, M.VISIT_CONFIRMED.value)
@@ -52,8 +51,6 @@ class Counts:
 
     metrics: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     capacity: int = 0
-    paid: int = 0  # fen taken
-    refunded: int = 0  # fen given back
 
     def __getitem__(self, metric: Metric) -> int:
         return self.metrics.get(metric.value, 0)
@@ -62,8 +59,6 @@ class Counts:
         for name, value in other.metrics.items():
             self.metrics[name] += value
         self.capacity += other.capacity
-        self.paid += other.paid
-        self.refunded += other.refunded
 
     @property
     def refused(self) -> int:
@@ -85,7 +80,7 @@ def registrations(c: Counts) -> int:
 
 
 def revenue(c: Counts) -> int:
-    return c.paid - c.refunded
+    return c[M.REVENUE_PAID] - c[M.REVENUE_REFUNDED]
 
 
 def utilization(c: Counts) -> Ratio:
@@ -196,15 +191,6 @@ def _as_date(value: Any) -> date:
     return date.fromisoformat(str(value)[:10])
 
 
-def _local_date_sql(dialect: str, column: str, offset_minutes: int) -> str:
-    # The hospital's zone has no daylight saving (Asia/Shanghai): a fixed offset names the local day.
-    if dialect == "postgres":
-        return f"(({column}) AT TIME ZONE 'UTC' + interval '{offset_minutes} minutes')::date"
-    if dialect == "mysql":
-        return f"DATE(DATE_ADD({column}, INTERVAL {offset_minutes} MINUTE))"
-    return f"date({column}, '{offset_minutes:+d} minutes')"
-
-
 async def _rows(sql: str, values: list[Any]) -> list[dict[str, Any]]:
     # Every caller builds `sql` from fixed column names of this module; the values are bound.
     client = connections.get("default")
@@ -223,13 +209,14 @@ def _filters(spec: KpiFilter, department: str, doctor: str, values: list[Any]) -
 
 
 async def _read(
-    spec: KpiFilter, start: date, end: date, key: str, today: date, now: datetime, tz: ZoneInfo
+    spec: KpiFilter, start: date, end: date, key: str, ended_before: date, now: datetime
 ) -> dict[Any, Counts]:
-    """Counts per key ('day', 'department_id' or 'doctor_id') over [start, end]."""
+    """Counts per key ('day', 'department_id' or 'doctor_id') over [start, end]; no-show counters
+    only for days before `ended_before`."""
     dialect = connections.get("default").capabilities.dialect
     out: dict[Any, Counts] = defaultdict(Counts)
 
-    values: list[Any] = [_day(dialect, today), _day(dialect, start), _day(dialect, end)]
+    values: list[Any] = [_day(dialect, ended_before), _day(dialect, start), _day(dialect, end)]
     ended = ", ".join(f"'{name}'" for name in ENDED_ONLY)
     sql = (
         f"SELECT {key} AS k, metric, SUM(CASE WHEN metric NOT IN ({ended}) OR day < ? THEN value ELSE 0 END)"  # noqa: S608 (fixed column names; values bound)
@@ -249,43 +236,11 @@ async def _read(
     for row in await _rows(sql, values):
         out[_key(row["k"], key)].capacity += int(row["total"])
 
-    offset = int((now.astimezone(tz).utcoffset() or timedelta()).total_seconds() // 60)
-    for column, table, amount, attribute in (
-        ("o.paid_at", _ORDERS, "o.paid_amount", "paid"),
-        ("r.succeeded_at", f"payment_refund r JOIN {_ORDERS} ON o.id = r.order_id", "r.amount", "refunded"),
-    ):
-        local_day = _local_date_sql(dialect, column, offset)
-        group = {
-            "day": local_day,
-            "department_id": "COALESCE(b.department_id, w.department_id)",
-            "doctor_id": "COALESCE(s.doctor_id, 0)",
-        }[key]
-        values = [
-            _moment(dialect, _utc_start(start, tz)),
-            _moment(dialect, _utc_start(end + timedelta(days=1), tz)),
-        ]
-        sql = (
-            f"SELECT {group} AS k, SUM({amount}) AS total FROM {table}"  # noqa: S608 (fixed column names; values bound)
-            " LEFT JOIN booking b ON b.id = o.booking_id"
-            " LEFT JOIN waitlist_entry w ON w.id = o.waitlist_entry_id"
-            " LEFT JOIN schedule s ON s.id = COALESCE(b.schedule_id, w.schedule_id)"
-            f" WHERE {column} >= ? AND {column} < ?"
-        )
-        sql += _filters(spec, "COALESCE(b.department_id, w.department_id)", "s.doctor_id", values)
-        sql += f" GROUP BY {group}"
-        for row in await _rows(sql, values):
-            if row["k"] is not None and row["total"] is not None:
-                counts = out[_key(row["k"], key)]
-                setattr(counts, attribute, getattr(counts, attribute) + int(row["total"]))
     return out
 
 
 def _key(value: Any, key: str) -> Any:
     return _as_date(value) if key == "day" else int(value)
-
-
-def _utc_start(day: date, tz: ZoneInfo) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
 
 
 def _moment(dialect: str, moment: datetime) -> Any:
@@ -312,7 +267,7 @@ async def kpi_rows(spec: KpiFilter, *, now: datetime, tz: ZoneInfo) -> list[KpiR
     if spec.grouping in BY_PERIOD:
         spans = periods(spec.start, spec.end, spec.grouping)
         earliest = previous_span(*spans[0], spec.grouping)[0] if spans else spec.start
-        daily = await _read(spec, earliest, spec.end, "day", today, now, tz)
+        daily = await _read(spec, earliest, spec.end, "day", today, now)
         rows = []
         for start, end in spans:
             before = previous_span(start, end, spec.grouping)
@@ -328,8 +283,8 @@ async def kpi_rows(spec: KpiFilter, *, now: datetime, tz: ZoneInfo) -> list[KpiR
         return rows
     key = "department_id" if spec.grouping is Grouping.DEPARTMENT else "doctor_id"
     before = previous_span(spec.start, spec.end, spec.grouping)
-    current = await _read(spec, spec.start, spec.end, key, today, now, tz)
-    previous = await _read(spec, before[0], before[1], key, today, now, tz)
+    current = await _read(spec, spec.start, spec.end, key, today, now)
+    previous = await _read(spec, before[0], before[1], key, today, now)
     return [
         KpiRow(
             key=group,

@@ -40,6 +40,9 @@ class Metric(StrEnum):
     REFUSED_DUPLICATE = "refused_duplicate"
     REFUSED_BLACKLISTED = "refused_blacklisted"
     REFUSED_CLOSED = "refused_closed"
+    # payment-date axis (the local day the money moved), in fen
+    REVENUE_PAID = "revenue_paid"
+    REVENUE_REFUNDED = "revenue_refunded"
     # visit-date axis
     VISIT_BOOKED = "visit_booked"  # seats held or used (placed minus cancelled/expired); stopped sessions out
     VISIT_CONSUMED = "visit_consumed"  # bookings checked in; stopped sessions out

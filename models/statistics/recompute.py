@@ -1,4 +1,4 @@
-"""Every rollup counter recomputed from the raw records (booking_event, booking, schedule).
+"""Every rollup counter recomputed from the raw records (booking_event, booking, schedule, payments).
 
 The same pure function as the rollup (metrics.booking_deltas) applied to each recorded change, so a
 difference means a change that did not pass the rollup, or a lost update. Refusals have no raw record
@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from models.booking.status import BookingStatus
 from models.booking.tables import Booking, BookingEvent
+from models.payments import PaymentOrder, Refund, RefundStatus
 from models.scheduling import Schedule, ScheduleStatus
-from models.statistics.metrics import REFUSALS, STOP_EXCLUDES, booking_deltas
+from models.statistics.metrics import REFUSALS, STOP_EXCLUDES, Metric, booking_deltas, local_day
 from models.statistics.tables import DailyFigure
+from models.waitlist.entries import WaitlistEntry
 
 Figures = Counter[tuple[date, int, int, str]]  # day, department, doctor, metric -> value
 
@@ -49,6 +52,38 @@ async def from_raw_records(tz: ZoneInfo, doctor_ids: set[int] | None = None) -> 
             out[(delta.day, booking["department_id"], schedule["doctor_id"], delta.metric.value)] += (
                 delta.amount
             )
+    entries = {
+        row["id"]: row for row in await WaitlistEntry.all().values("id", "department_id", "schedule_id")
+    }
+
+    def owner(order: dict[str, Any]) -> tuple[int, int]:
+        # The department and doctor whose session the money was for (as rollup.money_moved finds them).
+        if order["booking_id"] is not None:
+            booking = bookings[order["booking_id"]]
+            return booking["department_id"], schedules[booking["schedule_id"]]["doctor_id"]
+        entry = entries.get(order["waitlist_entry_id"])
+        if entry is None:
+            return 0, 0
+        schedule = schedules.get(entry["schedule_id"])
+        return entry["department_id"], schedule["doctor_id"] if schedule else 0
+
+    orders = {
+        row["id"]: row
+        for row in await PaymentOrder.all().values(
+            "id", "booking_id", "waitlist_entry_id", "paid_amount", "paid_at"
+        )
+    }
+    for order in orders.values():
+        if order["paid_at"] is not None:
+            department_id, doctor_id = owner(order)
+            day = local_day(order["paid_at"], tz)
+            out[(day, department_id, doctor_id, Metric.REVENUE_PAID.value)] += order["paid_amount"]
+    for refund in await Refund.filter(status=RefundStatus.SUCCEEDED).values(
+        "order_id", "amount", "succeeded_at"
+    ):
+        department_id, doctor_id = owner(orders[refund["order_id"]])
+        day = local_day(refund["succeeded_at"], tz)
+        out[(day, department_id, doctor_id, Metric.REVENUE_REFUNDED.value)] += refund["amount"]
     return _without_zeroes(out, doctor_ids)
 
 

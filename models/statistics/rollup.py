@@ -9,19 +9,23 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise import connections
+from tortoise.transactions import in_transaction
 
 from models.booking.status import BookingStatus
 from models.booking.tables import Booking, BookingEvent
 from models.booking.transition import BookingChanged
 from models.notifications import notice_defaults
+from models.payments import PaymentOrder
 from models.scheduling import Schedule, ScheduleChanged, ScheduleStatus
-from models.statistics.metrics import Delta, Metric, booking_deltas
+from models.statistics.metrics import Delta, Metric, booking_deltas, local_day
+from models.statistics.tables import DailyFigure
+from models.waitlist.entries import WaitlistEntry
 
 # Counter rows per (day, doctor, metric): the booking rush spreads its increments over these.
 SHARDS = 4
@@ -146,3 +150,43 @@ async def schedule_changed(change: ScheduleChanged) -> None:
             )
             counts.append((key, -1))
     await add(counts)
+
+
+async def money_moved(order: PaymentOrder, metric: Metric, amount: int, at: datetime) -> None:
+    """Fee revenue: an order paid or a refund succeeded, on the local day it happened (decision 181).
+
+    Called in the transaction that records the payment or the refund, where those are settled
+    (resolvers/payments.py), until the payment writers go through the reactions too.
+    """
+    department_id, schedule_id = 0, None
+    if order.booking_id is not None:
+        booking = await Booking.get(id=order.booking_id).only("id", "department_id", "schedule_id")
+        department_id, schedule_id = booking.department_id, booking.schedule_id
+    elif order.waitlist_entry_id is not None:
+        entry = await WaitlistEntry.get(id=order.waitlist_entry_id).only("id", "department_id", "schedule_id")
+        department_id, schedule_id = entry.department_id, entry.schedule_id
+    doctor_id = await doctor_of(schedule_id) if schedule_id is not None else 0
+    key = (local_day(at, hospital_zone()), department_id, doctor_id, metric.value, order.id % SHARDS)
+    await add([(key, amount)])
+
+
+async def fold_shards(before: date, limit: int = 1000) -> int:
+    """Fold the shards of days before `before` into shard 0: a closed day needs no spreading, and a
+    year's read then sums a quarter of the rows. Safe beside other processes doing the same (rows
+    locked, then deleted, in one transaction). Returns the rows folded."""
+    async with in_transaction():
+        rows = (
+            await DailyFigure.filter(day__lt=before, shard__gt=0)
+            .select_for_update()
+            .order_by("id")
+            .limit(limit)
+            .values("id", "day", "department_id", "doctor_id", "metric", "value")
+        )
+        if not rows:
+            return 0
+        await DailyFigure.filter(id__in=[row["id"] for row in rows]).delete()
+        await add(
+            ((row["day"], row["department_id"], row["doctor_id"], row["metric"], 0), row["value"])
+            for row in rows
+        )
+    return len(rows)

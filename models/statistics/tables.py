@@ -33,3 +33,17 @@ class DailyActivity(Model):
     class Meta:
         table = "stat_activity"
         unique_together = (("account_id", "day"),)
+
+
+class StatisticsLease(Model):
+    # Who computes a periodic figure for everyone (the dashboard) until when, and what it last
+    # published, so another process taking over pushes only a change.
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=32, unique=True)
+    holder = fields.CharField(max_length=64, default="")
+    until = fields.DatetimeField()
+    digest = fields.CharField(max_length=64, default="")
+    payload: dict[str, object] | None = fields.JSONField(null=True)
+
+    class Meta:
+        table = "stat_lease"

@@ -15,6 +15,9 @@ from models.clock import utcnow
 from models.reactions import change_booking
 from models.scheduling import Schedule, Slot
 from tests import factories
+from tests.fixtures.api import GraphQLClient
+from tests.payments.fakes import Providers
+from tests.payments.operations import OPENID, PAY_BOOKING
 
 B = BookingStatus
 POLICY = BookingPolicy(hold_minutes=15, max_per_account_per_day=5)
@@ -84,3 +87,14 @@ async def move(booking: Booking, *targets: BookingStatus, at: datetime | None = 
         async with in_transaction():
             await change_booking(fresh, target, actor_id=None, reason="scenario", at=at or utcnow())
     return fresh
+
+
+async def paid_booking(gql: GraphQLClient, providers: Providers, person: Person, slot: Slot) -> Booking:
+    """Booked, then paid with WeChat Pay (the fake provider's notification)."""
+    booking = await place(person, slot, utcnow())
+    data = await gql.as_(person.actor.token).data(
+        PAY_BOOKING, {"bookingId": str(booking.id), "provider": "WECHAT_PAY", "openId": OPENID}
+    )
+    number = data["payBooking"]["order"]["outTradeNo"]
+    assert (await providers.wechat.notify_paid(number)).status_code == 204
+    return booking

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 
 from gualema.settings import Settings
 from models.clock import utcnow
-from models.payments import PaymentOrder, PaymentProvider, PaymentStatus, Refund, RefundStatus
 from models.scheduling import Slot
+from models.statistics import recompute
 from tests import factories
 from tests.booking.operations import BOOK, book_input
 from tests.fixtures.api import GraphQLClient
-from tests.statistics.scenario import KPIS, people, place
+from tests.payments.fakes import Providers
+from tests.payments.operations import cancel_booking, run_payment_work
+from tests.statistics.scenario import KPIS, paid_booking, people, place
 
 
 async def test_refused_attempts_count_by_reason_in_the_success_rate(
@@ -55,50 +56,36 @@ async def test_refused_attempts_count_by_reason_in_the_success_rate(
     }
 
 
-async def test_revenue_is_paid_minus_refunded_by_payment_date_beside_the_day_before(
-    gql: GraphQLClient, settings: Settings
+async def test_revenue_is_fees_paid_minus_refunded_on_the_day_the_money_moved(
+    gql: GraphQLClient, providers: Providers, settings: Settings
 ) -> None:
     doctor, _ = await factories.doctor()
-    schedule = await factories.session(capacity=2, fee=500, doctor_row=doctor)
-    (patient,) = await people(1)
-    booking = await place(patient, await Slot.get(schedule_id=schedule.id), utcnow())
-    now = utcnow()
-    order = await PaymentOrder.create(
-        booking_id=booking.id,
-        account_id=patient.actor.account.id,
-        provider=PaymentProvider.SANDBOX,
-        out_trade_no=secrets.token_hex(8),
-        amount=500,
-        status=PaymentStatus.REFUNDED,
-        expires_at=now,
-        paid_amount=500,
-        paid_at=now - timedelta(days=1),
-        refunded_amount=200,
-    )
-    await Refund.create(
-        order=order,
-        out_refund_no=secrets.token_hex(8),
-        amount=200,
-        reason="partial",
-        status=RefundStatus.SUCCEEDED,
-        succeeded_at=now,
-    )
+    schedule = await factories.session(capacity=2, fee=1500, doctor_row=doctor)
+    slot = await Slot.get(schedule_id=schedule.id)
+    kept_by, refunded_to = await people(2)
+    await paid_booking(gql, providers, kept_by, slot)
+    await cancel_booking(await paid_booking(gql, providers, refunded_to, slot), "patient cancelled")
+    await run_payment_work(settings)
 
     admin = await factories.admin_user()
-    today = now.astimezone(settings.tz).date()
+    today = utcnow().astimezone(settings.tz).date()
+    yesterday = today - timedelta(days=1)
     data = await gql.as_(admin.token).data(
         KPIS,
         {
-            "from": (today - timedelta(days=1)).isoformat(),
+            "from": yesterday.isoformat(),
             "to": today.isoformat(),
             "groupBy": "DAY",
             "doctorId": str(doctor.id),
         },
     )
     assert [(r["period"], r["revenue"]) for r in data["kpis"]["rows"]] == [
-        ((today - timedelta(days=1)).isoformat(), {"value": 500, "previous": 0}),
-        (today.isoformat(), {"value": -200, "previous": 500}),
+        (yesterday.isoformat(), {"value": 0, "previous": 0}),
+        (today.isoformat(), {"value": 1500, "previous": 0}),
     ]
+    assert await recompute.from_rollup({doctor.id}) == await recompute.from_raw_records(
+        settings.tz, {doctor.id}
+    )
 
 
 async def test_kpis_are_for_administrators_and_refuse_a_reversed_range(gql: GraphQLClient) -> None:
