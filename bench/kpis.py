@@ -89,17 +89,20 @@ GENERATE = [
            now(), now()
     FROM payment_order o WHERE o.status = 'refunded' AND o.out_trade_no LIKE 'bench%'
     """,
-    # The rollup's counters, derived from the bookings as the rollup would have moved them.
+    # The rollup's counters, derived from the bookings and payments as the rollup would have moved
+    # them; days closed for two days are folded into shard 0, as the statistics.fold job leaves them.
     """
     INSERT INTO stat_daily (day, department_id, doctor_id, metric, shard, value)
-    SELECT day, department_id, doctor_id, metric, shard, count(*) FROM (
+    SELECT day, department_id, doctor_id, metric,
+           CASE WHEN day < (now() AT TIME ZONE 'Asia/Shanghai')::date - 2 THEN 0 ELSE shard END, sum(amount)
+    FROM (
         SELECT (b.created_at AT TIME ZONE 'Asia/Shanghai')::date AS day, b.department_id, s.doctor_id,
-               m.metric, (b.id % 4)::smallint AS shard
+               m.metric, (b.id % 4)::smallint AS shard, 1 AS amount
         FROM booking b JOIN schedule s ON s.id = b.schedule_id
         CROSS JOIN (VALUES ('registrations'), ('holds'), ('paid'), ('confirmed')) AS m(metric)
         WHERE b.status <> 'expired' OR m.metric IN ('registrations', 'holds')
         UNION ALL
-        SELECT b.visit_date, b.department_id, s.doctor_id, m.metric, (b.id % 4)::smallint
+        SELECT b.visit_date, b.department_id, s.doctor_id, m.metric, (b.id % 4)::smallint, 1
         FROM booking b JOIN schedule s ON s.id = b.schedule_id
         CROSS JOIN (VALUES ('visit_booked'), ('visit_consumed'), ('visit_confirmed'), ('visit_completed'),
                            ('visit_no_show'), ('cancelled'), ('lapsed')) AS m(metric)
@@ -111,8 +114,17 @@ GENERATE = [
            OR (m.metric = 'visit_no_show' AND b.status = 'no_show')
            OR (m.metric = 'cancelled' AND b.status = 'cancelled')
            OR (m.metric = 'lapsed' AND b.status = 'expired'))
+        UNION ALL
+        SELECT (o.paid_at AT TIME ZONE 'Asia/Shanghai')::date, b.department_id, s.doctor_id, 'revenue_paid',
+               (o.id % 4)::smallint, o.paid_amount
+        FROM payment_order o JOIN booking b ON b.id = o.booking_id JOIN schedule s ON s.id = b.schedule_id
+        UNION ALL
+        SELECT (r.succeeded_at AT TIME ZONE 'Asia/Shanghai')::date, b.department_id, s.doctor_id,
+               'revenue_refunded', (o.id % 4)::smallint, r.amount
+        FROM payment_refund r JOIN payment_order o ON o.id = r.order_id JOIN booking b ON b.id = o.booking_id
+        JOIN schedule s ON s.id = b.schedule_id
     ) AS changes
-    GROUP BY day, department_id, doctor_id, metric, shard
+    GROUP BY 1, 2, 3, 4, 5
     """,
     "ANALYZE",
 ]

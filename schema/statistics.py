@@ -102,6 +102,12 @@ class KpiRow:
         description="爽约率: no-shows ÷ confirmed bookings of ended sessions (days before today)."
     )
     completed: KpiCount = strawberry.field(description="Visits completed (visit date).")
+    active_users: KpiCount | None = strawberry.field(
+        description="DAU / WAU / MAU: distinct accounts that used the app in the period (hospital-wide)."
+    )
+    arpu: KpiRatio | None = strawberry.field(
+        description="Revenue (fen) ÷ active users, hospital-wide periods."
+    )
 
     @strawberry.field(description="The department's or doctor's name for those groupings.")
     async def group_name(self, info: Info) -> str | None:
@@ -141,6 +147,12 @@ class KpiRow:
             late_cancellation_rate=_ratio(row, kpi_models.late_cancellation_rate),
             no_show_rate=_ratio(row, kpi_models.no_show_rate),
             completed=_count(row, kpi_models.completed),
+            active_users=(
+                KpiCount(value=row.current.active_users, previous=row.previous.active_users or 0)
+                if row.current.active_users is not None
+                else None
+            ),
+            arpu=_ratio(row, kpi_models.arpu) if row.current.active_users is not None else None,
         )
 
 

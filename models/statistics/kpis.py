@@ -51,6 +51,7 @@ class Counts:
 
     metrics: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     capacity: int = 0
+    active_users: int | None = None  # distinct accounts active in the period (hospital-wide periods only)
 
     def __getitem__(self, metric: Metric) -> int:
         return self.metrics.get(metric.value, 0)
@@ -106,6 +107,11 @@ def cancellation_rate(c: Counts) -> Ratio:
 
 def late_cancellation_rate(c: Counts) -> Ratio:
     return Ratio(c[M.CANCELLED_LATE], c[M.REGISTRATIONS])
+
+
+def arpu(c: Counts) -> Ratio:
+    """Revenue (fen) per active user of the period."""
+    return Ratio(revenue(c), c.active_users or 0)
 
 
 def no_show_rate(c: Counts) -> Ratio:
@@ -251,6 +257,26 @@ def _moment(dialect: str, moment: datetime) -> Any:
     return moment
 
 
+async def _active_by_day(start: date, end: date) -> dict[date, int]:
+    """DAU: distinct accounts per day (stat_activity holds one row per account and day)."""
+    dialect = connections.get("default").capabilities.dialect
+    rows = await _rows(
+        "SELECT day, COUNT(*) AS users FROM stat_activity WHERE day BETWEEN ? AND ? GROUP BY day",
+        [_day(dialect, start), _day(dialect, end)],
+    )
+    return {_as_date(row["day"]): int(row["users"]) for row in rows}
+
+
+async def _active(start: date, end: date) -> int:
+    """WAU/MAU: distinct accounts active on any day of the span."""
+    dialect = connections.get("default").capabilities.dialect
+    rows = await _rows(
+        "SELECT COUNT(DISTINCT account_id) AS users FROM stat_activity WHERE day BETWEEN ? AND ?",
+        [_day(dialect, start), _day(dialect, end)],
+    )
+    return int(rows[0]["users"])
+
+
 def _summed(daily: dict[Any, Counts], start: date, end: date) -> Counts:
     total = Counts()
     day = start
@@ -269,31 +295,35 @@ async def kpi_rows(spec: KpiFilter, *, now: datetime, tz: ZoneInfo) -> list[KpiR
         earliest = previous_span(*spans[0], spec.grouping)[0] if spans else spec.start
         daily = await _read(spec, earliest, spec.end, "day", today, now)
         rows = []
+        hospital_wide = spec.department_id is None and spec.doctor_id is None
+        active = await _active_by_day(earliest, spec.end) if spec.grouping is Grouping.DAY else {}
         for start, end in spans:
             before = previous_span(start, end, spec.grouping)
-            rows.append(
-                KpiRow(
-                    key=start,
-                    start=start,
-                    end=end,
-                    current=_summed(daily, start, end),
-                    previous=_summed(daily, *before),
-                )
-            )
+            current, previous = _summed(daily, start, end), _summed(daily, *before)
+            if hospital_wide:
+                if spec.grouping is Grouping.DAY:
+                    current.active_users, previous.active_users = (
+                        active.get(start, 0),
+                        active.get(before[0], 0),
+                    )
+                else:
+                    current.active_users = await _active(start, end)
+                    previous.active_users = await _active(*before)
+            rows.append(KpiRow(key=start, start=start, end=end, current=current, previous=previous))
         return rows
     key = "department_id" if spec.grouping is Grouping.DEPARTMENT else "doctor_id"
     before = previous_span(spec.start, spec.end, spec.grouping)
-    current = await _read(spec, spec.start, spec.end, key, today, now)
-    previous = await _read(spec, before[0], before[1], key, today, now)
+    now_by_group = await _read(spec, spec.start, spec.end, key, today, now)
+    before_by_group = await _read(spec, before[0], before[1], key, today, now)
     return [
         KpiRow(
             key=group,
             start=spec.start,
             end=spec.end,
-            current=current[group],
-            previous=previous.get(group, Counts()),
+            current=now_by_group[group],
+            previous=before_by_group.get(group, Counts()),
         )
-        for group in sorted(current)
+        for group in sorted(now_by_group)
     ]
 
 
