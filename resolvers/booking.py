@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from gualema.settings import Settings
@@ -97,6 +98,11 @@ class BookingFilter:
 
 
 async def _page(criteria: BookingFilter, first: int, after: int | None) -> Page[Booking]:
+    return await keyset_page(filtered(criteria), first, after)
+
+
+def filtered(criteria: BookingFilter) -> QuerySet[Booking]:
+    """The bookings the criteria select (the `bookings` query's and the bookings export's filters)."""
     query = Booking.all()
     if criteria.account_id is not None:
         query = query.filter(account_id=criteria.account_id)
@@ -114,7 +120,7 @@ async def _page(criteria: BookingFilter, first: int, after: int | None) -> Page[
         query = query.filter(patient_id=criteria.patient_id)
     if criteria.doctor_id is not None:
         query = query.filter(schedule__doctor_id=criteria.doctor_id)
-    return await keyset_page(query, first, after)
+    return query
 
 
 async def my_bookings(
