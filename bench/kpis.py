@@ -208,33 +208,37 @@ async def part_one(args: argparse.Namespace) -> dict[str, float]:
             await close_database()
 
 
-async def part_two(args: argparse.Namespace) -> tuple[float, float]:
+async def part_two(args: argparse.Namespace) -> dict[str, tuple[float, float]]:
+    """Alternating rounds with and without the rollup; medians of bookings/s and server ms CPU/call."""
     crowd = flash_crowd.parse_args(["--database-url", args.database_url, "--patients", str(args.patients)])
-    rates = {}
-    for label, switch in (("with the rollup", "true"), ("without the rollup", "false")):
-        os.environ["GUALEMA_STATISTICS_ROLLUP"] = switch
-        print(f"== flash crowd, {label}")
-        full, _ = await flash_crowd.main(crowd)
-        rates[switch] = full.rate
+    rates: dict[str, list[float]] = {"true": [], "false": []}
+    cpu: dict[str, list[float]] = {"true": [], "false": []}
+    for _ in range(args.rounds):
+        for label, switch in (("with the rollup", "true"), ("without the rollup", "false")):
+            os.environ["GUALEMA_STATISTICS_ROLLUP"] = switch
+            print(f"== flash crowd, {label}")
+            full, _ = await flash_crowd.main(crowd)
+            rates[switch].append(full.rate)
+            cpu[switch].append(1000 * full.server_cpu / full.requests if full.server_cpu else 0.0)
     os.environ.pop("GUALEMA_STATISTICS_ROLLUP", None)
-    return rates["true"], rates["false"]
+    return {k: (statistics.median(rates[k]), statistics.median(cpu[k])) for k in rates}
 
 
 async def main(args: argparse.Namespace) -> None:
     if not args.database_url.startswith(("postgres", "asyncpg")):
         raise SystemExit("the benchmark runs on PostgreSQL (--database-url postgres://…)")
     timings = await part_one(args)
-    if args.skip_hot_path:
-        with_rollup = without = 0.0
-    else:
-        with_rollup, without = await part_two(args)
+    hot_path = {} if args.skip_hot_path else await part_two(args)
     print("== summary")
     print("one-year kpis (target < 300 ms): " + ", ".join(f"{k} {v:.0f} ms" for k, v in timings.items()))
-    if without:
-        cost = (without - with_rollup) / without * 100
+    if hot_path:
+        (with_rate, with_cpu), (without_rate, without_cpu) = hot_path["true"], hot_path["false"]
         print(
-            f"full path bookings/s with the rollup {with_rollup:.0f}, without {without:.0f}: "
-            f"cost {cost:.1f} % (target < 10 %)"
+            f"full path, median of {args.rounds} alternating rounds: "
+            f"with the rollup {with_rate:.0f} bookings/s "
+            f"({with_cpu:.2f} ms server CPU/call), without {without_rate:.0f} ({without_cpu:.2f} ms): "
+            f"cost {(without_rate - with_rate) / without_rate * 100:.1f} % by rate, "
+            f"{(with_cpu - without_cpu) / without_cpu * 100:.1f} % by CPU per call (target < 10 %)"
         )
 
 
@@ -246,6 +250,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--bookings", type=int, default=500_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--patients", type=int, default=2000, help="bench/flash_crowd.py --patients")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating rounds with and without the rollup"
+    )
     parser.add_argument("--skip-hot-path", action="store_true")
     return parser.parse_args(argv)
 

@@ -6,26 +6,14 @@ keep it out of Referer and caches; the page draws its charts in SVG itself, noth
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
-from gualema.display_page import HEADERS
+from gualema.display_page import page_route
 
 PAGE = Path(__file__).resolve().parent / "static" / "dashboard.html"
 
 
-@lru_cache(maxsize=1)
-def _page() -> str:
-    return PAGE.read_text(encoding="utf-8")
-
-
-async def dashboard_page(request: Request) -> Response:
-    return HTMLResponse(_page(), headers=HEADERS)
-
-
 def dashboard_routes() -> list[BaseRoute]:
-    return [Route("/dashboard", dashboard_page, methods=["GET"])]
+    return [page_route("/dashboard", PAGE)]

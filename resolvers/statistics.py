@@ -7,8 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from gualema.settings import Settings
-from models import audit, jobs
-from models.access_tokens import decode_access_token, issue_access_token
+from models import jobs
 from models.clock import utcnow
 from models.errors import InvalidInput
 from models.statistics import activity, dashboard, rollup
@@ -16,7 +15,7 @@ from models.statistics.kpis import Grouping, KpiFilter, KpiRow, kpi_rows
 from realtime.broker import get_broker
 from realtime.messages import is_resync
 from resolvers.context import STATISTICS_DISPLAY_ROLE, Context
-from resolvers.display_tokens import IssuedDisplayToken
+from resolvers.display_tokens import IssuedDisplayToken, issue_device_token
 from resolvers.queueing import next_before_expiry
 
 # Two years of days: a year beside the year before it.
@@ -75,22 +74,9 @@ async def dashboard_stream(context: Context) -> AsyncIterator[dict[str, Any]]:
 async def issue_dashboard_token(context: Context) -> IssuedDisplayToken:
     """A token for the /dashboard page: role statistics_display, no account, no rooms; revoked like a
     waiting-room display's (revokeDisplayToken)."""
-    settings = context.settings
-    token, expires_at = issue_access_token(
-        settings.secret_key.get_secret_value(),
-        subject=None,
-        role=STATISTICS_DISPLAY_ROLE,
-        lifetime=timedelta(days=settings.display_token_days),
+    return await issue_device_token(
+        context, STATISTICS_DISPLAY_ROLE, [], "dashboard_token.issued", ("dashboard", "statistics")
     )
-    token_id = decode_access_token(settings.secret_key.get_secret_value(), token).token_id
-    await audit.record(
-        context.viewer.account_id,
-        "dashboard_token.issued",
-        "dashboard",
-        "statistics",
-        after={"token_id": token_id, "expires_at": expires_at.isoformat()},
-    )
-    return IssuedDisplayToken(token, token_id, expires_at, [])
 
 
 async def record_activity(account_id: int, settings: Settings) -> None:

@@ -102,6 +102,12 @@ class KpiRow:
         description="爽约率: no-shows ÷ confirmed bookings of ended sessions (days before today)."
     )
     completed: KpiCount = strawberry.field(description="Visits completed (visit date).")
+    refill_rate: KpiRatio = strawberry.field(
+        description="Seats given back (cancelled or lapsed) ÷ refilled by the waitlist, booking date."
+    )
+    peak_hours: list[int] = strawberry.field(
+        description="Bookings placed in each local hour 0-23 (this period)."
+    )
     active_users: KpiCount | None = strawberry.field(
         description="DAU / WAU / MAU: distinct accounts that used the app in the period (hospital-wide)."
     )
@@ -147,6 +153,8 @@ class KpiRow:
             late_cancellation_rate=_ratio(row, kpi_models.late_cancellation_rate),
             no_show_rate=_ratio(row, kpi_models.no_show_rate),
             completed=_count(row, kpi_models.completed),
+            refill_rate=_ratio(row, kpi_models.refill_rate),
+            peak_hours=kpi_models.peak_hours(row.current),
             active_users=(
                 KpiCount(value=row.current.active_users, previous=row.previous.active_users or 0)
                 if row.current.active_users is not None

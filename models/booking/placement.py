@@ -361,7 +361,7 @@ async def _place_in_one_statement(
     # The rollup's counters for this placement (models/statistics/metrics.py), in key order.
     placed = change_of(booking, None, actor_id=None, reason="", at=now)
     counters = (
-        sorted((d.day, d.metric.value, d.amount) for d in rollup.deltas_of(placed)) if policy.roll_up else []
+        sorted((d.day, str(d.metric), d.amount) for d in rollup.deltas_of(placed)) if policy.roll_up else []
     )
     values["stat_days"] = [day for day, _, _ in counters]
     values["stat_metrics"] = [metric for _, metric, _ in counters]

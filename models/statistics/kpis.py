@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from tortoise import connections
 
-from models.statistics.metrics import REFUSALS, Metric
+from models.statistics.metrics import HOURS, REFUSALS, Metric
 
 M = Metric
 
@@ -107,6 +107,16 @@ def cancellation_rate(c: Counts) -> Ratio:
 
 def late_cancellation_rate(c: Counts) -> Ratio:
     return Ratio(c[M.CANCELLED_LATE], c[M.REGISTRATIONS])
+
+
+def refill_rate(c: Counts) -> Ratio:
+    """Seats given back (cancelled or lapsed) that the waitlist placed someone in."""
+    return Ratio(c[M.REFILLED], c[M.SEATS_FREED])
+
+
+def peak_hours(c: Counts) -> list[int]:
+    """Bookings placed in each local hour, 0-23."""
+    return [c.metrics.get(name, 0) for name in HOURS]
 
 
 def arpu(c: Counts) -> Ratio:

@@ -40,6 +40,9 @@ class Metric(StrEnum):
     REFUSED_DUPLICATE = "refused_duplicate"
     REFUSED_BLACKLISTED = "refused_blacklisted"
     REFUSED_CLOSED = "refused_closed"
+    # seats given back (cancelled or lapsed), and placements by the waitlist that refilled them
+    SEATS_FREED = "seats_freed"
+    REFILLED = "refilled"
     # payment-date axis (the local day the money moved), in fen
     REVENUE_PAID = "revenue_paid"
     REVENUE_REFUNDED = "revenue_refunded"
@@ -65,13 +68,21 @@ STOP_EXCLUDES: tuple[Metric, ...] = (Metric.VISIT_BOOKED, Metric.VISIT_CONSUMED)
 LATE_CANCELLATION = timedelta(hours=24)
 
 
-def axis_of(metric: Metric) -> Axis:
-    return Axis.VISIT if metric.value.startswith("visit_") else Axis.BOOKING
+def axis_of(metric: str) -> Axis:
+    return Axis.VISIT if metric.startswith("visit_") else Axis.BOOKING
+
+
+def placed_in_hour(hour: int) -> str:
+    """Peak hours: bookings placed in each local hour (booking date), 24 counters a day."""
+    return f"placed_h{hour:02d}"
+
+
+HOURS: tuple[str, ...] = tuple(placed_in_hour(hour) for hour in range(24))
 
 
 @dataclass(frozen=True)
 class Delta:
-    metric: Metric
+    metric: str  # a Metric, or one of HOURS
     day: date
     amount: int
 
@@ -88,12 +99,13 @@ def booking_deltas(
     visit_date: date,
     slot_starts_at: datetime,
     tz: ZoneInfo,
+    from_waitlist: bool = False,
 ) -> list[Delta]:
     """The counters one booking change moves: placed (`from_status` None) or moved."""
     today = local_day(at, tz)
     out: list[Delta] = []
 
-    def on_booking_day(metric: Metric, amount: int = 1) -> None:
+    def on_booking_day(metric: str, amount: int = 1) -> None:
         out.append(Delta(metric, today, amount))
 
     def on_visit_day(metric: Metric, amount: int = 1) -> None:
@@ -101,12 +113,16 @@ def booking_deltas(
 
     if from_status is None:
         on_booking_day(Metric.REGISTRATIONS)
+        on_booking_day(placed_in_hour(at.astimezone(tz).hour))
+        if from_waitlist:
+            on_booking_day(Metric.REFILLED)
         on_visit_day(Metric.VISIT_BOOKED)
         if to_status is B.PENDING_PAYMENT:
             on_booking_day(Metric.HOLDS)
     else:
         if from_status in ACTIVE and to_status in RELEASES_SEAT:
             on_visit_day(Metric.VISIT_BOOKED, -1)
+            on_booking_day(Metric.SEATS_FREED)
         if from_status is B.PENDING_PAYMENT and to_status is B.CONFIRMED:
             on_booking_day(Metric.PAID)
         if from_status is B.PENDING_PAYMENT and to_status is B.EXPIRED:

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from models.booking.status import BookingStatus
-from models.booking.tables import Booking, BookingEvent
+from models.booking.tables import WAITLIST_KEY_PREFIX, Booking, BookingEvent
 from models.payments import PaymentOrder, Refund, RefundStatus
 from models.scheduling import Schedule, ScheduleStatus
 from models.statistics.metrics import REFUSALS, STOP_EXCLUDES, Metric, booking_deltas, local_day
@@ -28,7 +28,7 @@ async def from_raw_records(tz: ZoneInfo, doctor_ids: set[int] | None = None) -> 
     bookings = {
         row["id"]: row
         for row in await Booking.all().values(
-            "id", "schedule_id", "department_id", "visit_date", "slot_starts_at"
+            "id", "schedule_id", "department_id", "visit_date", "slot_starts_at", "idempotency_key"
         )
     }
     out: Figures = Counter()
@@ -46,10 +46,11 @@ async def from_raw_records(tz: ZoneInfo, doctor_ids: set[int] | None = None) -> 
             visit_date=booking["visit_date"],
             slot_starts_at=booking["slot_starts_at"],
             tz=tz,
+            from_waitlist=booking["idempotency_key"].startswith(WAITLIST_KEY_PREFIX),
         ):
             if stopped and delta.metric in STOP_EXCLUDES:
                 continue
-            out[(delta.day, booking["department_id"], schedule["doctor_id"], delta.metric.value)] += (
+            out[(delta.day, booking["department_id"], schedule["doctor_id"], str(delta.metric))] += (
                 delta.amount
             )
     entries = {

@@ -98,7 +98,7 @@ def booking_keys(
     deltas: Iterable[Delta], *, department_id: int, doctor_id: int, booking_id: int
 ) -> list[tuple[Key, int]]:
     shard = booking_id % SHARDS
-    return [((d.day, department_id, doctor_id, d.metric.value, shard), d.amount) for d in deltas]
+    return [((d.day, department_id, doctor_id, str(d.metric), shard), d.amount) for d in deltas]
 
 
 def deltas_of(change: BookingChanged) -> list[Delta]:
@@ -109,6 +109,7 @@ def deltas_of(change: BookingChanged) -> list[Delta]:
         visit_date=change.visit_date,
         slot_starts_at=change.slot_starts_at,
         tz=hospital_zone(),
+        from_waitlist=change.waitlist_entry_id is not None,
     )
 
 
