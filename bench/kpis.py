@@ -97,12 +97,12 @@ GENERATE = [
            CASE WHEN day < (now() AT TIME ZONE 'Asia/Shanghai')::date - 2 THEN 0 ELSE shard END, sum(amount)
     FROM (
         SELECT (b.created_at AT TIME ZONE 'Asia/Shanghai')::date AS day, b.department_id, s.doctor_id,
-               m.metric, (b.id % 4)::smallint AS shard, 1 AS amount
+               m.metric, (b.id % 16)::smallint AS shard, 1 AS amount
         FROM booking b JOIN schedule s ON s.id = b.schedule_id
         CROSS JOIN (VALUES ('registrations'), ('holds'), ('paid'), ('confirmed')) AS m(metric)
         WHERE b.status <> 'expired' OR m.metric IN ('registrations', 'holds')
         UNION ALL
-        SELECT b.visit_date, b.department_id, s.doctor_id, m.metric, (b.id % 4)::smallint, 1
+        SELECT b.visit_date, b.department_id, s.doctor_id, m.metric, (b.id % 16)::smallint, 1
         FROM booking b JOIN schedule s ON s.id = b.schedule_id
         CROSS JOIN (VALUES ('visit_booked'), ('visit_consumed'), ('visit_confirmed'), ('visit_completed'),
                            ('visit_no_show'), ('cancelled'), ('lapsed')) AS m(metric)
@@ -116,11 +116,11 @@ GENERATE = [
            OR (m.metric = 'lapsed' AND b.status = 'expired'))
         UNION ALL
         SELECT (o.paid_at AT TIME ZONE 'Asia/Shanghai')::date, b.department_id, s.doctor_id, 'revenue_paid',
-               (o.id % 4)::smallint, o.paid_amount
+               (o.id % 16)::smallint, o.paid_amount
         FROM payment_order o JOIN booking b ON b.id = o.booking_id JOIN schedule s ON s.id = b.schedule_id
         UNION ALL
         SELECT (r.succeeded_at AT TIME ZONE 'Asia/Shanghai')::date, b.department_id, s.doctor_id,
-               'revenue_refunded', (o.id % 4)::smallint, r.amount
+               'revenue_refunded', (o.id % 16)::smallint, r.amount
         FROM payment_refund r JOIN payment_order o ON o.id = r.order_id JOIN booking b ON b.id = o.booking_id
         JOIN schedule s ON s.id = b.schedule_id
     ) AS changes
@@ -185,6 +185,31 @@ async def time_kpis(first: date, last: date, repeats: int) -> dict[str, float]:
     return out
 
 
+async def statement_cost(bookings: int, batch: int = 100) -> tuple[float, float]:
+    """PostgreSQL's placement in process, one booking after another (no HTTP, no crowd), in
+    alternating batches with and without the counters: ms per booking, median of the batches."""
+    from models.booking.placement import BookingPolicy, BookingRequest, place_booking
+    from models.scheduling import Slot
+    from tests import factories
+
+    schedule = await factories.session(capacity=bookings, starts_in=timedelta(days=2))
+    slot = await Slot.get(schedule_id=schedule.id)
+    people = []
+    for _ in range(bookings):
+        actor = await factories.patient_user()
+        people.append((actor.account.id, (await factories.patient(actor)).id))
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for start in range(0, bookings, batch):
+        roll_up = (start // batch) % 2 == 0
+        policy = BookingPolicy(hold_minutes=15, max_per_account_per_day=3, roll_up=roll_up)
+        started = time.perf_counter()
+        for account_id, patient_id in people[start : start + batch]:
+            request = BookingRequest(account_id, slot.id, patient_id, f"statement-{patient_id}")
+            await place_booking(request, policy)
+        times[roll_up].append((time.perf_counter() - started) * 1000 / len(people[start : start + batch]))
+    return statistics.median(times[True]), statistics.median(times[False])
+
+
 async def part_one(args: argparse.Namespace) -> dict[str, float]:
     from gualema.database import close_database, migrate, open_database
     from gualema.settings import get_settings, reset_settings
@@ -203,7 +228,13 @@ async def part_one(args: argparse.Namespace) -> dict[str, float]:
         await open_database(settings)
         try:
             first, last = await generate(args.bookings)
-            return await time_kpis(first, last, args.repeats)
+            timings = await time_kpis(first, last, args.repeats)
+            with_counters, without = await statement_cost(args.statement_bookings)
+            print(
+                f"placement statement, sequential, ms per booking: with the counters {with_counters:.2f}, "
+                f"without {without:.2f}: cost {(with_counters - without) / without * 100:.1f} %"
+            )
+            return timings
         finally:
             await close_database()
 
@@ -253,6 +284,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--rounds", type=int, default=3, help="alternating rounds with and without the rollup"
     )
+    parser.add_argument("--statement-bookings", type=int, default=1200, help="sequential placements")
     parser.add_argument("--skip-hot-path", action="store_true")
     return parser.parse_args(argv)
 

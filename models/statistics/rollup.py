@@ -27,8 +27,10 @@ from models.statistics.metrics import Delta, Metric, booking_deltas, local_day
 from models.statistics.tables import DailyFigure
 from models.waitlist.entries import WaitlistEntry
 
-# Counter rows per (day, doctor, metric): the booking rush spreads its increments over these.
-SHARDS = 4
+# Counter rows per (day, doctor, metric): the booking rush spreads its increments over these. Fewer
+# rows meant long chains of row versions on PostgreSQL's hot counters (bench/kpis.py: 4 shards cost
+# 4-38 % of a sequential placement, 16 shards -3-6 %); days closed two days are folded to shard 0.
+SHARDS = 16
 
 Key = tuple[date, int, int, str, int]  # day, department, doctor, metric, shard
 
