@@ -115,6 +115,12 @@ def area_routes(settings: Settings) -> list[BaseRoute]:
     from gualema.payment_routes import payment_routes
 
     routes += payment_routes(settings)  # issue 4: provider notifications, sandbox pay page
+    from gualema.dashboard_page import dashboard_routes
+
+    routes += dashboard_routes()  # issue 15: the statistics big screen
+    from gualema.export_routes import export_routes
+
+    routes += export_routes(settings)  # issue 15: CSV and XLSX exports
     return routes
 
 

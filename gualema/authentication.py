@@ -4,6 +4,7 @@ from gualema.settings import Settings
 from models import access_revocations
 from models.access_tokens import InvalidToken, decode_access_token
 from resolvers.context import ANONYMOUS, Viewer
+from resolvers.statistics import record_activity
 
 BEARER = "bearer "
 
@@ -22,6 +23,8 @@ async def viewer_from_authorization(value: object, settings: Settings) -> Viewer
     await access_revocations.refresh_if_stale(settings.revocation_refresh_seconds)
     if access_revocations.refuses(claims.subject, claims.token_id, claims.issued_at, claims.family):
         raise InvalidToken("this token was revoked")
+    if claims.subject is not None:
+        await record_activity(claims.subject, settings)  # DAU/MAU: once per account per day per process
     return Viewer(
         account_id=claims.subject,
         role=claims.role,

@@ -84,6 +84,19 @@ def periodic_jobs() -> list[PeriodicJob]:
     jobs.append(
         PeriodicJob("waitlist.work", get_settings().worker_interval_seconds, waitlist_use_cases.run_waitlist)
     )
+
+    # -- statistics (issue 15): the big screen, the activity batch, closed days folded.
+    from resolvers import statistics as statistics_use_cases
+
+    jobs.append(
+        PeriodicJob(
+            "statistics.dashboard",
+            get_settings().dashboard_interval_seconds,
+            statistics_use_cases.refresh_dashboard,
+        )
+    )
+    jobs.append(PeriodicJob("statistics.activity", 5, statistics_use_cases.flush_activity))
+    jobs.append(PeriodicJob("statistics.fold", 3600, statistics_use_cases.fold_closed_days))
     return jobs
 
 

@@ -28,14 +28,18 @@ HEADERS = {
 }
 
 
-@lru_cache(maxsize=1)
-def _page() -> str:
-    return PAGE.read_text(encoding="utf-8")
+def page_route(path: str, page: Path) -> Route:
+    """A static page that reads its token from its own URL, served with the headers above."""
 
+    @lru_cache(maxsize=1)
+    def text() -> str:
+        return page.read_text(encoding="utf-8")
 
-async def display_page(request: Request) -> Response:
-    return HTMLResponse(_page(), headers=HEADERS)
+    async def serve(request: Request) -> Response:
+        return HTMLResponse(text(), headers=HEADERS)
+
+    return Route(path, serve, methods=["GET"])
 
 
 def display_routes() -> list[BaseRoute]:
-    return [Route("/display/{room_id:int}", display_page, methods=["GET"])]
+    return [page_route("/display/{room_id:int}", PAGE)]

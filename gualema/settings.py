@@ -112,6 +112,10 @@ class Settings(BaseSettings):
     # Bookings one server process sends to the database at once; the rest queue in the process, first
     # come, first served. A few suffice: they all want the same hot rows (docs/decisions/099).
     booking_writers: int = Field(default=4, ge=1, le=100)
+    # Off only to measure what the statistics rollup costs a booking (bench/kpis.py); figures go stale.
+    statistics_rollup: bool = True
+    # The big screen (数据大屏): figures computed by one process this often, pushed when they change.
+    dashboard_interval_seconds: float = Field(default=5.0, ge=0.5, le=3600)
     no_show_threshold: int = Field(default=3, ge=1)
     no_show_window_days: int = Field(default=90, ge=1)
     no_show_block_days: int = Field(default=90, ge=1)

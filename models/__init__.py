@@ -20,4 +20,5 @@ MODEL_MODULES: list[str] = [
     "models.navigation",
     "models.jobs",
     "models.wechat",
+    "models.statistics.tables",
 ]

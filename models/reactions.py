@@ -31,6 +31,7 @@ from models.queueing import write_state as write_ticket_state
 from models.reminders import schedule_visit_reminder
 from models.scheduling import Schedule, ScheduleChanged, ScheduleStatus, Slot
 from models.scheduling import write_status as write_schedule_status
+from models.statistics import rollup
 from models.waitlist import entries
 from models.waitlist.entries import WaitlistChanged, WaitlistEntry, WaitlistMode, WaitlistStatus
 
@@ -109,7 +110,12 @@ async def react(change: Change) -> None:
 
 
 async def roll_up(change: Change) -> None:
-    """The statistics rollup's hook: every change passes here, in its transaction (issue 15)."""
+    """The statistics rollup: every change passes here, in its transaction (docs/decisions/180)."""
+    if isinstance(change, BookingChanged):
+        if not (change.placed and change.notified):  # the one-statement placement rolled itself up
+            await rollup.booking_changed(change)
+    elif isinstance(change, ScheduleChanged):
+        await rollup.schedule_changed(change)
 
 
 async def _booking_changed(change: BookingChanged) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from gualema.settings import Settings
@@ -13,9 +14,10 @@ from models.booking import Booking, BookingStatus, actions
 from models.booking.placement import BookingPolicy, BookingRequest, place_booking
 from models.booking.rules import Blacklisted, NotYetReleased
 from models.clock import utcnow
-from models.errors import InvalidInput, NotFound
+from models.errors import DomainError, InvalidInput, NotFound
 from models.no_shows import NoShowBlock, NoShowPolicy
 from models.scheduling import Schedule
+from models.statistics.refusals import count_refusal
 from resolvers.context import Context
 from resolvers.pagination import Page, keyset_page
 
@@ -28,6 +30,7 @@ def booking_policy(settings: Settings) -> BookingPolicy:
         hold_minutes=settings.hold_minutes,
         max_per_account_per_day=settings.max_bookings_per_account_per_day,
         writers=settings.booking_writers,
+        roll_up=settings.statistics_rollup,
     )
 
 
@@ -56,10 +59,14 @@ async def book_slot(context: Context, slot_id: int, patient_id: int, idempotency
     tz = context.settings.tz
     try:
         return (await place_booking(request, booking_policy(context.settings))).booking
-    except Blacklisted as refused:  # dates are shown in the hospital's zone
-        raise Blacklisted(refused.ends_at.astimezone(tz)) from None
-    except NotYetReleased as refused:
-        raise NotYetReleased(refused.release_at.astimezone(tz)) from None
+    except DomainError as refused:
+        # 挂号成功率 counts refused attempts by reason, after the refused transaction.
+        await count_refusal(refused, slot_id=slot_id, account_id=request.account_id, at=utcnow(), tz=tz)
+        if isinstance(refused, Blacklisted):  # dates are shown in the hospital's zone
+            raise Blacklisted(refused.ends_at.astimezone(tz)) from None
+        if isinstance(refused, NotYetReleased):
+            raise NotYetReleased(refused.release_at.astimezone(tz)) from None
+        raise
 
 
 async def cancel_booking(context: Context, booking_id: int, reason: str) -> Booking:
@@ -91,6 +98,11 @@ class BookingFilter:
 
 
 async def _page(criteria: BookingFilter, first: int, after: int | None) -> Page[Booking]:
+    return await keyset_page(filtered(criteria), first, after)
+
+
+def filtered(criteria: BookingFilter) -> QuerySet[Booking]:
+    """The bookings the criteria select (the `bookings` query's and the bookings export's filters)."""
     query = Booking.all()
     if criteria.account_id is not None:
         query = query.filter(account_id=criteria.account_id)
@@ -108,7 +120,7 @@ async def _page(criteria: BookingFilter, first: int, after: int | None) -> Page[
         query = query.filter(patient_id=criteria.patient_id)
     if criteria.doctor_id is not None:
         query = query.filter(schedule__doctor_id=criteria.doctor_id)
-    return await keyset_page(query, first, after)
+    return query
 
 
 async def my_bookings(

@@ -10,6 +10,8 @@ from gualema.settings import Settings
 from models.accounts import Role
 
 DISPLAY_ROLE = "display"
+# The statistics big screen's token: the dashboard subscription and nothing else.
+STATISTICS_DISPLAY_ROLE = "statistics_display"
 
 L = TypeVar("L")
 
@@ -42,6 +44,10 @@ class Viewer:
     @property
     def is_display(self) -> bool:
         return self.role == DISPLAY_ROLE
+
+    @property
+    def is_statistics_display(self) -> bool:
+        return self.role == STATISTICS_DISPLAY_ROLE
 
 
 ANONYMOUS = Viewer()

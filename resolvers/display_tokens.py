@@ -38,23 +38,31 @@ async def issue_display_token(context: Context, room_ids: list[int]) -> IssuedDi
     missing = [room_id for room_id in wanted if room_id not in found]
     if missing:
         raise NotFound(f"no such room: {', '.join(str(m) for m in missing)}")
+    return await issue_device_token(
+        context, DISPLAY_ROLE, wanted, "display_token.issued", ("rooms", ",".join(str(r) for r in wanted))
+    )
+
+
+async def issue_device_token(
+    context: Context, role: str, room_ids: list[int], action: str, target: tuple[str, str]
+) -> IssuedDisplayToken:
+    """A token with no account for a screen (waiting-room TV, statistics big screen), audited."""
     settings = context.settings
     token, expires_at = issue_access_token(
         settings.secret_key.get_secret_value(),
         subject=None,
-        role=DISPLAY_ROLE,
+        role=role,
         lifetime=timedelta(days=settings.display_token_days),
-        room_ids=frozenset(wanted),
+        room_ids=frozenset(room_ids),
     )
     token_id = decode_access_token(settings.secret_key.get_secret_value(), token).token_id
     await audit.record(
         context.viewer.account_id,
-        "display_token.issued",
-        "rooms",
-        ",".join(str(r) for r in wanted),
+        action,
+        *target,
         after={"token_id": token_id, "expires_at": expires_at.isoformat()},
     )
-    return IssuedDisplayToken(token, token_id, expires_at, wanted)
+    return IssuedDisplayToken(token, token_id, expires_at, room_ids)
 
 
 async def revoke_display_token(context: Context, token_id: str, reason: str) -> str:

@@ -21,7 +21,7 @@ class IsAuthenticated(BasePermission):
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         viewer = _viewer(info)
-        return bool(viewer.is_authenticated and not viewer.is_display)
+        return bool(viewer.is_authenticated and not viewer.is_display and not viewer.is_statistics_display)
 
 
 class IsPatient(BasePermission):
@@ -66,3 +66,14 @@ class IsDisplayOrStaff(BasePermission):
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         viewer = _viewer(info)
         return bool(viewer.is_display or viewer.is_doctor or viewer.is_admin)
+
+
+class IsStatisticsDisplayOrAdmin(BasePermission):
+    """The statistics big screen (a statistics display token) and administrators."""
+
+    message = "a statistics display token or an administrator login is required"
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        viewer = _viewer(info)
+        return bool(viewer.is_statistics_display or viewer.is_admin)

@@ -19,6 +19,7 @@ from schema import (
     payments,
     queueing,
     scheduling,
+    statistics,
     waitlist,
 )
 from schema.errors import exception_handlers
@@ -33,6 +34,7 @@ AREAS: tuple[ModuleType, ...] = (
     waitlist,
     notifications,
     navigation,
+    statistics,
 )
 
 

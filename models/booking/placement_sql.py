@@ -6,8 +6,9 @@ department names, the caller's patient and the end of an active no-show block.
 
 `BOOK_IN_ONE_STATEMENT` is PostgreSQL's whole write: the day's quota, the seat and its queue number,
 the booking, its first event, the confirmation's SMS and in-app rows and the visit reminder, in one
-statement, which is its own transaction. The hot slot row is locked only while that statement runs:
-no round trip, and no wait for a busy event loop, happens between taking the seat and the commit.
+statement, which is its own transaction, with the statistics rollup's counters. The hot slot row is
+locked only while that statement runs: no round trip, and no wait for a busy event loop, happens
+between taking the seat and the commit.
 """
 
 from __future__ import annotations
@@ -226,6 +227,14 @@ WITH quota AS (
            :reminder_kind::text || ':' || made.id, :reminder_at::timestamptz, 0, 8, '', :now::timestamptz
     FROM made WHERE :notify::boolean AND :reminder_at::timestamptz IS NOT NULL
     ON CONFLICT DO NOTHING
+), stats AS (
+    INSERT INTO stat_daily AS s (day, department_id, doctor_id, metric, shard, value)
+    SELECT c.day, :department_id::int, sc.doctor_id, c.metric, made.id % :stat_shards::int, c.amount
+    FROM made
+    JOIN schedule sc ON sc.id = :schedule_id::int
+    CROSS JOIN unnest(:stat_days::date[], :stat_metrics::text[], :stat_amounts::int[])
+        AS c(day, metric, amount)
+    ON CONFLICT (day, department_id, doctor_id, metric, shard) DO UPDATE SET value = s.value + excluded.value
 )
 SELECT EXISTS (SELECT FROM quota) AS quota_taken, made.id, made.queue_number,
        CASE WHEN EXISTS (SELECT FROM quota) AND made.id IS NULL

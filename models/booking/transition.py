@@ -126,7 +126,12 @@ async def write_status(
         fresh = await Booking.get(id=booking.id)
         raise InvalidTransition("booking", fresh.status.value, target.value)
     await BookingEvent.create(
-        booking_id=booking.id, from_status=current, to_status=target, actor_id=actor_id, reason=reason[:255]
+        booking_id=booking.id,
+        from_status=current,
+        to_status=target,
+        actor_id=actor_id,
+        reason=reason[:255],
+        at=now,  # the change's own time: the statistics recompute from it (docs/decisions/180)
     )
     for key, value in values.items():
         setattr(booking, key, value)

@@ -28,6 +28,8 @@ from models.payments import (
     transition_order,
 )
 from models.reactions import change_booking
+from models.statistics import rollup
+from models.statistics.metrics import Metric
 from models.waitlist import WaitlistEntry
 from models.waitlist.lifecycle import admit_paid
 from resolvers.payments.gateways import NotificationRejected, gateway
@@ -99,6 +101,8 @@ async def record_paid(order: PaymentOrder, trade: Trade, raw: dict[str, Any]) ->
             )
         except InvalidTransition:
             return False  # a concurrent delivery of the same news won the conditional update
+        assert order.paid_at is not None
+        await rollup.money_moved(order, Metric.REVENUE_PAID, order.paid_amount, order.paid_at)
         if order.booking_id is None:
             await _record_waitlist_fee(order)
             return True

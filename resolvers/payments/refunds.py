@@ -33,6 +33,8 @@ from models.payments import (
     settle_refund,
     transition_order,
 )
+from models.statistics import rollup
+from models.statistics.metrics import Metric
 from models.waitlist import WaitlistEntry, WaitlistStatus
 from resolvers.payments.gateways import NotificationRejected, gateway
 
@@ -88,16 +90,18 @@ async def apply_refund_result(result: RefundResult, raw: dict[str, Any]) -> None
     async with in_transaction():
         order = await PaymentOrder.select_for_update().get(id=refund.order_id)
         if result.state is RefundState.SUCCESS:
+            succeeded_at = utcnow()
             try:
                 await settle_refund(
                     refund,
                     RefundStatus.SUCCEEDED,
                     order=order,
                     raw=raw,
-                    updates={"succeeded_at": utcnow(), "provider_refund_no": result.refund_no[:64]},
+                    updates={"succeeded_at": succeeded_at, "provider_refund_no": result.refund_no[:64]},
                 )
             except InvalidTransition:
                 return  # already settled: a replayed notification
+            await rollup.money_moved(order, Metric.REVENUE_REFUNDED, refund.amount, succeeded_at)
             await PaymentOrder.filter(id=order.id).update(
                 refunded_amount=F("refunded_amount") + refund.amount
             )

@@ -1,0 +1,361 @@
+"""The KPI table: counters summed per period or group, beside the previous period (docs/decisions/181).
+
+Two reads, each one aggregate statement: the rollup's counters (stat_daily, fee revenue included) and
+the released capacity of sessions not stopped (schedule). Every ratio keeps its numerator and
+denominator.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tortoise import connections
+
+from models.statistics.metrics import HOURS, REFUSALS, Metric
+
+M = Metric
+
+
+class Grouping(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    DEPARTMENT = "department"
+    DOCTOR = "doctor"
+
+
+BY_PERIOD = (Grouping.DAY, Grouping.WEEK, Grouping.MONTH)
+# No-shows are counted for ended sessions only: days before today.
+ENDED_ONLY = (M.VISIT_NO_SHOW.value, M.VISIT_CONFIRMED.value)
+
+
+@dataclass(frozen=True)
+class KpiFilter:
+    start: date
+    end: date  # inclusive
+    grouping: Grouping
+    department_id: int | None = None
+    doctor_id: int | None = None
+
+
+@dataclass
+class Counts:
+    """Everything one row's figures are computed from."""
+
+    metrics: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    capacity: int = 0
+    active_users: int | None = None  # distinct accounts active in the period (hospital-wide periods only)
+
+    def __getitem__(self, metric: Metric) -> int:
+        return self.metrics.get(metric.value, 0)
+
+    def add(self, other: Counts) -> None:
+        for name, value in other.metrics.items():
+            self.metrics[name] += value
+        self.capacity += other.capacity
+
+    @property
+    def refused(self) -> int:
+        return sum(self[metric] for metric in REFUSALS)
+
+
+@dataclass(frozen=True)
+class Ratio:
+    numerator: int
+    denominator: int
+
+    @property
+    def value(self) -> float | None:
+        return self.numerator / self.denominator if self.denominator else None
+
+
+def registrations(c: Counts) -> int:
+    return c[M.REGISTRATIONS]
+
+
+def revenue(c: Counts) -> int:
+    return c[M.REVENUE_PAID] - c[M.REVENUE_REFUNDED]
+
+
+def utilization(c: Counts) -> Ratio:
+    return Ratio(c[M.VISIT_BOOKED], c.capacity)
+
+
+def consumed_utilization(c: Counts) -> Ratio:
+    return Ratio(c[M.VISIT_CONSUMED], c.capacity)
+
+
+def success_rate(c: Counts) -> Ratio:
+    # Attempts: bookings placed plus refused requests (an idempotent replay is not a new attempt).
+    return Ratio(c[M.CONFIRMED], c[M.REGISTRATIONS] + c.refused)
+
+
+def payment_conversion(c: Counts) -> Ratio:
+    return Ratio(c[M.PAID], c[M.HOLDS])
+
+
+def cancellation_rate(c: Counts) -> Ratio:
+    return Ratio(c[M.CANCELLED], c[M.REGISTRATIONS])
+
+
+def late_cancellation_rate(c: Counts) -> Ratio:
+    return Ratio(c[M.CANCELLED_LATE], c[M.REGISTRATIONS])
+
+
+def refill_rate(c: Counts) -> Ratio:
+    """Seats given back (cancelled or lapsed) that the waitlist placed someone in."""
+    return Ratio(c[M.REFILLED], c[M.SEATS_FREED])
+
+
+def peak_hours(c: Counts) -> list[int]:
+    """Bookings placed in each local hour, 0-23."""
+    return [c.metrics.get(name, 0) for name in HOURS]
+
+
+def arpu(c: Counts) -> Ratio:
+    """Revenue (fen) per active user of the period."""
+    return Ratio(revenue(c), c.active_users or 0)
+
+
+def no_show_rate(c: Counts) -> Ratio:
+    return Ratio(c[M.VISIT_NO_SHOW], c[M.VISIT_CONFIRMED])
+
+
+@dataclass(frozen=True)
+class KpiRow:
+    key: date | int  # the period's first day, or the department's / doctor's id
+    start: date
+    end: date
+    current: Counts
+    previous: Counts
+
+
+# ---------------------------------------------------------------- periods
+
+
+def period_start(day: date, grouping: Grouping) -> date:
+    if grouping is Grouping.WEEK:
+        return day - timedelta(days=day.weekday())
+    if grouping is Grouping.MONTH:
+        return day.replace(day=1)
+    return day
+
+
+def period_end(start: date, grouping: Grouping) -> date:
+    if grouping is Grouping.WEEK:
+        return start + timedelta(days=6)
+    if grouping is Grouping.MONTH:
+        return start.replace(day=calendar.monthrange(start.year, start.month)[1])
+    return start
+
+
+def month_back(day: date, *, is_last: bool = False) -> date:
+    year, month = (day.year, day.month - 1) if day.month > 1 else (day.year - 1, 12)
+    last = calendar.monthrange(year, month)[1]
+    return date(year, month, last if is_last else min(day.day, last))
+
+
+def previous_span(start: date, end: date, grouping: Grouping) -> tuple[date, date]:
+    """The span a row is compared with: the same part of the period before."""
+    if grouping is Grouping.DAY:
+        return start - timedelta(days=1), end - timedelta(days=1)
+    if grouping is Grouping.WEEK:
+        return start - timedelta(days=7), end - timedelta(days=7)
+    if grouping is Grouping.MONTH:
+        full_to_end = end == period_end(period_start(end, grouping), grouping)
+        return month_back(start), month_back(end, is_last=full_to_end)
+    days = (end - start).days + 1
+    return start - timedelta(days=days), start - timedelta(days=1)
+
+
+def periods(start: date, end: date, grouping: Grouping) -> list[tuple[date, date]]:
+    out = []
+    cursor = start
+    while cursor <= end:
+        last = min(period_end(period_start(cursor, grouping), grouping), end)
+        out.append((cursor, last))
+        cursor = last + timedelta(days=1)
+    return out
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _sql(dialect: str, text: str) -> str:
+    if dialect == "postgres":
+        parts = text.split("?")
+        return "".join(part + (f"${i + 1}" if i < len(parts) - 1 else "") for i, part in enumerate(parts))
+    return text if dialect == "sqlite" else text.replace("?", "%s")
+
+
+def _day(dialect: str, value: date) -> Any:
+    return value.isoformat() if dialect == "sqlite" else value
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+async def _rows(sql: str, values: list[Any]) -> list[dict[str, Any]]:
+    # Every caller builds `sql` from fixed column names of this module; the values are bound.
+    client = connections.get("default")
+    return await client.execute_query_dict(_sql(client.capabilities.dialect, sql), values)
+
+
+def _filters(spec: KpiFilter, department: str, doctor: str, values: list[Any]) -> str:
+    clauses = ""
+    if spec.department_id is not None:
+        clauses += f" AND {department} = ?"
+        values.append(spec.department_id)
+    if spec.doctor_id is not None:
+        clauses += f" AND {doctor} = ?"
+        values.append(spec.doctor_id)
+    return clauses
+
+
+async def _read(
+    spec: KpiFilter, start: date, end: date, key: str, ended_before: date, now: datetime
+) -> dict[Any, Counts]:
+    """Counts per key ('day', 'department_id' or 'doctor_id') over [start, end]; no-show counters
+    only for days before `ended_before`."""
+    dialect = connections.get("default").capabilities.dialect
+    out: dict[Any, Counts] = defaultdict(Counts)
+
+    values: list[Any] = [_day(dialect, ended_before), _day(dialect, start), _day(dialect, end)]
+    ended = ", ".join(f"'{name}'" for name in ENDED_ONLY)
+    sql = (
+        f"SELECT {key} AS k, metric, SUM(CASE WHEN metric NOT IN ({ended}) OR day < ? THEN value ELSE 0 END)"  # noqa: S608 (fixed column names; values bound)
+        f" AS total FROM stat_daily WHERE day BETWEEN ? AND ?"
+    )
+    sql += _filters(spec, "department_id", "doctor_id", values) + f" GROUP BY {key}, metric"
+    for row in await _rows(sql, values):
+        out[_key(row["k"], key)].metrics[row["metric"]] += int(row["total"])
+
+    schedule_key = {"day": "date", "department_id": "department_id", "doctor_id": "doctor_id"}[key]
+    values = [_day(dialect, start), _day(dialect, end), _moment(dialect, now)]
+    sql = (
+        f"SELECT {schedule_key} AS k, SUM(capacity) AS total FROM schedule"  # noqa: S608 (fixed column names; values bound)
+        " WHERE date BETWEEN ? AND ? AND status = 'open' AND release_at <= ?"
+    )
+    sql += _filters(spec, "department_id", "doctor_id", values) + f" GROUP BY {schedule_key}"
+    for row in await _rows(sql, values):
+        out[_key(row["k"], key)].capacity += int(row["total"])
+
+    return out
+
+
+def _key(value: Any, key: str) -> Any:
+    return _as_date(value) if key == "day" else int(value)
+
+
+def _moment(dialect: str, moment: datetime) -> Any:
+    if dialect == "mysql":
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    if dialect == "sqlite":
+        return moment.astimezone(UTC).isoformat(sep=" ")
+    return moment
+
+
+async def _active_by_day(start: date, end: date) -> dict[date, int]:
+    """DAU: distinct accounts per day (stat_activity holds one row per account and day)."""
+    dialect = connections.get("default").capabilities.dialect
+    rows = await _rows(
+        "SELECT day, COUNT(*) AS users FROM stat_activity WHERE day BETWEEN ? AND ? GROUP BY day",
+        [_day(dialect, start), _day(dialect, end)],
+    )
+    return {_as_date(row["day"]): int(row["users"]) for row in rows}
+
+
+async def _active(start: date, end: date) -> int:
+    """WAU/MAU: distinct accounts active on any day of the span."""
+    dialect = connections.get("default").capabilities.dialect
+    rows = await _rows(
+        "SELECT COUNT(DISTINCT account_id) AS users FROM stat_activity WHERE day BETWEEN ? AND ?",
+        [_day(dialect, start), _day(dialect, end)],
+    )
+    return int(rows[0]["users"])
+
+
+def _summed(daily: dict[Any, Counts], start: date, end: date) -> Counts:
+    total = Counts()
+    day = start
+    while day <= end:
+        counts = daily.get(day)
+        if counts is not None:
+            total.add(counts)
+        day += timedelta(days=1)
+    return total
+
+
+async def kpi_rows(spec: KpiFilter, *, now: datetime, tz: ZoneInfo) -> list[KpiRow]:
+    today = now.astimezone(tz).date()
+    if spec.grouping in BY_PERIOD:
+        spans = periods(spec.start, spec.end, spec.grouping)
+        earliest = previous_span(*spans[0], spec.grouping)[0] if spans else spec.start
+        daily = await _read(spec, earliest, spec.end, "day", today, now)
+        rows = []
+        hospital_wide = spec.department_id is None and spec.doctor_id is None
+        active = await _active_by_day(earliest, spec.end) if spec.grouping is Grouping.DAY else {}
+        for start, end in spans:
+            before = previous_span(start, end, spec.grouping)
+            current, previous = _summed(daily, start, end), _summed(daily, *before)
+            if hospital_wide:
+                if spec.grouping is Grouping.DAY:
+                    current.active_users, previous.active_users = (
+                        active.get(start, 0),
+                        active.get(before[0], 0),
+                    )
+                else:
+                    current.active_users = await _active(start, end)
+                    previous.active_users = await _active(*before)
+            rows.append(KpiRow(key=start, start=start, end=end, current=current, previous=previous))
+        return rows
+    key = "department_id" if spec.grouping is Grouping.DEPARTMENT else "doctor_id"
+    before = previous_span(spec.start, spec.end, spec.grouping)
+    now_by_group = await _read(spec, spec.start, spec.end, key, today, now)
+    before_by_group = await _read(spec, before[0], before[1], key, today, now)
+    return [
+        KpiRow(
+            key=group,
+            start=spec.start,
+            end=spec.end,
+            current=now_by_group[group],
+            previous=before_by_group.get(group, Counts()),
+        )
+        for group in sorted(now_by_group)
+    ]
+
+
+def failures(c: Counts) -> Iterable[tuple[str, int]]:
+    """挂号失败 by reason: the refusals and the holds whose payment lapsed."""
+    for metric in REFUSALS:
+        yield metric.value.removeprefix("refused_"), c[metric]
+    yield "payment_lapsed", c[M.LAPSED]
+
+
+def completed(c: Counts) -> int:
+    return c[M.VISIT_COMPLETED]
+
+
+CountFigure = Callable[[Counts], int]
+RatioFigure = Callable[[Counts], Ratio]
+
+
+def period_label(row: KpiRow, grouping: Grouping) -> str:
+    if grouping is Grouping.WEEK:
+        year, week, _ = row.start.isocalendar()
+        return f"{year}-W{week:02d}"
+    if grouping is Grouping.MONTH:
+        return row.start.strftime("%Y-%m")
+    return row.start.isoformat() if grouping is Grouping.DAY else str(row.key)
