@@ -34,6 +34,8 @@ CLIENT_HEADERS = [
     "apollographql-client-name",
     "apollographql-client-version",
     "x-request-id",
+    "x-api-key",  # partner API keys (issue 17)
+    "if-none-match",
 ]
 
 
@@ -163,6 +165,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                 allow_methods=["GET", "POST"],
                 allow_headers=CLIENT_HEADERS,
                 max_age=600,
+                expose_headers=["ETag", "RateLimit", "RateLimit-Policy", "Retry-After"],
             )
         )
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
