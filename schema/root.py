@@ -16,6 +16,7 @@ from schema import (
     catalogue,
     navigation,
     notifications,
+    partners,
     payments,
     queueing,
     scheduling,
@@ -33,6 +34,7 @@ AREAS: tuple[ModuleType, ...] = (
     waitlist,
     notifications,
     navigation,
+    partners,
 )
 
 
