@@ -122,4 +122,6 @@ def new_application() -> str:
 
 
 def get_params(**values: Any) -> dict[str, str]:
-    return {name: json.dumps(value) if isinstance(value, dict) else str(value) for name, value in values.items()}
+    return {
+        name: json.dumps(value) if isinstance(value, dict) else str(value) for name, value in values.items()
+    }

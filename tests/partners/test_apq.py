@@ -23,7 +23,9 @@ async def test_an_unknown_hash_is_not_found_then_registered_with_its_text_then_f
     miss = await http.post("/graphql", json=hashed)
     assert miss.status_code == 200
     assert miss.json() == {
-        "errors": [{"message": "PERSISTED_QUERY_NOT_FOUND", "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}]
+        "errors": [
+            {"message": "PERSISTED_QUERY_NOT_FOUND", "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}
+        ]
     }
     assert miss.headers["cache-control"] == "private, no-cache, must-revalidate"
 

@@ -30,8 +30,12 @@ async def test_a_partner_key_runs_a_document_of_its_active_manifest_by_id(
     await desk.manifest(app, DEPARTMENTS)
     partner = await desk.key(app)
 
-    by_id = await http.post("/graphql", json={"documentId": document_id(DEPARTMENTS)}, headers=partner.headers)
-    by_apq_hash = await http.post("/graphql", json={"extensions": apq(sha256(DEPARTMENTS))}, headers=partner.headers)
+    by_id = await http.post(
+        "/graphql", json={"documentId": document_id(DEPARTMENTS)}, headers=partner.headers
+    )
+    by_apq_hash = await http.post(
+        "/graphql", json={"extensions": apq(sha256(DEPARTMENTS))}, headers=partner.headers
+    )
     as_bearer = await http.post(
         "/graphql",
         json={"documentId": document_id(DEPARTMENTS)},
@@ -111,7 +115,9 @@ async def test_a_manifest_is_validated_against_the_schema_on_upload(desk: Partne
     invalid = await desk.gql.data(
         UPLOAD, {"application": new_application(), "version": "1", "manifest": apollo_manifest(broken)}
     )
-    wrong_id = await desk.gql.data(UPLOAD, {"application": new_application(), "version": "1", "manifest": lying})
+    wrong_id = await desk.gql.data(
+        UPLOAD, {"application": new_application(), "version": "1", "manifest": lying}
+    )
 
     assert invalid["uploadPartnerManifest"]["__typename"] == "ManifestNotValid"
     assert "noSuchField" in invalid["uploadPartnerManifest"]["problems"][0]
@@ -121,7 +127,11 @@ async def test_a_manifest_is_validated_against_the_schema_on_upload(desk: Partne
 async def test_a_plain_id_to_body_map_is_accepted_as_a_manifest(desk: PartnerDesk) -> None:
     uploaded = await desk.gql.data(
         UPLOAD,
-        {"application": new_application(), "version": "2", "manifest": {document_id(DEPARTMENTS): DEPARTMENTS}},
+        {
+            "application": new_application(),
+            "version": "2",
+            "manifest": {document_id(DEPARTMENTS): DEPARTMENTS},
+        },
     )
 
     assert uploaded["uploadPartnerManifest"] == {
@@ -132,7 +142,9 @@ async def test_a_plain_id_to_body_map_is_accepted_as_a_manifest(desk: PartnerDes
     }
 
 
-async def test_a_key_is_held_to_its_operations_and_departments(http: httpx.AsyncClient, desk: PartnerDesk) -> None:
+async def test_a_key_is_held_to_its_operations_and_departments(
+    http: httpx.AsyncClient, desk: PartnerDesk
+) -> None:
     app = new_application()
     await desk.manifest(app, DEPARTMENTS, DOCTORS)
     partner = await desk.key(app, operations=["Doctors"], departmentIds=["1"])
@@ -180,7 +192,9 @@ async def test_a_revoked_key_is_refused_and_is_shown_only_once(
     listed = await desk.gql.data("{ partnerKeys { id keyHint } }")
 
     await desk.revoke(partner)
-    refused = await http.post("/graphql", json={"documentId": document_id(DEPARTMENTS)}, headers=partner.headers)
+    refused = await http.post(
+        "/graphql", json={"documentId": document_id(DEPARTMENTS)}, headers=partner.headers
+    )
 
     assert refused.status_code == 401
     assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
