@@ -43,7 +43,7 @@ from gualema.persisted_queries import (
     Resolved,
     is_persisted_request,
 )
-from gualema.public_cache import PUBLIC_ROOT_FIELDS, revalidated
+from gualema.public_cache import PUBLIC_ROOT_FIELDS, PublicAnswers, answer_key, revalidated
 from gualema.rate_limits.buckets import InProcessBuckets, RedisBuckets
 from gualema.rate_limits.limiter import (
     THROTTLED_MESSAGES,
@@ -137,6 +137,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         )
         buckets = RedisBuckets(redis, settings.redis_prefix) if redis else InProcessBuckets()
         self.rate_limiter = RateLimiter(settings, buckets)
+        self.public_answers = PublicAnswers(settings.public_max_age_seconds)
         graphql_schema = schema._schema  # type: ignore[attr-defined]
         self.operation_facts = OperationFactsCache(graphql_schema, settings.max_query_tokens)
 
@@ -181,12 +182,20 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         payload = getattr(request.state, "graphql_payload", None)
         resolved = await self.persisted.resolve(payload, partner) if payload is not None else _NOT_PERSISTED
         request.state.persisted = resolved
+        key = answer_key(request, resolved.query) if resolved.by_reference and resolved.query else None
+        stored = self.public_answers.get(key) if key is not None else None
+        if stored is not None:
+            s = self.settings
+            response = Response(stored.body, media_type=stored.media_type)
+            return revalidated(request, response, s.public_max_age_seconds, s.public_stale_seconds)
         response = self._negotiate(request, await self.run(request))
         if resolved.register and getattr(request.state, _OUTCOME, None) == "executed":
             # Stored only once it has parsed and validated (and run): junk never fills the store.
             await self.persisted.store.put(resolved.register, str(payload["query"]))  # type: ignore[index]
         if getattr(request.state, "public", False) and response.status_code == 200:
             s = self.settings
+            if key is not None:
+                self.public_answers.put(key, response)
             return revalidated(request, response, s.public_max_age_seconds, s.public_stale_seconds)
         return response
 
