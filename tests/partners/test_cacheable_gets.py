@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from tests import factories
+from tests.http.conftest import ClientFactory
 from tests.partners.conftest import (
     DEPARTMENTS,
     PartnerDesk,
@@ -66,3 +67,19 @@ async def test_text_gets_logged_in_callers_and_private_data_are_not_made_cacheab
         assert response.status_code == 200
         assert "etag" not in response.headers
         assert "public" not in response.headers.get("cache-control", "")
+
+
+async def test_a_public_answer_is_served_from_the_process_copy_for_max_age_only(
+    client_with: ClientFactory, desk: PartnerDesk
+) -> None:
+    query = "query PublicTypesAgain { registrationTypes { id name } }"
+    await desk.manifest(new_application(), query)
+    params = {"documentId": document_id(query)}
+
+    async with client_with() as cached, client_with(public_max_age_seconds=0) as uncached:
+        before = [await http.get("/graphql", params=params) for http in (cached, uncached)]
+        await factories.registration_type()
+        after = [await http.get("/graphql", params=params) for http in (cached, uncached)]
+
+    assert after[0].content == before[0].content  # within max-age: the copy, as any cache may serve
+    assert after[1].content != before[1].content  # max-age 0: executed again
