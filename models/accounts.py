@@ -3,20 +3,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.models import Model
 
+from models.access_revocations import AccessRevocation, revoke_account
 from models.clock import utcnow
 from models.errors import DomainError
 from models.identity import mask_id_number
 from models.personal_data import encrypted_column, keyring
-
-if TYPE_CHECKING:
-    from models.access_revocations import AccessRevocation
 
 
 class Role(StrEnum):
@@ -95,6 +92,7 @@ class RefreshToken(Model):
     # One row per issued refresh token; a family is the chain of rotations of one login.
 
     id = fields.IntField(primary_key=True)
+    account_id: int
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="refresh_tokens", on_delete=fields.CASCADE
     )
@@ -112,8 +110,6 @@ class RefreshToken(Model):
 async def revoke_all_sessions(account_id: int, access_lifetime: timedelta) -> AccessRevocation:
     """Every login of the account ends now: its refresh tokens, and its access tokens issued so far.
     Call inside the change's transaction, then `access_revocations.remember` the row after commit."""
-    from models.access_revocations import revoke_account
-
     await RefreshToken.filter(account_id=account_id, revoked_at__isnull=True).update(revoked_at=utcnow())
     return await revoke_account(account_id, access_lifetime)
 
@@ -170,6 +166,7 @@ class Patient(Model):
     # encrypted, with a keyed hash for uniqueness and a mask for display; never in plain text.
 
     id = fields.IntField(primary_key=True)
+    account_id: int
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="patients", on_delete=fields.CASCADE
     )

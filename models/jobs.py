@@ -21,6 +21,9 @@ from models.clock import utcnow
 
 WORKER_ID = secrets.token_hex(6)
 
+# A seat came free (cancelled, expired, added): the waitlist is offered it first (models/waitlist/).
+SEAT_FREED = "seat.freed"
+
 
 class Job(Model):
     id = fields.BigIntField(primary_key=True)

@@ -9,8 +9,11 @@ from datetime import datetime, timedelta
 
 from tortoise import fields
 from tortoise.models import Model
-from tortoise.transactions import in_transaction
 
+from models import audit
+from models.accounts import Patient
+from models.booking.status import BookingStatus
+from models.booking.tables import Booking
 from models.clock import utcnow
 from models.errors import InvalidInput, NotFound
 
@@ -46,44 +49,10 @@ async def active_block(identity_hash: str, now: datetime) -> NoShowBlock | None:
     )
 
 
-async def sweep_no_shows(policy: NoShowPolicy, now: datetime | None = None, limit: int = 50) -> int:
-    """For each session that has ended, once: CONFIRMED bookings become NO_SHOW, then patients who
-    reached the threshold inside the window are blocked. The session is claimed with a conditional
-    UPDATE of `no_shows_swept` inside the same transaction, so several processes never double-count."""
-    from models.accounts import Patient
-    from models.booking import Booking, BookingStatus, transition
-    from models.scheduling import Schedule
-
-    now = now or utcnow()
-    ended = await Schedule.filter(ends_at__lte=now, no_shows_swept=False).order_by("ends_at").limit(limit)
-    marked = 0
-    for schedule in ended:
-        async with in_transaction():
-            claimed = await Schedule.filter(id=schedule.id, no_shows_swept=False).update(no_shows_swept=True)
-            if claimed != 1:
-                continue
-            missed = await Booking.filter(schedule_id=schedule.id, status=BookingStatus.CONFIRMED)
-            for booking in missed:
-                await transition(
-                    booking,
-                    BookingStatus.NO_SHOW,
-                    actor_id=None,
-                    reason="not checked in by session end",
-                    at=now,
-                )
-                marked += 1
-            patient_ids = {b.patient_id for b in missed}  # type: ignore[attr-defined]
-            for patient in await Patient.filter(id__in=list(patient_ids)):
-                await _block_if_due(patient.id, patient.account_id, patient.id_number_hash, policy, now)  # type: ignore[attr-defined]
-    return marked
-
-
-async def _block_if_due(
-    patient_id: int, account_id: int, identity_hash: str, policy: NoShowPolicy, now: datetime
-) -> None:
-    from models.accounts import Patient
-    from models.booking import Booking, BookingStatus
-
+async def block_if_due(patient: Patient, policy: NoShowPolicy, now: datetime) -> None:
+    """Block the person (by identity, across patient rows and accounts) once their no-shows inside
+    the window reach the threshold."""
+    identity_hash = patient.id_number_hash
     if await active_block(identity_hash, now) is not None:
         return
     same_person = await Patient.filter(id_number_hash=identity_hash).values_list("id", flat=True)
@@ -94,8 +63,8 @@ async def _block_if_due(
     if count >= policy.threshold:
         await NoShowBlock.create(
             identity_hash=identity_hash,
-            patient_id=patient_id,
-            account_id=account_id,
+            patient_id=patient.id,
+            account_id=patient.account_id,
             no_shows=count,
             starts_at=now,
             ends_at=now + timedelta(days=policy.block_days),
@@ -105,8 +74,6 @@ async def _block_if_due(
 async def lift_block(
     block_id: int, *, actor_id: int | None, reason: str, now: datetime | None = None
 ) -> NoShowBlock:
-    from models import audit
-
     if not reason.strip():
         raise InvalidInput("reason", "say why the block is lifted")
     now = now or utcnow()
@@ -125,8 +92,6 @@ async def lift_block(
 
 async def blocks_of_account(account_id: int, now: datetime) -> list[NoShowBlock]:
     """Blocks in force for any patient of the account (the patient sees when each ends)."""
-    from models.accounts import Patient
-
     hashes = await Patient.filter(account_id=account_id, archived_at__isnull=True).values_list(
         "id_number_hash", flat=True
     )

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tortoise import connections, fields
 from tortoise.expressions import F, Q
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from models.accounts import Account
 from models.clock import utcnow
 from models.message_templates import Locale, RenderedMessage, render
 
@@ -28,10 +30,9 @@ WORKER_ID = secrets.token_hex(6)
 REDACTED = "[redacted after sending]"
 # Events whose text is a secret (a login code): the body is blanked once the attempt is over.
 SENSITIVE_EVENTS = frozenset({"verification.code"})
+
+
 # A booking that becomes certain (paid, or booked from the waitlist) gets the day-before reminder.
-SCHEDULES_VISIT_REMINDER = frozenset({"booking.confirmed", "waitlist.booked"})
-
-
 class SmsStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
@@ -70,6 +71,7 @@ class SmsMessage(Model):
 class Notification(Model):
     # An in-app message, shown in the app's inbox and pushed to its subscription.
     id = fields.BigIntField(primary_key=True)
+    account_id: int
     account: fields.ForeignKeyRelation[Any] = fields.ForeignKeyField(
         "models.Account", related_name="notifications", on_delete=fields.CASCADE
     )
@@ -103,7 +105,7 @@ class NotifyDefaults:
     visit_reminder_hour: int
 
 
-def _defaults() -> NotifyDefaults:
+def notice_defaults() -> NotifyDefaults:
     # Read lazily: callers of notify() do not carry settings.
     from gualema.settings import get_settings
 
@@ -147,7 +149,7 @@ async def record_sms(
             params=message.params,
             dedupe_key=dedupe_key,
             idempotency_key=idempotency_key_for(dedupe_key),
-            max_attempts=max_attempts or _defaults().max_attempts,
+            max_attempts=max_attempts or notice_defaults().max_attempts,
             next_attempt_at=utcnow(),
         )
     )
@@ -158,9 +160,7 @@ def rendered_notice(
 ) -> tuple[RenderedMessage, NotifyDefaults]:
     """The message as notify() records it, with the settings it was recorded under: also for a caller
     that writes the outbox rows in its own statement (the booking hot path, models/booking_sql.py)."""
-    from zoneinfo import ZoneInfo
-
-    defaults = _defaults()
+    defaults = notice_defaults()
     rendered = render(event, params, locale or defaults.locale, ZoneInfo(defaults.tz_name))
     return rendered, defaults
 
@@ -183,11 +183,8 @@ async def notify(
     `event` names a template (models/message_templates.py) and `params` must hold exactly its
     variables (TemplateError otherwise). The same `dedupe_key` never records a second message.
     `phone` overrides the account's phone for the text (e.g. a family member's). With `booking_id`
-    the in-app message links to the booking, and "booking.confirmed" / "waitlist.booked" also
-    schedule the day-before visit reminder.
+    the in-app message links to the booking (the visit reminder is a reaction: models/reactions.py).
     """
-    from models.accounts import Account
-
     _check_dedupe_key(dedupe_key)
     rendered, defaults = rendered_notice(event, params, locale)
     if sms:
@@ -208,12 +205,6 @@ async def notify(
                 booking_id=booking_id,
                 dedupe_key=dedupe_key,
             )
-        )
-    if event in SCHEDULES_VISIT_REMINDER and booking_id is not None:
-        from models.reminders import schedule_visit_reminder
-
-        await schedule_visit_reminder(
-            booking_id, hour=defaults.visit_reminder_hour, tz_name=defaults.tz_name, visit_date=visit_date
         )
 
 

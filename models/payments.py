@@ -20,6 +20,13 @@ from tortoise.models import Model
 from models.clock import utcnow
 from models.errors import DomainError, InvalidTransition, writable_updates
 
+# The payments' durable jobs (models/jobs.py), defined once: a paid booking cancelled (refund), an
+# unpaid order whose booking or waitlist entry went away (close at the provider), a prepaid waitlist
+# entry that ended without a seat (refund its fee).
+PAYMENT_REFUND = "payment.refund"
+PAYMENT_CLOSE = "payment.close"
+WAITLIST_REFUND = "waitlist.refund"
+
 
 class PaymentProvider(StrEnum):
     SANDBOX = "sandbox"
@@ -64,6 +71,8 @@ class RefundStatus(StrEnum):
 
 class PaymentOrder(Model):
     id = fields.IntField(primary_key=True)
+    booking_id: int | None
+    waitlist_entry_id: int | None
     # An order pays for a booking, or for joining a prepaid waitlist (booking NULL until a seat is
     # given, when the entry's order is attached to the new booking: decision 090).
     booking: fields.ForeignKeyNullableRelation[Any] = fields.ForeignKeyField(
@@ -100,6 +109,7 @@ class PaymentOrder(Model):
 
 class Refund(Model):
     id = fields.IntField(primary_key=True)
+    order_id: int
     order: fields.ForeignKeyRelation[PaymentOrder] = fields.ForeignKeyField(
         "models.PaymentOrder", related_name="refunds", on_delete=fields.RESTRICT
     )
@@ -120,6 +130,7 @@ class Refund(Model):
 class PaymentEvent(Model):
     # The audit trail: every order transition and every refund change, with the raw provider payload.
     id = fields.BigIntField(primary_key=True)
+    order_id: int
     order: fields.ForeignKeyRelation[PaymentOrder] = fields.ForeignKeyField(
         "models.PaymentOrder", related_name="events", on_delete=fields.RESTRICT
     )

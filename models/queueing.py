@@ -17,7 +17,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.models import Model
 
-from models.booking import Booking, BookingStatus, transition
+from models.booking import Booking, BookingStatus
 from models.catalogue import Room
 from models.clock import utcnow
 from models.errors import DomainError, InvalidTransition, NotFound, writable_updates
@@ -40,7 +40,7 @@ class PriorityReason(StrEnum):
 
 T = TicketState
 
-# The one transition table of the ticket aggregate; `change_state` is the only function that changes
+# The one transition table of the ticket aggregate; `write_state` is the only function that changes
 # a ticket's state. Recall is not a transition: a CALLED ticket stays CALLED and its call count grows.
 TRANSITIONS: dict[TicketState, frozenset[TicketState]] = {
     T.WAITING: frozenset({T.CALLED, T.TRANSFERRED}),
@@ -52,7 +52,7 @@ TRANSITIONS: dict[TicketState, frozenset[TicketState]] = {
     T.TRANSFERRED: frozenset(),
 }
 
-# The booking status that goes with each ticket state change (booking.transition is called in the
+# The booking status that goes with each ticket state change (models/reactions.py changes it in the
 # same transaction); changes not listed leave the booking alone.
 BOOKING_FOLLOWS: dict[tuple[TicketState, TicketState], BookingStatus] = {
     (T.CALLED, T.IN_CONSULTATION): BookingStatus.IN_CONSULTATION,
@@ -71,6 +71,8 @@ def can_change(current: TicketState, target: TicketState) -> bool:
 
 class QueueTicket(Model):
     id = fields.IntField(primary_key=True)
+    booking_id: int
+    room_id: int
     booking: fields.ForeignKeyRelation[Booking] = fields.ForeignKeyField(
         "models.Booking", related_name="queue_tickets", on_delete=fields.RESTRICT
     )
@@ -208,47 +210,58 @@ def queue_order(tickets: Iterable[Ticket]) -> list[Ticket]:
     return sorted(tickets, key=sort_key)
 
 
-# -- the one state changer
+# -- the one state writer
 
 
-async def change_state(
+@dataclass(frozen=True)
+class TicketChanged:
+    """One ticket entering a state, for models/reactions.py (the booking follows: BOOKING_FOLLOWS)."""
+
+    ticket_id: int
+    booking_id: int
+    room_id: int
+    from_state: TicketState
+    to_state: TicketState
+    actor_id: int | None
+    at: datetime
+
+
+async def write_state(
     ticket: QueueTicket,
     target: TicketState,
     *,
     actor_id: int | None,
     updates: dict[str, Any] | None = None,
     at: datetime | None = None,
-) -> QueueTicket:
-    """The only way a ticket changes state. Must run inside a transaction.
+) -> TicketChanged:
+    """The only function that changes a ticket's state. Call inside a transaction.
 
     A conditional UPDATE on the current state makes the change exactly-once across processes: of two
-    doctors completing the same ticket, the second gets InvalidTransition. The booking follows in
-    the same transaction (BOOKING_FOLLOWS).
+    doctors completing the same ticket, the second gets InvalidTransition.
     """
     current = ticket.state
     if not can_change(current, target):
         raise InvalidTransition("ticket", current.value, target.value)
     now = at or utcnow()
-    values: dict[str, Any] = {
-        "updated_at": now,
-        **writable_updates(updates, state_column="state"),
-        "state": target,
-    }
+    values: dict[str, Any] = {"updated_at": now, **writable_updates(updates, state_column="state")}
     if target not in LIVE:
         values["live_booking_key"] = None
+    values["state"] = target  # last: nothing above may set it
     changed = await QueueTicket.filter(id=ticket.id, state=current).update(**values)
     if changed != 1:
         fresh = await QueueTicket.get(id=ticket.id)
         raise InvalidTransition("ticket", fresh.state.value, target.value)
-    follows = BOOKING_FOLLOWS.get((current, target))
-    if follows is not None:
-        booking = await Booking.get(id=ticket.booking_id)  # type: ignore[attr-defined]
-        await transition(
-            booking, follows, actor_id=actor_id, reason=f"queue: {current.value} -> {target.value}"
-        )
     for key, value in values.items():
         setattr(ticket, key, value)
-    return ticket
+    return TicketChanged(
+        ticket.id,
+        ticket.booking_id,
+        ticket.room_id,
+        current,
+        target,
+        actor_id,
+        now,
+    )
 
 
 # -- board sequences
@@ -308,7 +321,7 @@ async def open_ticket(
             booking_id=booking.id,
             room_id=room_id,
             department_id=booking.department_id,
-            account_id=booking.account_id,  # type: ignore[attr-defined]
+            account_id=booking.account_id,
             visit_date=booking.visit_date,
             label=label,
             number=booking.queue_number,
@@ -323,24 +336,6 @@ async def open_ticket(
         raise AlreadyCheckedIn() from None
 
 
-async def return_after_tests(ticket: QueueTicket, rules: QueueRules, *, actor_id: int | None) -> QueueTicket:
-    waiting = await waiting_in_order(ticket.room_id, ticket.visit_date)  # type: ignore[attr-defined]
-    rank = reentry_rank(waiting, rules.returned_after)
-    return await change_state(ticket, T.WAITING, actor_id=actor_id, updates={"rank": rank, "returned": True})
-
-
-async def call_next(room_id: int, visit_date: object, *, doctor_id: int | None, now: datetime) -> QueueTicket:
-    """Claim the first waiting ticket with a conditional update; a doctor who loses a race to another
-    doctor of the same room moves on to the next ticket, so two doctors never call one patient."""
-    for candidate in await waiting_in_order(room_id, visit_date):
-        won = await QueueTicket.filter(id=candidate.id, state=T.WAITING).update(
-            state=T.CALLED, called_at=now, call_count=1, called_by_doctor_id=doctor_id, updated_at=now
-        )
-        if won == 1:
-            return await QueueTicket.get(id=candidate.id)
-    raise NothingToCall()
-
-
 async def recall(ticket: QueueTicket, *, now: datetime) -> QueueTicket:
     changed = await QueueTicket.filter(id=ticket.id, state=T.CALLED).update(
         called_at=now, call_count=F("call_count") + 1, updated_at=now
@@ -349,45 +344,6 @@ async def recall(ticket: QueueTicket, *, now: datetime) -> QueueTicket:
         fresh = await QueueTicket.get(id=ticket.id)
         raise InvalidTransition("ticket", fresh.state.value, T.CALLED.value)
     return await QueueTicket.get(id=ticket.id)
-
-
-async def restore(ticket: QueueTicket, rules: QueueRules, *, actor_id: int | None) -> QueueTicket:
-    waiting = await waiting_in_order(ticket.room_id, ticket.visit_date)  # type: ignore[attr-defined]
-    rank = reentry_rank(waiting, rules.restored_after)
-    return await change_state(ticket, T.WAITING, actor_id=actor_id, updates={"rank": rank, "restored": True})
-
-
-async def transfer(
-    ticket: QueueTicket, target_room_id: int, rules: QueueRules, *, actor_id: int | None, now: datetime
-) -> QueueTicket:
-    """The ticket ends as TRANSFERRED and a WAITING ticket with the same label opens in the target
-    room, near its front (the patient has already waited once)."""
-    if ticket.room_id == target_room_id:  # type: ignore[attr-defined]
-        raise InvalidTransition("ticket", ticket.state.value, T.TRANSFERRED.value)
-    await change_state(ticket, T.TRANSFERRED, actor_id=actor_id, at=now)
-    waiting = await waiting_in_order(target_room_id, ticket.visit_date)
-    moved = await QueueTicket.create(
-        booking_id=ticket.booking_id,  # type: ignore[attr-defined]
-        room_id=target_room_id,
-        department_id=ticket.department_id,
-        account_id=ticket.account_id,
-        visit_date=ticket.visit_date,
-        label=ticket.label,
-        number=ticket.number,
-        display_name=ticket.display_name,
-        state=T.WAITING,
-        rank=reentry_rank(waiting, rules.transferred_after),
-        priority=ticket.priority,
-        priority_reason=ticket.priority_reason,
-        priority_note=ticket.priority_note,
-        priority_at=ticket.priority_at,
-        late=ticket.late,
-        returned=ticket.returned,
-        checked_in_at=now,
-        live_booking_key=ticket.booking_id,  # type: ignore[attr-defined]
-    )
-    await QueueTicket.filter(id=ticket.id).update(transferred_to_id=moved.id)
-    return moved
 
 
 async def set_priority(

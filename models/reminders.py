@@ -12,9 +12,14 @@ from zoneinfo import ZoneInfo
 from tortoise.transactions import in_transaction
 
 from models import jobs
-from models.booking import Booking, BookingStatus
+from models.accounts import Patient
+from models.booking.status import BookingStatus
+from models.booking.tables import Booking
+from models.catalogue import Department, Doctor, Room
 from models.clock import utcnow
 from models.errors import InvalidInput, NotAllowed, NotFound
+from models.notifications import notify
+from models.scheduling import Schedule
 
 VISIT_REMINDER = "reminder.visit"
 FOLLOWUP_REMINDER = "reminder.followup"
@@ -55,9 +60,6 @@ async def set_followup_reminder(
     doctor_account_id: int, booking_id: int, on: date, note: str, *, hour: int, tz_name: str
 ) -> datetime:
     """A doctor asks a patient to come back; returns when the reminder will be sent."""
-    from models.catalogue import Doctor
-    from models.scheduling import Schedule
-
     note = note.strip()
     if len(note) > 200:
         raise InvalidInput("note", "a note has at most 200 characters")
@@ -69,9 +71,9 @@ async def set_followup_reminder(
     booking = await Booking.get_or_none(id=booking_id)
     if booking is None:
         raise NotFound("booking not found")
-    schedule = await Schedule.get(id=booking.schedule_id)  # type: ignore[attr-defined]
+    schedule = await Schedule.get(id=booking.schedule_id)
     doctor = await Doctor.get_or_none(account_id=doctor_account_id)
-    if doctor is None or doctor.id != schedule.doctor_id:  # type: ignore[attr-defined]
+    if doctor is None or doctor.id != schedule.doctor_id:
         raise NotAllowed("only the booking's doctor may set its follow-up reminder")
     if booking.status in FOLLOWUP_CANCELLED_BY:
         raise NotAllowed("this booking was cancelled")
@@ -86,15 +88,11 @@ async def set_followup_reminder(
 
 
 async def _booking_params(booking: Booking) -> dict[str, Any]:
-    from models.accounts import Patient
-    from models.catalogue import Department, Doctor, Room
-    from models.scheduling import Schedule
-
-    schedule = await Schedule.get(id=booking.schedule_id)  # type: ignore[attr-defined]
-    patient = await Patient.get(id=booking.patient_id)  # type: ignore[attr-defined]
-    department = await Department.get(id=schedule.department_id)  # type: ignore[attr-defined]
-    doctor = await Doctor.get(id=schedule.doctor_id)  # type: ignore[attr-defined]
-    room = await Room.get(id=schedule.room_id)  # type: ignore[attr-defined]
+    schedule = await Schedule.get(id=booking.schedule_id)
+    patient = await Patient.get(id=booking.patient_id)
+    department = await Department.get(id=schedule.department_id)
+    doctor = await Doctor.get(id=schedule.doctor_id)
+    room = await Room.get(id=schedule.room_id)
     location = " ".join(part for part in (room.building, room.floor, room.name) if part)
     return {
         "patient_name": patient.name,
@@ -106,8 +104,6 @@ async def _booking_params(booking: Booking) -> dict[str, Any]:
 
 
 async def send_visit_reminder(job: jobs.Job) -> None:
-    from models.notifications import notify
-
     booking_id = int(job.payload["booking_id"])
     async with in_transaction():
         booking = await Booking.get_or_none(id=booking_id)
@@ -115,7 +111,7 @@ async def send_visit_reminder(job: jobs.Job) -> None:
             return  # cancelled, expired or otherwise settled since it was scheduled: nothing to say
         facts = await _booking_params(booking)
         await notify(
-            booking.account_id,  # type: ignore[attr-defined]
+            booking.account_id,
             "visit.reminder",
             {
                 "patient_name": facts["patient_name"],
@@ -129,8 +125,6 @@ async def send_visit_reminder(job: jobs.Job) -> None:
 
 
 async def send_followup_reminder(job: jobs.Job) -> None:
-    from models.notifications import notify
-
     booking_id = int(job.payload["booking_id"])
     async with in_transaction():
         booking = await Booking.get_or_none(id=booking_id)
@@ -138,7 +132,7 @@ async def send_followup_reminder(job: jobs.Job) -> None:
             return
         facts = await _booking_params(booking)
         await notify(
-            booking.account_id,  # type: ignore[attr-defined]
+            booking.account_id,
             "followup.reminder",
             {
                 "patient_name": facts["patient_name"],

@@ -12,22 +12,36 @@ from tortoise.expressions import F
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from models.errors import InvalidInput, NotFound
+from models import jobs
+from models.catalogue import Doctor, RegistrationType, Room
+from models.errors import InvalidInput, InvalidTransition, NotFound
+from models.session_rules import Period, default_release_at, local_datetime, period_of, plan_slots
 
 if TYPE_CHECKING:
-    from models.catalogue import Department, Doctor, RegistrationType, Room
-
-
-class Period(StrEnum):
-    MORNING = "morning"
-    AFTERNOON = "afternoon"
-    EVENING = "evening"
-    CUSTOM = "custom"
+    from models.catalogue import Department
 
 
 class ScheduleStatus(StrEnum):
     OPEN = "open"
     STOPPED = "stopped"  # 停诊
+
+
+# The one transition table of the session aggregate; `write_status` is its only status writer.
+TRANSITIONS: dict[ScheduleStatus, frozenset[ScheduleStatus]] = {
+    ScheduleStatus.OPEN: frozenset({ScheduleStatus.STOPPED}),
+    ScheduleStatus.STOPPED: frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class ScheduleChanged:
+    """A session's status change, for models/reactions.py."""
+
+    schedule_id: int
+    from_status: ScheduleStatus
+    to_status: ScheduleStatus
+    actor_id: int | None
+    reason: str
 
 
 class Schedule(Model):
@@ -100,6 +114,7 @@ class Slot(Model):
 class CapacityChange(Model):
     # 加号: extra capacity, with who and why.
     id = fields.IntField(primary_key=True)
+    schedule_id: int
     schedule: fields.ForeignKeyRelation[Schedule] = fields.ForeignKeyField(
         "models.Schedule", related_name="capacity_changes", on_delete=fields.CASCADE
     )
@@ -163,9 +178,6 @@ class ReleaseRule:
 
 async def create_schedule(spec: SessionSpec, rule: ReleaseRule) -> Schedule:
     """Create a session and its slots. Call inside a transaction."""
-    from models.booking_rules import default_release_at, local_datetime, period_of, plan_slots
-    from models.catalogue import Doctor, RegistrationType, Room
-
     doctor = await Doctor.get_or_none(id=spec.doctor_id, archived=False)
     if doctor is None:
         raise InvalidInput("doctorId", "no such doctor")
@@ -184,7 +196,7 @@ async def create_schedule(spec: SessionSpec, rule: ReleaseRule) -> Schedule:
         raise InvalidInput("releaseAt", "numbers are released before the session starts")
     schedule = await Schedule.create(
         doctor_id=doctor.id,
-        department_id=doctor.department_id,  # type: ignore[attr-defined]
+        department_id=doctor.department_id,
         registration_type_id=registration_type.id,
         room_id=spec.room_id,
         date=spec.day,
@@ -252,9 +264,9 @@ async def generate_from_templates(
         if key in existing:
             continue
         spec = SessionSpec(
-            doctor_id=template.doctor_id,  # type: ignore[attr-defined]
-            registration_type_id=template.registration_type_id,  # type: ignore[attr-defined]
-            room_id=template.room_id,  # type: ignore[attr-defined]
+            doctor_id=template.doctor_id,
+            registration_type_id=template.registration_type_id,
+            room_id=template.room_id,
             day=day,
             start=minute_to_time(template.start_minute),
             end=minute_to_time(template.end_minute),
@@ -274,8 +286,6 @@ async def add_capacity(
     schedule_id: int, slot_id: int | None, added: int, *, actor_id: int | None, reason: str
 ) -> Slot:
     """加号: extra seats on one slot (the last one when not named). Call inside a transaction."""
-    from models import jobs
-
     if added < 1 or added > 1000:
         raise InvalidInput("added", "add 1 to 1000 seats")
     if not reason.strip():
@@ -296,6 +306,30 @@ async def add_capacity(
     )
     # New seats are freed seats: the waitlist gets the first offer.
     for _ in range(added):  # one offer per seat, as for a cancellation (the seats are in the pool)
-        await jobs.enqueue("seat.freed", {"slot_id": slot.id, "schedule_id": schedule_id, "reserved": False})
+        await jobs.enqueue(
+            jobs.SEAT_FREED, {"slot_id": slot.id, "schedule_id": schedule_id, "reserved": False}
+        )
     await slot.refresh_from_db()
     return slot
+
+
+async def write_status(
+    schedule: Schedule, target: ScheduleStatus, *, actor_id: int | None, reason: str
+) -> ScheduleChanged:
+    """The only way a session changes status; exactly once (conditional on the status read). Call
+    inside a transaction. Stopping closes the slots first: a booking in flight either committed
+    before this (and is cancelled by the reaction) or waits for it and then finds the slot closed."""
+    current = schedule.status
+    if target not in TRANSITIONS[current]:
+        raise InvalidTransition("schedule", current.value, target.value)
+    if target is ScheduleStatus.STOPPED:
+        await Slot.filter(schedule_id=schedule.id).update(bookable=False)
+    changed = await Schedule.filter(id=schedule.id, status=current).update(
+        stop_reason=reason[:255], status=target
+    )
+    if changed != 1:
+        fresh = await Schedule.get(id=schedule.id)
+        raise InvalidTransition("schedule", fresh.status.value, target.value)
+    schedule.status = target
+    schedule.stop_reason = reason[:255]
+    return ScheduleChanged(schedule.id, current, target, actor_id, reason)

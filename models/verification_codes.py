@@ -20,6 +20,7 @@ from tortoise.transactions import in_transaction
 from models.clock import utcnow
 from models.errors import DomainError
 from models.message_templates import Locale, render
+from models.notifications import record_sms
 
 CODE_DIGITS = 6
 
@@ -65,8 +66,6 @@ async def issue(
     account_id: int | None,
 ) -> VerificationCode:
     """A new code replaces any earlier one; the text is recorded in the same transaction."""
-    from models.notifications import record_sms
-
     code = new_code()
     now = utcnow()
     message = render("verification.code", {"code": code, "minutes": minutes}, locale, tz)

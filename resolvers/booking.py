@@ -8,10 +8,10 @@ from datetime import date
 from tortoise.transactions import in_transaction
 
 from gualema.settings import Settings
-from models import booking as booking_models
 from models import no_shows
-from models.booking import Booking, BookingPolicy, BookingRequest, BookingStatus
-from models.booking_rules import Blacklisted, NotYetReleased
+from models.booking import Booking, BookingStatus, actions
+from models.booking.placement import BookingPolicy, BookingRequest, place_booking
+from models.booking.rules import Blacklisted, NotYetReleased
 from models.clock import utcnow
 from models.errors import InvalidInput, NotFound
 from models.no_shows import NoShowBlock, NoShowPolicy
@@ -55,7 +55,7 @@ async def book_slot(context: Context, slot_id: int, patient_id: int, idempotency
     )
     tz = context.settings.tz
     try:
-        return await booking_models.book_slot(request, booking_policy(context.settings))
+        return (await place_booking(request, booking_policy(context.settings))).booking
     except Blacklisted as refused:  # dates are shown in the hospital's zone
         raise Blacklisted(refused.ends_at.astimezone(tz)) from None
     except NotYetReleased as refused:
@@ -65,7 +65,7 @@ async def book_slot(context: Context, slot_id: int, patient_id: int, idempotency
 async def cancel_booking(context: Context, booking_id: int, reason: str) -> Booking:
     viewer = context.viewer
     async with in_transaction():
-        return await booking_models.cancel_booking(
+        return await actions.cancel_booking(
             booking_id,
             # A patient cancels only their own bookings, before the cutoff; an administrator any, any time.
             account_id=None if viewer.is_admin else _account_id(context),
@@ -139,7 +139,7 @@ async def session_bookings(context: Context, schedule_id: int) -> list[Booking]:
         raise NotFound("no such session")
     if not context.viewer.is_admin:
         own = await Doctor.filter(account_id=context.viewer.account_id).values_list("id", flat=True)
-        if schedule.doctor_id not in own:  # type: ignore[attr-defined]
+        if schedule.doctor_id not in own:
             raise NotFound("no such session")
     return await Booking.filter(schedule_id=schedule_id).order_by("queue_number")
 
@@ -177,8 +177,8 @@ async def lift_no_show_block(context: Context, block_id: int, reason: str) -> No
 
 
 async def expire_holds(settings: Settings) -> int:
-    return await booking_models.expire_holds()
+    return await actions.expire_holds()
 
 
 async def sweep_no_shows(settings: Settings) -> int:
-    return await no_shows.sweep_no_shows(no_show_policy(settings))
+    return await actions.sweep_no_shows(no_show_policy(settings))

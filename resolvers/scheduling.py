@@ -11,11 +11,11 @@ from strawberry.dataloader import DataLoader
 from tortoise.transactions import in_transaction
 
 from models import audit, scheduling
-from models import booking as booking_models
-from models.booking_rules import PERIOD_HOURS
+from models.booking import actions as booking_actions
 from models.catalogue import Doctor
 from models.errors import InvalidInput, NotFound
 from models.scheduling import Period, ReleaseRule, Schedule, SessionSpec, Slot, WeeklyTemplate
+from models.session_rules import PERIOD_HOURS
 from resolvers.context import Context
 
 MAX_RANGE_DAYS = 62
@@ -139,7 +139,7 @@ async def add_capacity(
 
 async def stop_schedule(context: Context, schedule_id: int, reason: str) -> Schedule:
     async with in_transaction():
-        stopped, cancelled = await booking_models.stop_schedule(
+        stopped, cancelled = await booking_actions.stop_schedule(
             schedule_id, actor_id=context.viewer.account_id, reason=reason.strip()
         )
         await audit.record(
@@ -162,7 +162,7 @@ class SlotsByScheduleLoader(DataLoader[int, list[Slot]]):
     async def _load(self, keys: list[int]) -> Sequence[list[Slot]]:
         grouped: dict[int, list[Slot]] = defaultdict(list)
         for row in await Slot.filter(schedule_id__in=set(keys)).order_by("starts_at", "id"):
-            grouped[row.schedule_id].append(row)  # type: ignore[attr-defined]
+            grouped[row.schedule_id].append(row)
         return [grouped.get(key, []) for key in keys]
 
 

@@ -10,24 +10,26 @@ from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
 from gualema.settings import Settings
-from models import jobs, waitlist
+from models import jobs
 from models.accounts import Account, Patient
-from models.booking import SEAT_FREED
-from models.booking_rules import NotYetReleased
+from models.booking import Booking, BookingStatus
+from models.booking.rules import NotYetReleased
 from models.clock import utcnow
 from models.errors import InvalidInput, NotFound
+from models.reactions import change_booking, move_entry, tell_joined
 from models.scheduling import Period, Schedule, ScheduleStatus, Slot
-from models.waitlist import (
+from models.waitlist import allocation, entries, lifecycle, statistics
+from models.waitlist.allocation import WaitlistPolicy
+from models.waitlist.entries import (
     AlreadyWaiting,
     SeatsAvailable,
     WaitlistClosed,
     WaitlistEntry,
     WaitlistLimitReached,
     WaitlistMode,
-    WaitlistPolicy,
-    WaitlistStats,
     WaitlistStatus,
 )
+from models.waitlist.statistics import WaitlistStats
 from realtime.broker import get_broker
 from resolvers.context import Context
 
@@ -36,7 +38,7 @@ log = logging.getLogger("gualema.waitlist")
 
 class WaitlistPositionByEntryLoader(DataLoader[int, int]):
     def __init__(self) -> None:
-        super().__init__(load_fn=waitlist.positions)
+        super().__init__(load_fn=entries.positions)
 
 
 def channel(account_id: int) -> str:
@@ -47,6 +49,7 @@ def policy(settings: Settings) -> WaitlistPolicy:
     return WaitlistPolicy(
         offer_minutes=settings.waitlist_offer_minutes,
         max_per_account_per_day=settings.max_bookings_per_account_per_day,
+        hold_minutes=settings.hold_minutes,
     )
 
 
@@ -107,14 +110,14 @@ async def join(context: Context, request: JoinRequest) -> WaitlistEntry:
         raise SeatsAvailable()
     first = open_schedules[0]
     visit_date = first.date
-    deadline = waitlist.waitlist_deadline(visit_date, settings.waitlist_expire_hour, settings.tz)
+    deadline = entries.waitlist_deadline(visit_date, settings.waitlist_expire_hour, settings.tz)
     if deadline <= now:
         raise WaitlistClosed(f"the waitlist closed at {deadline.isoformat()}")
-    key = waitlist.entry_active_key(
+    key = entries.entry_active_key(
         patient.id,
         request.schedule_id,
         first.department_id,
-        visit_date,  # type: ignore[attr-defined]
+        visit_date,
         request.period.value if request.period else None,
     )
     # The hospital's mode is read at each join (tests and operators may switch it); an entry keeps
@@ -138,7 +141,7 @@ async def join(context: Context, request: JoinRequest) -> WaitlistEntry:
             if await WaitlistEntry.filter(active_key=key).exists():
                 raise AlreadyWaiting()
             active = await WaitlistEntry.filter(
-                account_id=account_id, status__in=list(waitlist.ACTIVE)
+                account_id=account_id, status__in=list(entries.ACTIVE)
             ).count()
             if active >= settings.waitlist_max_entries:
                 raise WaitlistLimitReached(settings.waitlist_max_entries)
@@ -146,7 +149,7 @@ async def join(context: Context, request: JoinRequest) -> WaitlistEntry:
                 account_id=account_id,
                 patient_id=patient.id,
                 schedule_id=request.schedule_id,
-                department_id=first.department_id,  # type: ignore[attr-defined]
+                department_id=first.department_id,
                 visit_date=visit_date,
                 period=request.period.value if request.period else None,
                 registration_type_id=request.registration_type_id,
@@ -160,7 +163,7 @@ async def join(context: Context, request: JoinRequest) -> WaitlistEntry:
             )
             if not awaiting_payment:
                 # A prepaid entry is told it joined when its fee arrives and it is really in line.
-                await waitlist.tell_joined(entry)
+                await tell_joined(entry)
     except IntegrityError:
         raise AlreadyWaiting() from None
     await publish_change(account_id or 0, entry.id)
@@ -177,32 +180,25 @@ async def leave(context: Context, entry_id: int) -> WaitlistEntry:
         entry = await WaitlistEntry.select_for_update().get(id=found.id)
         if entry.status is WaitlistStatus.OFFERED and entry.booking_id is not None:
             # Declining an offer cancels its held booking, which passes the seat to the next waiter.
-            from models.booking import Booking, BookingStatus, transition
-
             booking = await Booking.get(id=entry.booking_id)
             if booking.status is BookingStatus.PENDING_PAYMENT:
-                await transition(
+                await change_booking(
                     booking,
                     BookingStatus.CANCELLED,
                     actor_id=context.viewer.account_id,
                     reason="waitlist offer declined",
                 )
                 await entry.refresh_from_db()
-        if entry.status in waitlist.ACTIVE:
-            unpaid = entry.status is WaitlistStatus.AWAITING_PAYMENT
-            await waitlist.move(entry, WaitlistStatus.LEFT, ended_reason="left by the patient")
-            if unpaid:
-                await waitlist.close_unpaid(entry)
-            else:
-                await waitlist.refund_prepayment(entry, "left the waitlist")
-    await publish_change(entry.account_id, entry.id)  # type: ignore[attr-defined]
+        if entry.status in entries.ACTIVE:
+            await move_entry(entry, WaitlistStatus.LEFT, reason="left by the patient")
+    await publish_change(entry.account_id, entry.id)
     return entry
 
 
 async def my_entries(context: Context, active_only: bool = False) -> list[WaitlistEntry]:
     query = WaitlistEntry.filter(account_id=context.viewer.account_id)
     if active_only:
-        query = query.filter(status__in=list(waitlist.ACTIVE))
+        query = query.filter(status__in=list(entries.ACTIVE))
     return await query.order_by("-joined_at", "-id").limit(100)
 
 
@@ -215,7 +211,7 @@ async def stats(
 ) -> WaitlistStats:
     if schedule_id is None and department_id is None:
         raise InvalidInput("scheduleId", "name a session or a department")
-    return await waitlist.stats(
+    return await statistics.stats(
         schedule_id=schedule_id, department_id=department_id, date_from=date_from, date_to=date_to
     )
 
@@ -236,14 +232,14 @@ async def handle_seat_freed(job: jobs.Job, settings: Settings) -> None:
     """A freed seat goes to the first matching waiter; the job is consumed in the same transaction,
     so a reserved seat is given exactly once even if a lease expires and the job runs again."""
     payload = job.payload
-    allocation = None
+    allocated = None
     for attempt in range(4):
         try:
             async with in_transaction():
                 consumed = await jobs.Job.filter(id=job.id, done_at__isnull=True).update(done_at=utcnow())
                 if consumed != 1:
                     return
-                allocation = await waitlist.allocate_seat(
+                allocated = await allocation.allocate_seat(
                     int(payload["schedule_id"]),
                     int(payload["slot_id"]),
                     reserved=bool(payload.get("reserved", False)),
@@ -255,18 +251,18 @@ async def handle_seat_freed(job: jobs.Job, settings: Settings) -> None:
             # whole, so running it again is safe.
             if "deadlock" not in str(exc).lower() or attempt == 3:
                 raise
-    if allocation is not None:
-        await publish_change(allocation.account_id, allocation.entry_id)
+    if allocated is not None:
+        await publish_change(allocated.account_id, allocated.entry_id)
 
 
 async def run_waitlist(settings: Settings) -> int:
-    runner = jobs.JobRunner({SEAT_FREED: lambda job: handle_seat_freed(job, settings)})
+    runner = jobs.JobRunner({jobs.SEAT_FREED: lambda job: handle_seat_freed(job, settings)})
     handled = await runner.run_once()
-    for entry in await waitlist.lapse_unpaid():
-        await publish_change(entry.account_id, entry.id)  # type: ignore[attr-defined]
+    for entry in await lifecycle.lapse_unpaid():
+        await publish_change(entry.account_id, entry.id)
         handled += 1
-    for entry in await waitlist.expire_due():
-        await publish_change(entry.account_id, entry.id)  # type: ignore[attr-defined]
+    for entry in await lifecycle.expire_due():
+        await publish_change(entry.account_id, entry.id)
         handled += 1
     handled += await sweep_pools(settings)
     return handled
@@ -295,5 +291,5 @@ async def sweep_pools(settings: Settings) -> int:
     ).values_list("schedule_id", flat=True)
     served = 0
     for schedule_id in sorted({int(s) for s in with_seats}):  # type: ignore[call-overload]
-        served += await waitlist.allocate_from_pool(schedule_id, policy(settings), now=now)
+        served += await allocation.allocate_from_pool(schedule_id, policy(settings), now=now)
     return served

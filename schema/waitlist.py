@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types.info import Info
 
-from models import waitlist as waitlist_models
+from models.waitlist import entries as waitlist_models
 from resolvers import waitlist as use_cases
 from schema.booking import NotYetReleasedError
 from schema.errors import Error, InvalidInputError, NotFoundError, maps
@@ -57,7 +57,7 @@ class WaitlistEntry:
             id=strawberry.ID(str(row.id)),
             status=row.status,
             mode=row.mode,
-            patient_id=strawberry.ID(str(row.patient_id)),  # type: ignore[attr-defined]
+            patient_id=strawberry.ID(str(row.patient_id)),
             schedule_id=optional_id(row.schedule_id),
             department_id=strawberry.ID(str(row.department_id)),
             date=row.visit_date,

@@ -1,8 +1,9 @@
-"""Status and state columns are written by one writer per aggregate.
+"""Status and state columns are written by one writer per aggregate, and only models/reactions.py
+calls the writers (so every change gets its effects).
 
 The AST walk finds every ORM `.update(...)` that names `status`/`state` (or passes a dict by `**`) and
-names every function that does so. Known places outside the writers are listed in KNOWN_ELSEWHERE, each an
-open item of issue 12: the list may only shrink; a new one fails.
+names every function that does so. The places outside the writers are listed in KNOWN_ELSEWHERE, each
+with its reason: the list may only shrink; a new one fails.
 """
 
 from __future__ import annotations
@@ -19,17 +20,22 @@ STATE_COLUMNS = {"status", "state"}
 
 # (file, function): the one status-changing function of each aggregate.
 WRITERS = {
-    ("models/booking.py", "transition"),
+    ("models/booking/transition.py", "write_status"),
     ("models/payments.py", "transition_order"),
-    ("models/waitlist.py", "move"),
-    ("models/queueing.py", "change_state"),
+    ("models/waitlist/entries.py", "write_status"),
+    ("models/queueing.py", "write_state"),
+    ("models/scheduling.py", "write_status"),
 }
 
-# Written elsewhere today, to be folded into the writers (issue 12, point 2).
+# The writers that models/reactions.py wraps with their effects: nobody else may call them.
+WRAPPED_BY_REACTIONS = {
+    ("models/booking/transition.py", "write_status"),
+    ("models/waitlist/entries.py", "write_status"),
+    ("models/queueing.py", "write_state"),
+    ("models/scheduling.py", "write_status"),
+}
+
 KNOWN_ELSEWHERE = {
-    ("models/queueing.py", "call_next"),
-    ("models/waitlist.py", "allocate_seat"),  # reverts a claimed entry to WAITING
-    ("models/booking.py", "stop_schedule"),  # the schedule's OPEN -> STOPPED
     ("resolvers/payments.py", "apply_refund_result"),  # refund PROCESSING -> SUCCEEDED/FAILED
     # The sandbox provider's own ledger (its tables still live in models/payments.py).
     ("integrations/payments/sandbox.py", "close"),
@@ -85,3 +91,31 @@ def test_updates_can_never_carry_the_status(column: str) -> None:
     with pytest.raises(ValueError, match=column):
         writable_updates({column: "confirmed", "cancel_reason": "x"}, state_column=column)
     assert writable_updates({"cancel_reason": "x"}, state_column=column) == {"cancel_reason": "x"}
+
+
+def _module_of(path: str) -> str:
+    return path.removesuffix(".py").replace("/", ".")
+
+
+def test_only_reactions_call_the_wrapped_writers() -> None:
+    # A writer is reached only by `from <its module> import <name> [as alias]` (or through its module
+    # object); every such import outside the writer's own module and models/reactions.py is a caller
+    # that would change a status without its effects.
+    wanted = {(_module_of(path), name) for path, name in WRAPPED_BY_REACTIONS}
+    modules = {module for module, _ in wanted}
+    names = {name for _, name in wanted}
+    callers: list[str] = []
+    for package in ("models", "resolvers", "schema", "gualema", "integrations", "realtime", "tests", "bench"):
+        for path in (ROOT / package).rglob("*.py"):
+            rel = path.relative_to(ROOT).as_posix()
+            if rel in {"models/reactions.py", "tests/architecture/test_status_writers.py"}:
+                continue
+            own = _module_of(rel)
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and node.module in modules and node.module != own:
+                    callers += [f"{rel}: {a.name}" for a in node.names if (node.module, a.name) in wanted]
+                # `entries.write_status(...)` and the like, through a module object
+                attr = node if isinstance(node, ast.Attribute) else None
+                if attr is not None and isinstance(attr.value, ast.Name) and attr.attr in names:
+                    callers.append(f"{rel}: {attr.value.id}.{attr.attr}")
+    assert callers == [], f"status writers called outside models/reactions.py: {callers}"

@@ -58,9 +58,9 @@ async def test_numbers_follow_the_time_slots_and_seats_booked_again_get_new_numb
             (await book(gql, student.token, slot.id, (await factories.patient(student)).id))["queueNumber"]
         )
     cancelled = await Booking.get(queue_number=1, schedule_id=session.id)
-    from models.booking import transition
+    from models.reactions import change_booking
 
-    await transition(cancelled, BookingStatus.CANCELLED, actor_id=None, reason="test")
+    await change_booking(cancelled, BookingStatus.CANCELLED, actor_id=None, reason="test")
     latecomer = await factories.patient_user()
     again = await book(gql, latecomer.token, slots[0].id, (await factories.patient(latecomer)).id)
 
@@ -244,17 +244,17 @@ async def test_a_paid_registration_sends_no_confirmation_before_payment(gql: Gra
 async def test_a_read_that_saw_a_seat_gone_by_the_write_sells_nothing_and_keeps_no_quota() -> None:
     # The decision never trusts the read: here the last seat goes between the two.
     from gualema.database import dialect
-    from models import booking as booking_models
-    from models.booking import BookingPolicy, BookingQuota, BookingRequest
-    from models.booking_rules import SlotUnavailable, request_fingerprint
-    from models.booking_sql import read_request
+    from models.booking import BookingQuota, placement
+    from models.booking.placement import BookingPolicy, BookingRequest
+    from models.booking.placement_sql import read_request
+    from models.booking.rules import SlotUnavailable, request_fingerprint
 
     student = await factories.patient_user()
     me = await factories.patient(student)
     session = await factories.session(capacity=1)
     slot = await first_slot(session.id)
     request = BookingRequest(student.id, slot.id, me.id, "stale-read-key")
-    facts = await read_request(request, utcnow())
+    facts = await read_request(student.id, slot.id, me.id, "stale-read-key", utcnow())
     assert facts.remaining == 1
     await Slot.filter(id=slot.id).update(remaining=0)
 
@@ -265,14 +265,14 @@ async def test_a_read_that_saw_a_seat_gone_by_the_write_sells_nothing_and_keeps_
             from tortoise import connections
 
             async with connections.get("default").acquire_connection() as connection:
-                await booking_models._book_in_one_statement(
+                await placement._place_in_one_statement(
                     connection, request, policy, facts, fingerprint, utcnow()
                 )
         else:
             from tortoise.transactions import in_transaction
 
             async with in_transaction():
-                await booking_models._book_in_steps(request, policy, facts, fingerprint, utcnow())
+                await placement._place_in_steps(request, policy, facts, fingerprint, utcnow(), None)
         raise AssertionError("a seat that is gone was sold")
     except SlotUnavailable:
         pass

@@ -6,7 +6,8 @@ import asyncio
 from datetime import timedelta
 
 from models import jobs
-from models.booking import Booking, BookingQuota, BookingStatus, expire_holds
+from models.booking import Booking, BookingQuota, BookingStatus
+from models.booking.actions import expire_holds
 from models.clock import utcnow
 from models.scheduling import Slot
 from tests import factories
@@ -51,9 +52,9 @@ async def test_cancelling_a_paid_booking_asks_the_payment_module_for_a_refund(gq
     session = await factories.session(fee=2000)
     booked = await book(gql, student.token, (await first_slot(session.id)).id, me.id)
     booking = await Booking.get(id=int(booked["id"]))
-    from models.booking import transition
+    from models.reactions import change_booking
 
-    await transition(booking, BookingStatus.CONFIRMED, actor_id=None, reason="paid")  # as payments would
+    await change_booking(booking, BookingStatus.CONFIRMED, actor_id=None, reason="paid")  # as payments would
 
     await gql.as_(student.token).data(CANCEL, {"input": {"bookingId": booked["id"], "reason": "有事"}})
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from models.booking import Booking, BookingStatus
+from models.booking.actions import sweep_no_shows
 from models.clock import utcnow
-from models.no_shows import NoShowBlock, NoShowPolicy, sweep_no_shows
+from models.no_shows import NoShowBlock, NoShowPolicy
 from models.scheduling import Schedule
 from tests import factories
 from tests.booking.operations import book, first_slot

@@ -8,21 +8,11 @@ import pytest
 from tortoise.transactions import in_transaction
 
 from models import jobs
-from models.booking import (
-    ACTIVE,
-    FHIR_STATUS,
-    RELEASES_SEAT,
-    TRANSITIONS,
-    Booking,
-    BookingEvent,
-    BookingPolicy,
-    BookingQuota,
-    BookingRequest,
-    BookingStatus,
-    book_slot,
-    transition,
-)
+from models.booking import Booking, BookingEvent, BookingQuota
+from models.booking.placement import BookingPolicy, BookingRequest, place_booking
+from models.booking.status import ACTIVE, FHIR_STATUS, RELEASES_SEAT, TRANSITIONS, BookingStatus
 from models.errors import InvalidTransition
+from models.reactions import change_booking
 from models.scheduling import Slot
 from tests import factories
 from tests.booking.operations import first_slot
@@ -37,7 +27,8 @@ async def _booking_in(status: BookingStatus) -> Booking:
     me = await factories.patient(student)
     session = await factories.session(capacity=2)
     slot = await first_slot(session.id)
-    booking = await book_slot(BookingRequest(student.id, slot.id, me.id, "key-transitions"), POLICY)
+    request = BookingRequest(student.id, slot.id, me.id, "key-transitions")
+    booking = (await place_booking(request, POLICY)).booking
     # Put the booking in the starting status as the rest of the system would leave it.
     if status not in ACTIVE:
         await Slot.filter(id=slot.id).update(remaining=2)
@@ -60,11 +51,11 @@ async def test_every_allowed_transition_changes_status_records_the_event_and_set
     admin = await factories.admin_user()
     for current, target in ALLOWED:
         booking = await _booking_in(current)
-        remaining_before = (await Slot.get(id=booking.slot_id)).remaining  # type: ignore[attr-defined]
+        remaining_before = (await Slot.get(id=booking.slot_id)).remaining
         freed_before = await jobs.Job.filter(kind="seat.freed").count()
 
         async with in_transaction():
-            await transition(booking, target, actor_id=admin.id, reason="walked by the test")
+            await change_booking(booking, target, actor_id=admin.id, reason="walked by the test")
 
         fresh = await Booking.get(id=booking.id)
         assert fresh.status is target, (current, target)
@@ -77,7 +68,7 @@ async def test_every_allowed_transition_changes_status_records_the_event_and_set
             "walked by the test",
         )
         gives_seat_back = current in ACTIVE and target in RELEASES_SEAT
-        remaining_after = (await Slot.get(id=booking.slot_id)).remaining  # type: ignore[attr-defined]
+        remaining_after = (await Slot.get(id=booking.slot_id)).remaining
         assert remaining_after == remaining_before + (1 if gives_seat_back else 0), (current, target)
         freed = await jobs.Job.filter(kind="seat.freed").count() - freed_before
         assert freed == (1 if gives_seat_back else 0), (current, target)
@@ -92,7 +83,7 @@ async def test_every_forbidden_transition_is_a_typed_error_and_changes_nothing()
         booking = bookings[current]
         with pytest.raises(InvalidTransition) as refused:
             async with in_transaction():
-                await transition(booking, target, actor_id=None, reason="forbidden")
+                await change_booking(booking, target, actor_id=None, reason="forbidden")
         assert refused.value.details == {
             "entity": "booking",
             "from_status": current.value,
@@ -107,10 +98,10 @@ async def test_a_stale_copy_loses_the_race_with_a_typed_error() -> None:
     booking = await _booking_in(S.PENDING_PAYMENT)
     stale = await Booking.get(id=booking.id)
     async with in_transaction():
-        await transition(booking, S.CONFIRMED, actor_id=None, reason="paid")
+        await change_booking(booking, S.CONFIRMED, actor_id=None, reason="paid")
     with pytest.raises(InvalidTransition) as refused:
         async with in_transaction():
-            await transition(stale, S.EXPIRED, actor_id=None, reason="sweep")
+            await change_booking(stale, S.EXPIRED, actor_id=None, reason="sweep")
     assert refused.value.details["from_status"] == "confirmed"
     assert await BookingEvent.filter(booking_id=booking.id, to_status=S.EXPIRED).count() == 0
 

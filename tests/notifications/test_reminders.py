@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from tortoise.transactions import in_transaction
+
 from models import jobs
 from models.booking import Booking, BookingStatus
 from models.catalogue import Room
 from models.clock import utcnow
-from models.notifications import SmsMessage, notify
+from models.notifications import SmsMessage
+from models.reactions import change_booking
 from models.reminders import FOLLOWUP_REMINDER, VISIT_REMINDER, reminder_handlers
 from models.scheduling import Schedule
 from tests import factories
@@ -30,19 +33,11 @@ mutation($bookingId: ID!, $date: Date!, $note: String!) {
 
 
 async def confirm(booking: Booking) -> None:
-    await notify(
-        booking.account_id,  # type: ignore[attr-defined]
-        "booking.confirmed",
-        {
-            "patient_name": "王小明",
-            "department": "内科",
-            "doctor": "李医生",
-            "visit_time": utcnow(),
-            "queue_number": 1,
-        },
-        dedupe_key=f"booking.confirmed:{booking.id}",
-        booking_id=booking.id,
-    )
+    """The booking is paid: it goes from its hold to CONFIRMED as the payment path moves it."""
+    await Booking.filter(id=booking.id).update(status=BookingStatus.PENDING_PAYMENT)
+    booking.status = BookingStatus.PENDING_PAYMENT
+    async with in_transaction():
+        await change_booking(booking, BookingStatus.CONFIRMED, actor_id=None, reason="paid")
 
 
 async def run_due_reminders() -> int:
@@ -63,7 +58,7 @@ async def test_a_confirmed_booking_is_reminded_the_evening_before() -> None:
     [text] = await SmsMessage.filter(event="visit.reminder")
     assert text.phone == holder.account.phone
     assert text.body.startswith("王小明，您预约了明天")
-    room = await Room.get(id=(await Schedule.get(id=booking.schedule_id)).room_id)  # type: ignore[attr-defined]
+    room = await Room.get(id=(await Schedule.get(id=booking.schedule_id)).room_id)
     assert text.params["location"] == room.name
 
 
@@ -86,9 +81,9 @@ async def test_the_doctor_sets_a_follow_up_reminder_that_is_texted_on_the_day(gq
     from models.catalogue import Doctor
 
     booking, holder = await confirmed_booking(status=BookingStatus.COMPLETED)
-    schedule = await Schedule.get(id=booking.schedule_id)  # type: ignore[attr-defined]
-    doctor = await Doctor.get(id=schedule.doctor_id).prefetch_related("account")  # type: ignore[attr-defined]
-    token = factories.token_for(doctor.account)  # type: ignore[arg-type]
+    schedule = await Schedule.get(id=booking.schedule_id)
+    doctor = await Doctor.get(id=schedule.doctor_id).prefetch_related("account")
+    token = factories.token_for(doctor.account)
     on = date.today() + timedelta(days=14)  # noqa: DTZ011
 
     answer = await gql.as_(token).data(
@@ -129,12 +124,12 @@ async def test_a_follow_up_for_a_booking_cancelled_meanwhile_is_not_sent(gql: Gr
     from models.reminders import set_followup_reminder
 
     booking, _ = await confirmed_booking()
-    schedule = await Schedule.get(id=booking.schedule_id)  # type: ignore[attr-defined]
+    schedule = await Schedule.get(id=booking.schedule_id)
     from models.catalogue import Doctor
 
-    doctor = await Doctor.get(id=schedule.doctor_id)  # type: ignore[attr-defined]
+    doctor = await Doctor.get(id=schedule.doctor_id)
     await set_followup_reminder(
-        doctor.account_id,  # type: ignore[attr-defined]
+        doctor.account_id,
         booking.id,
         date.today() + timedelta(days=10),  # noqa: DTZ011
         "",

@@ -8,8 +8,9 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from gualema.settings import Settings
-from models.booking import Booking, BookingStatus, transition
+from models.booking import Booking, BookingStatus
 from models.payments import PaymentEvent, PaymentOrder
+from models.reactions import change_booking
 from resolvers import payments as use_cases
 from tests.factories import HeldBooking
 from tests.fixtures.api import GraphQLClient
@@ -46,13 +47,13 @@ async def expire_hold(booking: Booking) -> None:
     """The booking engine's expiry sweep, for one booking (the same `transition` it calls)."""
     async with in_transaction():
         fresh = await Booking.get(id=booking.id)
-        await transition(fresh, BookingStatus.EXPIRED, actor_id=None, reason="hold lapsed")
+        await change_booking(fresh, BookingStatus.EXPIRED, actor_id=None, reason="hold lapsed")
 
 
 async def cancel_booking(booking: Booking, reason: str = "patient cancelled") -> None:
     async with in_transaction():
         fresh = await Booking.get(id=booking.id)
-        await transition(fresh, BookingStatus.CANCELLED, actor_id=None, reason=reason)
+        await change_booking(fresh, BookingStatus.CANCELLED, actor_id=None, reason=reason)
 
 
 async def the_order(booking: Booking) -> PaymentOrder:

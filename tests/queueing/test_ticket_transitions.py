@@ -10,7 +10,8 @@ from tortoise.transactions import in_transaction
 from models.booking import Booking, BookingStatus
 from models.clock import utcnow
 from models.errors import InvalidTransition
-from models.queueing import BOOKING_FOLLOWS, LIVE, TRANSITIONS, QueueTicket, TicketState, change_state
+from models.queueing import BOOKING_FOLLOWS, LIVE, TRANSITIONS, QueueTicket, TicketState
+from models.reactions import change_ticket
 from tests import factories
 from tests.queueing.conftest import Clinic
 
@@ -64,7 +65,7 @@ async def test_every_pair_of_states_is_allowed_or_refused_as_the_table_says(clin
         ticket = await _ticket_in(clinic, current)
         try:
             async with in_transaction():
-                await change_state(ticket, target, actor_id=None)
+                await change_ticket(ticket, target, actor_id=None)
         except InvalidTransition:
             outcomes[(current, target)] = "refused"
             assert (await QueueTicket.get(id=ticket.id)).state is current
@@ -87,10 +88,10 @@ async def test_the_loser_of_a_race_gets_invalid_transition_not_a_second_change(c
     ticket = await _ticket_in(clinic, T.IN_CONSULTATION)
     stale_copy = await QueueTicket.get(id=ticket.id)
     async with in_transaction():
-        await change_state(ticket, T.DONE, actor_id=None)
+        await change_ticket(ticket, T.DONE, actor_id=None)
 
     with pytest.raises(InvalidTransition) as refused:
         async with in_transaction():
-            await change_state(stale_copy, T.DONE, actor_id=None)
+            await change_ticket(stale_copy, T.DONE, actor_id=None)
 
     assert (refused.value.from_status, refused.value.to_status) == ("done", "done")

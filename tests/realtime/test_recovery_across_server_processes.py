@@ -15,7 +15,8 @@ import websockets
 from redis import asyncio as redis
 
 from gualema.settings import Settings
-from models.booking import Booking, BookingStatus, active_department_day_key, active_session_key
+from models.booking import Booking, BookingStatus
+from models.booking.tables import active_department_day_key, active_session_key
 from models.scheduling import Slot
 from tests import factories
 from tests.conftest import DATABASE_URL, REDIS_URL

@@ -4,10 +4,12 @@ import asyncio
 from datetime import timedelta
 
 from gualema.settings import Settings
-from models.booking import Booking, BookingStatus, expire_holds
+from models.booking import Booking, BookingStatus
+from models.booking.actions import expire_holds
 from models.clock import utcnow
 from models.scheduling import Slot
-from models.waitlist import WaitlistEntry, WaitlistStatus, stats
+from models.waitlist import WaitlistEntry, WaitlistStatus
+from models.waitlist.statistics import stats
 from tests import factories
 from tests.booking.operations import book
 from tests.fixtures.api import GraphQLClient
@@ -33,7 +35,7 @@ async def test_ten_simultaneous_cancellations_serve_the_first_ten_of_fifteen_wai
     assert len(set(served_bookings)) == 10
     active = await active_bookings(schedule.id)
     assert len(active) == 10
-    assert sorted(b.patient_id for b in active) == sorted(w.patient_id for w in waiters[:10])  # type: ignore[attr-defined]
+    assert sorted(b.patient_id for b in active) == sorted(w.patient_id for w in waiters[:10])
     slot = await Slot.get(schedule_id=schedule.id)
     assert slot.remaining == 0
     summary = await stats(schedule_id=schedule.id)
@@ -99,7 +101,7 @@ async def test_an_offer_holds_a_paid_seat_and_when_it_lapses_passes_on_while_ano
 async def test_paying_for_an_offer_books_the_waiter(gql: GraphQLClient, settings: Settings) -> None:
     from tortoise.transactions import in_transaction
 
-    from models.booking import transition
+    from models.reactions import change_booking
 
     schedule, holders, booking_ids = await full_session(gql, seats=1, fee=800)
     await Booking.filter(id__in=booking_ids).update(status=BookingStatus.CONFIRMED, expires_at=None)
@@ -110,7 +112,7 @@ async def test_paying_for_an_offer_books_the_waiter(gql: GraphQLClient, settings
     entry = await WaitlistEntry.get(patient_id=waiter.patient_id)
     booking = await Booking.get(id=entry.booking_id)
     async with in_transaction():
-        await transition(booking, BookingStatus.CONFIRMED, actor_id=None, reason="paid")
+        await change_booking(booking, BookingStatus.CONFIRMED, actor_id=None, reason="paid")
     assert (await WaitlistEntry.get(id=entry.id)).status is WaitlistStatus.BOOKED
 
 
@@ -145,7 +147,7 @@ async def test_a_seat_left_in_the_pool_while_someone_waits_is_handed_over(
 async def test_a_stopped_session_gives_nothing_to_waiters(gql: GraphQLClient, settings: Settings) -> None:
     from tortoise.transactions import in_transaction
 
-    from models.booking import stop_schedule
+    from models.booking.actions import stop_schedule
 
     schedule, _, _ = await full_session(gql, seats=1)
     waiter = await person()

@@ -13,15 +13,15 @@ import pytest
 
 from gualema.database import dialect
 from gualema.settings import Settings
-from models import waitlist as waitlist_models
 from models.booking import Booking, BookingStatus
 from models.clock import utcnow
 from models.errors import InvalidTransition
 from models.jobs import Job
 from models.notifications import Notification
 from models.payments import PaymentOrder, PaymentStatus, Refund, RefundStatus, SandboxRefund, SandboxTrade
+from models.reactions import move_entry
 from models.scheduling import Slot
-from models.waitlist import WaitlistEntry, WaitlistStatus
+from models.waitlist import WaitlistEntry, WaitlistStatus, entries, lifecycle
 from resolvers import payments as payment_use_cases
 from resolvers.waitlist import run_waitlist
 from tests import factories
@@ -100,9 +100,8 @@ async def run_payment_work(settings: Settings, workers: int = 2) -> None:
 
 
 async def events(account_id: int) -> list[str]:
-    return list(
-        await Notification.filter(account_id=account_id).order_by("id").values_list("event", flat=True)
-    )
+    rows = await Notification.filter(account_id=account_id).order_by("id").values_list("event", flat=True)
+    return [str(event) for event in rows]
 
 
 async def test_the_fee_is_paid_on_joining_and_the_line_is_in_payment_order(gql: GraphQLClient) -> None:
@@ -132,7 +131,7 @@ async def test_the_fee_is_paid_on_joining_and_the_line_is_in_payment_order(gql: 
     ]
     first_payer = await WaitlistEntry.get(id=int(joined_late["id"]))
     second_payer = await WaitlistEntry.get(id=int(joined_early["id"]))
-    assert (second_payer.status, await waitlist_models.position(second_payer)) == (W.WAITING, 2)
+    assert (second_payer.status, await entries.position(second_payer)) == (W.WAITING, 2)
     assert first_payer.joined_at < second_payer.joined_at
     assert await events(late.actor.account.id) == ["waitlist.joined"]
     assert await PaymentOrder.filter(waitlist_entry_id=first_payer.id, status=PaymentStatus.PAID).count() == 1
@@ -174,11 +173,11 @@ async def test_a_freed_seat_books_the_prepaid_waiter_once_and_a_later_cancel_ref
     entry = await WaitlistEntry.get(id=entry_id)
     booking = await Booking.get(id=entry.booking_id)
     assert (entry.status, booking.status, booking.fee) == (W.BOOKED, BookingStatus.CONFIRMED, 1500)
-    assert [b.patient_id for b in await active_bookings(schedule.id)] == [waiter.patient_id]  # type: ignore[attr-defined]
+    assert [b.patient_id for b in await active_bookings(schedule.id)] == [waiter.patient_id]
     assert (await WaitlistEntry.get(id=second_id)).status is W.WAITING
     assert (await Slot.get(schedule_id=schedule.id)).remaining == 0
     order = await PaymentOrder.get(waitlist_entry_id=entry_id)
-    assert (order.status, order.booking_id) == (PaymentStatus.PAID, booking.id)  # type: ignore[attr-defined]
+    assert (order.status, order.booking_id) == (PaymentStatus.PAID, booking.id)
     assert await events(waiter.actor.account.id) == ["waitlist.joined", "waitlist.booked"]
 
     # Later the patient cancels the booked seat: the booking's own refund job returns the fee, once.
@@ -196,7 +195,7 @@ async def test_a_freed_seat_books_the_prepaid_waiter_once_and_a_later_cancel_ref
     assert (await events(waiter.actor.account.id))[-1] == "refund.completed"
     assert (await WaitlistEntry.get(id=second_id)).status is W.BOOKED
     second_order = await PaymentOrder.get(waitlist_entry_id=second_id)
-    assert (second_order.status, second_order.booking_id) == (  # type: ignore[attr-defined]
+    assert (second_order.status, second_order.booking_id) == (
         PaymentStatus.PAID,
         (await WaitlistEntry.get(id=second_id)).booking_id,
     )
@@ -210,9 +209,9 @@ async def test_a_prepaid_waiter_never_served_is_refunded_once_at_the_deadline(
     entry_id = await join_and_pay(gql, waiter, schedule.id)
     await WaitlistEntry.filter(id=entry_id).update(deadline=utcnow() - timedelta(minutes=1))
 
-    await asyncio.gather(run_waitlist(settings), run_waitlist(settings), waitlist_models.expire_due())
+    await asyncio.gather(run_waitlist(settings), run_waitlist(settings), lifecycle.expire_due())
     await run_payment_work(settings, workers=3)
-    await asyncio.gather(run_waitlist(settings), waitlist_models.expire_due())
+    await asyncio.gather(run_waitlist(settings), lifecycle.expire_due())
     await run_payment_work(settings)
 
     entry = await WaitlistEntry.get(id=entry_id)
@@ -336,14 +335,12 @@ async def test_a_department_wide_prepaid_entry_needs_one_price(gql: GraphQLClien
 
 
 async def test_the_entry_transition_table_with_awaiting_payment() -> None:
-    allowed = {
-        (current, target) for current in W for target in W if waitlist_models.can_transition(current, target)
-    }
+    allowed = {(current, target) for current in W for target in W if entries.can_transition(current, target)}
     assert {t for c, t in allowed if c is W.AWAITING_PAYMENT} == {W.WAITING, W.EXPIRED, W.LEFT}
     assert {c for c, t in allowed if t is W.AWAITING_PAYMENT} == set()
     entry = WaitlistEntry(id=0, status=W.BOOKED)
     with pytest.raises(InvalidTransition):
-        await waitlist_models.move(entry, W.WAITING)
+        await move_entry(entry, W.WAITING)
 
 
 @pytest.mark.skipif(
@@ -371,10 +368,10 @@ async def test_two_server_processes_book_each_prepaid_waiter_once_and_refund_the
     entries = [await WaitlistEntry.get(id=i) for i in entry_ids]
     assert [e.status for e in entries] == [W.BOOKED] * 4 + [W.WAITING]
     active = await active_bookings(schedule.id)
-    assert sorted(b.patient_id for b in active) == sorted(w.patient_id for w in waiters[:4])  # type: ignore[attr-defined]
+    assert sorted(b.patient_id for b in active) == sorted(w.patient_id for w in waiters[:4])
     assert {b.status for b in active} == {BookingStatus.CONFIRMED}
-    orders = {o.waitlist_entry_id: o for o in await PaymentOrder.filter(waitlist_entry_id__in=entry_ids)}  # type: ignore[attr-defined]
-    assert [orders[e.id].booking_id for e in entries[:4]] == [e.booking_id for e in entries[:4]]  # type: ignore[attr-defined]
+    orders = {o.waitlist_entry_id: o for o in await PaymentOrder.filter(waitlist_entry_id__in=entry_ids)}
+    assert [orders[e.id].booking_id for e in entries[:4]] == [e.booking_id for e in entries[:4]]
     assert (await Slot.get(schedule_id=schedule.id)).remaining == 0
 
     # The fifth waiter's deadline passes: the processes race to expire and refund it.

@@ -16,12 +16,12 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tortoise import connections
 
-if TYPE_CHECKING:
-    from models.booking import BookingRequest
+from models.no_shows import NoShowBlock
+from models.scheduling import Schedule, Slot
 
 _NAMED = re.compile(r"(?<!:):([a-z_]+)")
 
@@ -96,9 +96,6 @@ class RequestFacts:
 def _python_values(row: dict[str, Any]) -> dict[str, Any]:
     # Raw rows come back as the driver gives them (SQLite: text; MySQL: naive UTC); the models' own
     # fields turn them into what the ORM would have returned.
-    from models.no_shows import NoShowBlock
-    from models.scheduling import Schedule, Slot
-
     converters = {
         "slot_starts_at": Slot._meta.fields_map["starts_at"],
         "slot_ends_at": Slot._meta.fields_map["ends_at"],
@@ -113,18 +110,23 @@ def _python_values(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-async def read_request(request: BookingRequest, now: datetime, connection: Any = None) -> RequestFacts:
+async def read_request(
+    account_id: int,
+    slot_id: int,
+    patient_id: int,
+    idempotency_key: str,
+    now: datetime,
+    connection: Any = None,
+) -> RequestFacts:
     """On the ORM's connection, or on `connection` (an asyncpg connection the caller holds)."""
-    from models.no_shows import NoShowBlock
-
     client = connections.get("default")
     dialect = client.capabilities.dialect
     sql, names = compiled(READ_REQUEST, dialect)
     values = {
-        "account_id": request.account_id,
-        "slot_id": request.slot_id,
-        "patient_id": request.patient_id,
-        "idempotency_key": request.idempotency_key,
+        "account_id": account_id,
+        "slot_id": slot_id,
+        "patient_id": patient_id,
+        "idempotency_key": idempotency_key,
         "now": NoShowBlock._meta.fields_map["ends_at"].to_db_value(now, NoShowBlock),
     }
     arguments = [values[name] for name in names]

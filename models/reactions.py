@@ -1,0 +1,282 @@
+"""What each change causes, in one place.
+
+Every aggregate has one status writer that returns a small frozen change record (BookingChanged,
+WaitlistChanged, TicketChanged, ScheduleChanged). This module is the only one that calls those writers
+and the only one that imports several aggregates: `change_*` write a status and apply its effects in
+the caller's transaction, and `react` maps a record to those effects (seats and quota back, the
+waitlist offered the seat, refund and close jobs, patient notices, the visit reminder, the bookings a
+ticket or a stopped session drags along, and the statistics rollup). Nothing here publishes: callers
+publish after commit. See docs/decisions/120-reactions.md.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from tortoise.expressions import F
+
+from models import jobs
+from models.accounts import Patient
+from models.booking import notices
+from models.booking.status import ACTIVE, CANCELLABLE_BY_STOP, RELEASES_SEAT, BookingStatus
+from models.booking.tables import Booking, BookingQuota
+from models.booking.transition import BookingChanged
+from models.booking.transition import write_status as write_booking_status
+from models.catalogue import Department
+from models.notifications import notice_defaults, notify
+from models.payments import PAYMENT_CLOSE, PAYMENT_REFUND, WAITLIST_REFUND
+from models.queueing import BOOKING_FOLLOWS, QueueTicket, TicketChanged, TicketState
+from models.queueing import write_state as write_ticket_state
+from models.reminders import schedule_visit_reminder
+from models.scheduling import Schedule, ScheduleChanged, ScheduleStatus, Slot
+from models.scheduling import write_status as write_schedule_status
+from models.waitlist import entries
+from models.waitlist.entries import WaitlistChanged, WaitlistEntry, WaitlistMode, WaitlistStatus
+
+Change = BookingChanged | WaitlistChanged | TicketChanged | ScheduleChanged
+
+B = BookingStatus
+W = WaitlistStatus
+
+
+# ---------------------------------------------------------------- the writers, with their effects
+
+
+async def change_booking(
+    booking: Booking,
+    target: BookingStatus,
+    *,
+    actor_id: int | None,
+    reason: str = "",
+    updates: dict[str, Any] | None = None,
+    at: datetime | None = None,
+    stopped_session: bool = False,
+) -> Booking:
+    """A booking's status change and everything it causes, inside the caller's transaction."""
+    change = await write_booking_status(
+        booking,
+        target,
+        actor_id=actor_id,
+        reason=reason,
+        updates=updates,
+        at=at,
+        stopped_session=stopped_session,
+    )
+    await react(change)
+    return booking
+
+
+async def move_entry(
+    entry: WaitlistEntry, target: WaitlistStatus, *, reason: str = "", **updates: object
+) -> WaitlistEntry:
+    await react(await entries.write_status(entry, target, reason=reason, **updates))
+    return entry
+
+
+async def change_ticket(
+    ticket: QueueTicket,
+    target: TicketState,
+    *,
+    actor_id: int | None,
+    updates: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> QueueTicket:
+    await react(await write_ticket_state(ticket, target, actor_id=actor_id, updates=updates, at=at))
+    return ticket
+
+
+async def change_schedule(
+    schedule: Schedule, target: ScheduleStatus, *, actor_id: int | None, reason: str
+) -> Schedule:
+    await react(await write_schedule_status(schedule, target, actor_id=actor_id, reason=reason))
+    return schedule
+
+
+# ---------------------------------------------------------------- the map from change to effects
+
+
+async def react(change: Change) -> None:
+    if isinstance(change, BookingChanged):
+        await _booking_changed(change)
+    elif isinstance(change, WaitlistChanged):
+        await _entry_changed(change)
+    elif isinstance(change, TicketChanged):
+        await _ticket_changed(change)
+    else:
+        await _schedule_changed(change)
+    await roll_up(change)
+
+
+async def roll_up(change: Change) -> None:
+    """The statistics rollup's hook: every change passes here, in its transaction (issue 15)."""
+
+
+async def _booking_changed(change: BookingChanged) -> None:
+    if change.placed:
+        await _booking_placed(change)
+        return
+    source, target = change.from_status, change.to_status
+    assert source is not None
+    if source in ACTIVE and target not in ACTIVE:
+        # Lock order as in placement: the account's quota row, then the slot row.
+        await BookingQuota.filter(account_id=change.account_id, visit_date=change.visit_date).update(
+            active=F("active") - 1
+        )
+    if source in ACTIVE and target in RELEASES_SEAT:
+        await _seat_freed(change)
+    if source is B.CONFIRMED and target is B.CANCELLED and change.fee > 0:
+        await jobs.enqueue(
+            PAYMENT_REFUND,
+            {"booking_id": change.booking_id, "reason": change.reason[:255]},
+            dedupe_key=f"refund:{change.booking_id}",
+        )
+    if source is B.PENDING_PAYMENT and target in RELEASES_SEAT and change.fee > 0:
+        # A payment may be open at the provider: close it so it cannot be paid after the seat is gone.
+        await jobs.enqueue(
+            PAYMENT_CLOSE, {"booking_id": change.booking_id}, dedupe_key=f"close:{change.booking_id}"
+        )
+    if change.waitlist_entry_id is not None:
+        await _settle_offer(change)
+    notice = notices.STOPPED_NOTICE if change.stopped_session else notices.NOTIFY_ON.get(target)
+    if notice is not None:
+        await notices.notify_patient(change, notice)
+    if target is B.CONFIRMED:
+        await _remind(change)
+
+
+async def _booking_placed(change: BookingChanged) -> None:
+    if change.notified:
+        return  # the one-statement placement wrote the confirmation and the reminder itself
+    if change.waitlist_entry_id is not None:
+        await notices.notify_waitlist_placement(change)
+    elif change.to_status is B.CONFIRMED:
+        await notices.notify_patient(change, notices.CONFIRMED_NOTICE)
+    if change.to_status is B.CONFIRMED:
+        await _remind(change)
+
+
+async def _seat_freed(change: BookingChanged) -> None:
+    # While someone waits for this session the freed seat is withheld from the public pool
+    # (reserved) and the durable seat.freed job gives it to the first waiter, so the waitlist really
+    # comes first; otherwise the seat returns to the pool at once. A stopped session's seat can no
+    # longer be booked by anyone.
+    reserved = not change.stopped_session and await entries.has_waiters_for_schedule(change.schedule_id)
+    if not reserved:
+        await Slot.filter(id=change.slot_id).update(remaining=F("remaining") + 1)
+    if not change.stopped_session:
+        await jobs.enqueue(
+            jobs.SEAT_FREED,
+            {"slot_id": change.slot_id, "schedule_id": change.schedule_id, "reserved": reserved},
+        )
+
+
+async def _settle_offer(change: BookingChanged) -> None:
+    # An offer's booking settles its entry: accepted (paid), lapsed or declined.
+    outcome = {
+        B.CONFIRMED: (W.BOOKED, ""),
+        B.EXPIRED: (W.EXPIRED, "the offer was not accepted in time"),
+        B.CANCELLED: (W.LEFT, "the offer was declined"),
+    }.get(change.to_status)
+    if outcome is None:
+        return
+    entry = await WaitlistEntry.filter(booking_id=change.booking_id, status=W.OFFERED).first()
+    if entry is None:
+        return
+    target, reason = outcome
+    served = {"served_at": change.at} if target is W.BOOKED else {}
+    await move_entry(entry, target, reason=reason, **served)
+
+
+async def _remind(change: BookingChanged) -> None:
+    defaults = notice_defaults()
+    await schedule_visit_reminder(
+        change.booking_id,
+        hour=defaults.visit_reminder_hour,
+        tz_name=defaults.tz_name,
+        visit_date=change.visit_date,
+    )
+
+
+async def _entry_changed(change: WaitlistChanged) -> None:
+    source, target = change.from_status, change.to_status
+    if source is W.AWAITING_PAYMENT and target is W.WAITING:
+        await tell_joined(change)
+    if source is W.AWAITING_PAYMENT and target in {W.EXPIRED, W.LEFT}:
+        # Left without paying: the open order is closed at the provider by the payments' close job.
+        await jobs.enqueue(
+            PAYMENT_CLOSE, {"waitlist_entry_id": change.entry_id}, dedupe_key=f"close-entry:{change.entry_id}"
+        )
+    if source is W.WAITING and target is W.EXPIRED:
+        await _tell_entry(change, "waitlist.expired", {"visit_time": change.visit_date})
+    if source is W.WAITING and target in {W.EXPIRED, W.LEFT}:
+        await _refund_prepayment(change)
+
+
+async def tell_joined(change: WaitlistChanged | WaitlistEntry) -> None:
+    """The patient is in line: told their place. Also for an entry that joins straight into line."""
+    if isinstance(change, WaitlistEntry):
+        entry = change
+    else:
+        entry = await WaitlistEntry.get(id=change.entry_id)
+    await _tell_entry(
+        change,
+        "waitlist.joined",
+        {"visit_date": entry.visit_date, "position": await entries.position(entry)},
+    )
+
+
+async def _tell_entry(subject: WaitlistChanged | WaitlistEntry, event: str, params: dict[str, Any]) -> None:
+    entry_id = subject.entry_id if isinstance(subject, WaitlistChanged) else subject.id
+    patient = await Patient.get(id=subject.patient_id)
+    department = await Department.get(id=subject.department_id)
+    await notify(
+        subject.account_id,
+        event,
+        {"patient_name": patient.name, "department": department.name, **params},
+        dedupe_key=f"{event}:{entry_id}",
+        phone=patient.phone,
+    )
+
+
+async def _refund_prepayment(change: WaitlistChanged) -> None:
+    # A prepaid entry that ends without a seat gets its fee back. The dedupe key and the order's own
+    # state machine make it once, whichever path asks.
+    if change.mode is WaitlistMode.PREPAID and change.fee_paid > 0:
+        reason = "waitlist expired" if change.to_status is W.EXPIRED else "left the waitlist"
+        await jobs.enqueue(
+            WAITLIST_REFUND,
+            {"entry_id": change.entry_id, "amount": change.fee_paid, "reason": reason},
+            dedupe_key=f"waitlist-refund:{change.entry_id}",
+        )
+
+
+async def _ticket_changed(change: TicketChanged) -> None:
+    follows = BOOKING_FOLLOWS.get((change.from_state, change.to_state))
+    if follows is not None:
+        booking = await Booking.get(id=change.booking_id)
+        await change_booking(
+            booking,
+            follows,
+            actor_id=change.actor_id,
+            reason=f"queue: {change.from_state.value} -> {change.to_state.value}",
+        )
+
+
+async def _schedule_changed(change: ScheduleChanged) -> None:
+    if change.to_status is not ScheduleStatus.STOPPED:
+        return
+    # 停诊: every booking that has not reached the doctor is cancelled with the reason; refunds and
+    # the stop notice follow from each booking's own change.
+    reason = f"停诊: {change.reason}"
+    for booking in await Booking.filter(
+        schedule_id=change.schedule_id, status__in=list(CANCELLABLE_BY_STOP)
+    ).order_by("id"):
+        await change_booking(
+            booking,
+            B.CANCELLED,
+            actor_id=change.actor_id,
+            reason=reason,
+            updates={"cancel_reason": reason[:255]},
+            stopped_session=True,
+        )
