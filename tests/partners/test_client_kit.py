@@ -20,7 +20,7 @@ def schema() -> GraphQLSchema:
 def test_the_checked_in_possible_types_are_the_schemas() -> None:
     graphql_schema = schema()
     expected = {
-        name: sorted(t.name for t in graphql_schema.get_possible_types(named))  # type: ignore[arg-type]
+        name: sorted(t.name for t in graphql_schema.get_possible_types(named))
         for name, named in sorted(graphql_schema.type_map.items())
         if is_abstract_type(named) and not name.startswith("__")
     }
