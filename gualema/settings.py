@@ -205,7 +205,7 @@ class Settings(BaseSettings):
     trusted_documents: Literal["audit", "enforce"] = "enforce"
     account_bucket_capacity: int = Field(default=20_000, ge=10)  # query-cost units per account
     account_restore_rate: int = Field(default=1000, ge=1)  # units restored per second
-    account_max_concurrent: int | None = Field(default=20, ge=1)
+    account_max_concurrent: int | None = Field(default=None, ge=1)  # None: no cap (apps retry in bursts)
     account_daily_quota: int | None = Field(default=None, ge=1)  # requests per local day
     partner_bucket_capacity: int = Field(default=10_000, ge=10)  # per key, unless the key says
     partner_restore_rate: int = Field(default=500, ge=1)
