@@ -20,6 +20,7 @@ from gualema.database import close_database, dialect, migrate, open_database
 from gualema.graphql_endpoint import GraphQLEndpoint
 from gualema.graphql_schema import schema_for
 from gualema.settings import Settings, get_settings
+from gualema.shared_redis import close_shared_redis
 from realtime.broker import create_broker, get_broker, set_broker
 
 log = logging.getLogger("gualema.app")
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             await workers.shutdown()
             await broker.stop()
             set_broker(None)
+            await close_shared_redis()
             if manage_database:
                 await close_database()
 

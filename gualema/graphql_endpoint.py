@@ -17,7 +17,6 @@ from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
-from redis.asyncio import Redis
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -57,6 +56,7 @@ from gualema.rate_limits.limiter import (
     rate_limit_headers,
 )
 from gualema.settings import Settings
+from gualema.shared_redis import shared_redis
 from models.access_tokens import InvalidToken
 from models.clock import utcnow
 from resolvers.context import Context
@@ -127,7 +127,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         self.settings = settings
         self._encoded_events = SharedEventEncodings()
         # Issue 17 (decisions 160-165): persisted queries, partner keys, rate limits, cacheable GETs.
-        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        redis = shared_redis(settings.redis_url) if settings.redis_url else None
         self.persisted = PersistedQueries(
             RedisDocuments(redis, settings.redis_prefix, settings.apq_ttl_seconds)
             if redis
