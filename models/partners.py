@@ -9,11 +9,9 @@ process that changed it and within the refresh interval in every other process.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 import secrets
-import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -23,6 +21,7 @@ from tortoise.models import Model
 
 from models.clock import utcnow
 from models.errors import DomainError, InvalidInput, InvalidTransition
+from models.reloaded_copy import ReloadSchedule
 
 KEY_PREFIX = "glk_"
 DOCUMENT_ID = re.compile(r"sha256:[0-9a-f]{64}", re.ASCII)
@@ -231,31 +230,20 @@ async def change_manifest_status(manifest: PartnerManifest, to: ManifestStatus) 
 class PartnerDirectory:
     keys: dict[str, PartnerGrant] = field(default_factory=dict)  # key hash -> grant
     documents: dict[str, TrustedDocument] = field(default_factory=dict)  # active, by document id
-    refreshed_at: float = float("-inf")
-    refreshing: dict[int, asyncio.Lock] = field(default_factory=dict)
+    schedule: ReloadSchedule = field(default_factory=ReloadSchedule)
 
     def forget_key(self, key_hash: str) -> None:
         self.keys.pop(key_hash, None)
 
     def expire(self) -> None:
-        self.refreshed_at = float("-inf")
+        self.schedule.expire()
 
 
 DIRECTORY = PartnerDirectory()
 
 
 async def refresh_if_stale(every_seconds: float) -> None:
-    if time.monotonic() - DIRECTORY.refreshed_at < every_seconds:
-        return
-    loop = id(asyncio.get_running_loop())
-    lock = DIRECTORY.refreshing.get(loop)
-    if lock is None:
-        DIRECTORY.refreshing.clear()
-        lock = DIRECTORY.refreshing[loop] = asyncio.Lock()
-    async with lock:
-        started = time.monotonic()
-        if started - DIRECTORY.refreshed_at < every_seconds:
-            return
+    async def reload() -> None:
         keys = await PartnerKey.filter(revoked_at__isnull=True)
         rows = await PartnerDocument.filter(manifest__status=ManifestStatus.ACTIVE).prefetch_related(
             "manifest"
@@ -267,7 +255,8 @@ async def refresh_if_stale(every_seconds: float) -> None:
             documents[row.document_id] = TrustedDocument(row.document_id, row.operation_name, row.body, apps)
         DIRECTORY.keys = {key.key_hash: grant_of(key) for key in keys}
         DIRECTORY.documents = documents
-        DIRECTORY.refreshed_at = started
+
+    await DIRECTORY.schedule.reload_if_stale(every_seconds, reload)
 
 
 async def grant_for(key: str, every_seconds: float) -> PartnerGrant | None:
