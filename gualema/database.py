@@ -5,8 +5,13 @@ from typing import Any
 from tortoise import Tortoise
 from tortoise.migrations.api.migrate import migrate as run_migrations
 
+from gualema.domain_policies import install as install_domain_policies
 from gualema.settings import Settings, get_settings
 from models import MODEL_MODULES
+
+# Tables an integration keeps for itself, in the same tortoise app (and migrations) as the domain's:
+# the sandbox provider's ledger (docs/decisions/131).
+INTEGRATION_MODEL_MODULES: list[str] = ["integrations.payments.sandbox.ledger"]
 
 
 def connection_config(url: str, pool_size: int) -> dict[str, Any]:
@@ -62,7 +67,7 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
         "connections": {"default": connection_config(settings.database_url, settings.db_pool_size)},
         "apps": {
             "models": {
-                "models": MODEL_MODULES,
+                "models": [*MODEL_MODULES, *INTEGRATION_MODEL_MODULES],
                 "default_connection": "default",
                 "migrations": "models.migrations",
             }
@@ -93,6 +98,8 @@ def dialect(settings: Settings | None = None) -> str:
 
 
 async def open_database(settings: Settings) -> None:
+    # Every process that opens the database runs the domain, which needs its policies installed.
+    install_domain_policies(settings)
     await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
 
 

@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-import html
-
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gualema.settings import Settings
 from integrations.payments.interface import Reply
-from integrations.payments.registry import SANDBOX, configured_providers
-from integrations.payments.sandbox import Sandbox
+from integrations.payments.sandbox.page import pay_page
 from models.payments import PaymentOrder, PaymentProvider
-from resolvers.payments import handle_notification
-
-PAGE = """<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>沙箱支付</title></head>
-<body style="font-family: sans-serif; max-width: 28rem; margin: 2rem auto">
-<h1>沙箱支付 Sandbox payment</h1>
-<p>订单 Order <code>{number}</code></p>
-<p>金额 Amount <strong>¥{amount}</strong></p>
-<p>状态 Status <strong id="status">{status}</strong></p>
-<form method="post" action="/payments/sandbox/{number}/pay">
-<button id="pay" type="submit">支付 Pay</button></form>
-<form method="post" action="/payments/sandbox/{number}/fail">
-<button id="fail" type="submit">失败 Fail</button></form>
-</body></html>
-"""
+from resolvers.payments import configured_providers, handle_notification
 
 
 def _response(reply: Reply) -> Response:
@@ -78,25 +60,19 @@ def _notification_endpoint(provider: PaymentProvider):  # type: ignore[no-untype
     return endpoint
 
 
-def _sandbox(settings: Settings) -> Sandbox:
-    return Sandbox(settings.secret_key.get_secret_value(), settings.public_base_url, settings.tz)
-
-
 async def sandbox_page(request: Request) -> Response:
     settings = _settings(request)
     number = request.path_params["order_id"]
     order = await PaymentOrder.get_or_none(out_trade_no=number, provider=PaymentProvider.SANDBOX)
-    if SANDBOX not in configured_providers(settings) or order is None:
+    if PaymentProvider.SANDBOX not in configured_providers(settings) or order is None:
         return HTMLResponse("<h1>404</h1>", status_code=404)
-    amount = f"{order.amount // 100}.{order.amount % 100:02d}"
-    page = PAGE.format(number=html.escape(number), amount=amount, status=html.escape(order.status.value))
-    return HTMLResponse(page)
+    return HTMLResponse(pay_page(number, order.amount, order.status.value))
 
 
 async def sandbox_settle(request: Request) -> Response:
     settings = _settings(request)
     number = request.path_params["order_id"]
-    if SANDBOX not in configured_providers(settings):
+    if PaymentProvider.SANDBOX not in configured_providers(settings):
         return HTMLResponse("<h1>404</h1>", status_code=404)
     try:
         await read_capped(request, settings.max_notification_bytes)  # the form's body is not used
@@ -104,7 +80,11 @@ async def sandbox_settle(request: Request) -> Response:
         return _too_large(settings.max_notification_bytes)
     except ClientDisconnect:
         return Response(status_code=400)
-    settled = await _sandbox(settings).settle(number, paid=request.path_params["outcome"] == "pay")
+    settled = (
+        await settings.payment_providers()
+        .sandbox_provider()
+        .settle(number, paid=request.path_params["outcome"] == "pay")
+    )
     if settled is None:
         return HTMLResponse("<h1>404</h1>", status_code=404)
     headers, body = settled

@@ -8,7 +8,10 @@ import sys
 from datetime import date
 from typing import Any
 
+from gualema.cli import _with_database
 from gualema.settings import Settings
+from integrations.payments.interface import ProviderError
+from resolvers.payments import reconcile
 
 
 def _day(text: str) -> date:
@@ -19,10 +22,6 @@ def _day(text: str) -> date:
 
 
 def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
-    from gualema.cli import _with_database
-    from integrations.payments.interface import ProviderError
-    from resolvers.payments import reconcile
-
     async def work() -> int:
         try:
             mismatches = await reconcile(settings, args.date, args.provider or None)

@@ -12,6 +12,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from integrations.payments.alipay.client import AlipayConfig
+from integrations.payments.registry import ALIPAY, WECHAT_PAY, PaymentProviders, SandboxConfig, notify_url
+from integrations.payments.wechat.client import WeChatPayConfig
+from integrations.sms.config import SmsConfig
+
 log = logging.getLogger("gualema.settings")
 
 DEVELOPMENT_SECRET = "gualema-development-secret-do-not-use-in-production"  # noqa: S105
@@ -318,6 +323,61 @@ class Settings(BaseSettings):
         if self.payment_sandbox_enabled is not None:
             return self.payment_sandbox_enabled
         return not self.is_production
+
+    # -- the small configs the edge hands down (docs/decisions/132): nothing below gualema/ reads settings.
+
+    def payment_providers(self) -> PaymentProviders:
+        """The payment providers this deployment offers: the sandbox unless switched off, the others
+        once all their keys are set."""
+        notify_base = self.payment_notify_base_url or self.public_base_url
+        wechat_pay = None
+        if self.wechat_pay_mchid and self.wechat_pay_private_key and self.wechat_pay_apiv3_key:
+            wechat_pay = WeChatPayConfig(
+                mchid=self.wechat_pay_mchid,
+                appid=self.wechat_pay_appid,
+                merchant_serial=self.wechat_pay_merchant_serial,
+                private_key_pem=self.wechat_pay_private_key.get_secret_value(),
+                apiv3_key=self.wechat_pay_apiv3_key.get_secret_value(),
+                platform_public_keys=tuple(sorted(self.wechat_pay_platform_public_keys.items())),
+                base_url=self.wechat_pay_base_url,
+                notify_url=notify_url(notify_base, WECHAT_PAY),
+                notification_window=timedelta(seconds=self.payment_notification_window_seconds),
+                min_age_before_close=timedelta(seconds=self.wechat_pay_min_close_seconds),
+                timeout_seconds=self.payment_http_timeout_seconds,
+            )
+        alipay = None
+        if self.alipay_app_id and self.alipay_private_key and self.alipay_public_key:
+            alipay = AlipayConfig(
+                app_id=self.alipay_app_id,
+                seller_id=self.alipay_seller_id,
+                private_key_pem=self.alipay_private_key.get_secret_value(),
+                alipay_public_key_pem=self.alipay_public_key,
+                gateway_url=self.alipay_gateway_url,
+                notify_url=notify_url(notify_base, ALIPAY),
+                timeout_seconds=self.payment_http_timeout_seconds,
+            )
+        sandbox = None
+        if self.payment_sandbox_on:
+            sandbox = SandboxConfig(self.secret_key.get_secret_value(), self.public_base_url, self.tz)
+        return PaymentProviders(sandbox=sandbox, wechat_pay=wechat_pay, alipay=alipay)
+
+    def sms_config(self) -> SmsConfig:
+        return SmsConfig(
+            provider=self.sms_provider,
+            template_codes=dict(self.sms_template_codes),
+            timeout_seconds=self.sms_timeout_seconds,
+            aliyun_endpoint=self.sms_aliyun_endpoint,
+            aliyun_access_key_id=self.sms_aliyun_access_key_id,
+            aliyun_access_key_secret=self.sms_aliyun_access_key_secret.get_secret_value(),
+            aliyun_sign_name=self.sms_aliyun_sign_name,
+            aliyun_region=self.sms_aliyun_region,
+            tencent_endpoint=self.sms_tencent_endpoint,
+            tencent_secret_id=self.sms_tencent_secret_id,
+            tencent_secret_key=self.sms_tencent_secret_key.get_secret_value(),
+            tencent_sdk_app_id=self.sms_tencent_sdk_app_id,
+            tencent_sign_name=self.sms_tencent_sign_name,
+            tencent_region=self.sms_tencent_region,
+        )
 
     @property
     def graphiql_enabled(self) -> bool:

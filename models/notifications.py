@@ -105,17 +105,20 @@ class NotifyDefaults:
     visit_reminder_hour: int
 
 
-def notice_defaults() -> NotifyDefaults:
-    # Read lazily: callers of notify() do not carry settings.
-    from gualema.settings import get_settings
+_defaults_installed: NotifyDefaults | None = None
 
-    settings = get_settings()
-    return NotifyDefaults(
-        locale=settings.notification_locale,
-        tz_name=settings.timezone,
-        max_attempts=settings.notification_max_attempts,
-        visit_reminder_hour=settings.visit_reminder_hour,
-    )
+
+def install_defaults(defaults: NotifyDefaults) -> None:
+    """Set by the edge when a process opens its database (gualema/domain_policies.py): callers of
+    notify() do not carry settings, and nothing here reads them (docs/decisions/132)."""
+    global _defaults_installed
+    _defaults_installed = defaults
+
+
+def notice_defaults() -> NotifyDefaults:
+    if _defaults_installed is None:
+        raise RuntimeError("notification defaults are installed when the database is opened")
+    return _defaults_installed
 
 
 def _check_dedupe_key(dedupe_key: str) -> None:

@@ -100,15 +100,16 @@ class Keyring:
 _keyring: Keyring | None = None
 
 
-def keyring() -> Keyring:
+def install_keyring(ring: Keyring) -> None:
+    """Set by the edge when a process opens its database (gualema/domain_policies.py); nothing here
+    reads settings (docs/decisions/132)."""
     global _keyring
-    if _keyring is None:
-        from gualema.settings import get_settings
+    _keyring = ring
 
-        settings = get_settings()
-        keys = settings.encryption_keys.get_secret_value() if settings.encryption_keys else None
-        lookup = settings.pii_lookup_key.get_secret_value() if settings.pii_lookup_key else None
-        _keyring = Keyring.from_settings(keys, settings.secret_key.get_secret_value(), lookup)
+
+def keyring() -> Keyring:
+    if _keyring is None:
+        raise RuntimeError("the keyring is installed when the database is opened")
     return _keyring
 
 

@@ -14,6 +14,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from gualema.settings import Settings
+from integrations.sms import build_provider
 from integrations.sms.interface import OutgoingSms, SmsError, SmsProvider
 from models import jobs, notifications, rate_limits, reminders, verification_codes
 from models.accounts import Account, Role
@@ -59,6 +60,7 @@ def _outgoing(message: SmsMessage) -> OutgoingSms:
         params={str(k): str(v) for k, v in (message.params or {}).items()},
         variables=template_for(message.event).variables,
         idempotency_key=message.idempotency_key,
+        masked_phone=mask_phone(message.phone),
     )
 
 
@@ -250,9 +252,7 @@ class _ProviderHolder:
     @classmethod
     def get(cls, settings: Settings) -> SmsProvider:
         if cls.provider is None:
-            from integrations.sms import provider_from_settings
-
-            cls.provider = provider_from_settings(settings)
+            cls.provider = build_provider(settings.sms_config())
         return cls.provider
 
 

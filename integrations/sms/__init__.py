@@ -2,36 +2,33 @@
 
 from __future__ import annotations
 
-from gualema.settings import Settings
+from integrations.sms.aliyun.client import AliyunSmsProvider
+from integrations.sms.config import SmsConfig
+from integrations.sms.console import ConsoleSmsProvider
 from integrations.sms.interface import SmsProvider
+from integrations.sms.tencent.client import TencentSmsProvider
 
 
-def provider_from_settings(settings: Settings) -> SmsProvider:
-    if settings.sms_provider == "aliyun":
-        from integrations.sms.aliyun.client import AliyunSmsProvider
-
+def build_provider(config: SmsConfig) -> SmsProvider:
+    if config.provider == "aliyun":
         return AliyunSmsProvider(
-            endpoint=settings.sms_aliyun_endpoint,
-            access_key_id=settings.sms_aliyun_access_key_id,
-            access_key_secret=settings.sms_aliyun_access_key_secret.get_secret_value(),
-            sign_name=settings.sms_aliyun_sign_name,
-            region=settings.sms_aliyun_region,
-            template_codes=settings.sms_template_codes,
-            timeout=settings.sms_timeout_seconds,
+            endpoint=config.aliyun_endpoint,
+            access_key_id=config.aliyun_access_key_id,
+            access_key_secret=config.aliyun_access_key_secret,
+            sign_name=config.aliyun_sign_name,
+            region=config.aliyun_region,
+            template_codes=config.template_codes,
+            timeout=config.timeout_seconds,
         )
-    if settings.sms_provider == "tencent":
-        from integrations.sms.tencent.client import TencentSmsProvider
-
+    if config.provider == "tencent":
         return TencentSmsProvider(
-            endpoint=settings.sms_tencent_endpoint,
-            secret_id=settings.sms_tencent_secret_id,
-            secret_key=settings.sms_tencent_secret_key.get_secret_value(),
-            sdk_app_id=settings.sms_tencent_sdk_app_id,
-            sign_name=settings.sms_tencent_sign_name,
-            region=settings.sms_tencent_region,
-            template_ids=settings.sms_template_codes,
-            timeout=settings.sms_timeout_seconds,
+            endpoint=config.tencent_endpoint,
+            secret_id=config.tencent_secret_id,
+            secret_key=config.tencent_secret_key,
+            sdk_app_id=config.tencent_sdk_app_id,
+            sign_name=config.tencent_sign_name,
+            region=config.tencent_region,
+            template_ids=config.template_codes,
+            timeout=config.timeout_seconds,
         )
-    from integrations.sms.console import ConsoleSmsProvider
-
     return ConsoleSmsProvider()

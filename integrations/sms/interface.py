@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from models.identity import mask_phone
-
 
 @dataclass(frozen=True)
 class OutgoingSms:
@@ -22,10 +20,9 @@ class OutgoingSms:
     params: dict[str, str]  # the template's variables as shown, for provider-side templates
     variables: tuple[str, ...]  # their order, for providers that take positional parameters
     idempotency_key: str  # the same for every attempt of one message
-
-    @property
-    def masked_phone(self) -> str:
-        return mask_phone(self.phone)
+    # The phone as logs may show it, masked by the caller (the masking rule is the domain's,
+    # models.identity.mask_phone; adapters log nothing else of the number).
+    masked_phone: str
 
 
 class SmsError(Exception):

@@ -11,12 +11,8 @@ import grimp
 ROOT = Path(__file__).resolve().parents[2]
 
 # (file, imported module): function-level imports that stay, each for a reason other than a cycle.
-ALLOWED_INSIDE_FUNCTIONS: dict[tuple[str, str], str] = {
-    # Open items: settings read below the edge, to become policy objects passed in (issue 12, point 4).
-    ("models/checkin_codes.py", "gualema.settings"): "lazy settings",
-    ("models/notifications.py", "gualema.settings"): "lazy settings",
-    ("models/personal_data.py", "gualema.settings"): "lazy settings",
-}
+# None left: settings reach the domain as policies installed by the edge (docs/decisions/132).
+ALLOWED_INSIDE_FUNCTIONS: dict[tuple[str, str], str] = {}
 
 
 def _function_level_imports() -> set[tuple[str, str]]:

@@ -21,7 +21,10 @@ STATE_COLUMNS = {"status", "state"}
 # (file, function): the one status-changing function of each aggregate.
 WRITERS = {
     ("models/booking/transition.py", "write_status"),
-    ("models/payments.py", "transition_order"),
+    ("models/payments/writers.py", "transition_order"),
+    ("models/payments/writers.py", "settle_refund"),
+    # The sandbox provider's own ledger: a small aggregate of its own (docs/decisions/131).
+    ("integrations/payments/sandbox/ledger.py", "move_trade"),
     ("models/waitlist/entries.py", "write_status"),
     ("models/queueing.py", "write_state"),
     ("models/scheduling.py", "write_status"),
@@ -37,10 +40,6 @@ WRAPPED_BY_REACTIONS = {
 }
 
 KNOWN_ELSEWHERE = {
-    ("resolvers/payments.py", "apply_refund_result"),  # refund PROCESSING -> SUCCEEDED/FAILED
-    # The sandbox provider's own ledger (its tables still live in models/payments.py).
-    ("integrations/payments/sandbox.py", "close"),
-    ("integrations/payments/sandbox.py", "settle"),
     # The SMS outbox claims and settles its rows with leases; not one of the six aggregates.
     ("models/notifications.py", "claim_due_sms"),
     ("models/notifications.py", "mark_attempt_failed"),

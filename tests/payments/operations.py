@@ -9,9 +9,10 @@ from tortoise.transactions import in_transaction
 
 from gualema.settings import Settings
 from models.booking import Booking, BookingStatus
-from models.payments import PaymentEvent, PaymentOrder
+from models.payments import PaymentEvent, PaymentOrder, PaymentProvider, PaymentStatus
 from models.reactions import change_booking
 from resolvers import payments as use_cases
+from tests import factories
 from tests.factories import HeldBooking
 from tests.fixtures.api import GraphQLClient
 
@@ -72,3 +73,19 @@ async def age_order(order: PaymentOrder, by: timedelta) -> None:
 async def run_payment_work(settings: Settings) -> int:
     """One round of the periodic payments job, as every server process runs it."""
     return await use_cases.work(settings)
+
+
+async def order_in(status: PaymentStatus, number: str) -> PaymentOrder:
+    """An order put straight into `status`, for walking the transition tables."""
+    held = await factories.held_booking()
+    assert held.booking.expires_at is not None
+    return await PaymentOrder.create(
+        booking_id=held.booking.id,
+        account_id=held.owner.id,
+        provider=PaymentProvider.SANDBOX,
+        out_trade_no=number,
+        amount=1500,
+        status=status,
+        expires_at=held.booking.expires_at,
+        open_key=number if status is PaymentStatus.CREATED else None,
+    )

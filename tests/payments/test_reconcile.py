@@ -8,7 +8,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 from gualema.settings import Settings
-from models.payments import PaymentOrder, PaymentProvider, PaymentStatus, SandboxTrade
+from integrations.payments.sandbox.ledger import SandboxTrade
+from models.payments import PaymentOrder, PaymentProvider, PaymentStatus
 from resolvers.payments import reconcile
 from tests import factories
 from tests.fixtures.api import REPOSITORY, GraphQLClient

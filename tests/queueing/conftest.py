@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,7 +57,12 @@ class Clinic:
     department_id: int
 
     def room_code(self) -> str:
-        return sign_code("room", self.room_id)
+        return place_code("room", self.room_id)
+
+
+def place_code(kind: str, id: int) -> str:
+    """The code printed on the wall, signed with the secret the server under test reads."""
+    return sign_code(kind, id, secret=os.environ["GUALEMA_SECRET_KEY"])
 
 
 @pytest.fixture

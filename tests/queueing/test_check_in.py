@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from models.booking import Booking, BookingStatus
-from models.checkin_codes import sign_code
 from tests import factories
 from tests.fixtures.api import GraphQLClient
-from tests.queueing.conftest import CHECK_IN, Clinic, arrive
+from tests.queueing.conftest import CHECK_IN, Clinic, arrive, place_code
 
 CHECK_IN_BY_STAFF = """
 mutation($bookingId: ID!) {
@@ -44,7 +43,7 @@ async def test_a_patient_scans_the_room_code_and_enters_the_queue_with_a_readabl
 async def test_the_department_code_checks_in_too(gql: GraphQLClient, clinic: Clinic) -> None:
     owner = await factories.patient_user()
     booking = await factories.confirmed_booking(clinic.schedule, owner)
-    code = sign_code("department", clinic.department_id)
+    code = place_code("department", clinic.department_id)
 
     data = await gql.as_(owner.token).data(CHECK_IN, {"bookingId": str(booking.id), "code": code})
 
@@ -64,7 +63,7 @@ async def test_another_rooms_code_a_forged_code_and_a_second_scan_are_refused(
         data = await as_patient.data(CHECK_IN, {"bookingId": str(booking.id), "code": code})
         return str(data["checkIn"]["__typename"])
 
-    assert await check_in(sign_code("room", other_room.id)) == "WrongCheckInPlaceError"
+    assert await check_in(place_code("room", other_room.id)) == "WrongCheckInPlaceError"
     assert await check_in(forged) == "InvalidCheckInCodeError"
     assert await check_in("not a code") == "InvalidCheckInCodeError"
     assert await check_in(clinic.room_code()) == "QueueTicket"

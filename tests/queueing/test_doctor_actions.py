@@ -7,7 +7,15 @@ import asyncio
 from models.booking import Booking, BookingStatus
 from tests import factories
 from tests.fixtures.api import GraphQLClient
-from tests.queueing.conftest import CALL_NEXT, CHECK_IN, TICKET_FIELDS, Clinic, arrive, ticket_mutation
+from tests.queueing.conftest import (
+    CALL_NEXT,
+    CHECK_IN,
+    TICKET_FIELDS,
+    Clinic,
+    arrive,
+    place_code,
+    ticket_mutation,
+)
 
 PRIORITY = f"""
 mutation($ticketId: ID!) {{
@@ -110,11 +118,9 @@ async def test_a_transferred_patient_leaves_this_queue_and_waits_near_the_front_
     for number in (1, 2, 3):
         owner = await factories.patient_user()
         booking = await factories.confirmed_booking(other_schedule, owner, number=number)
-        from models.checkin_codes import sign_code
-
         assert other_doctor.room_id is not None
         await gql.as_(owner.token).data(
-            CHECK_IN, {"bookingId": str(booking.id), "code": sign_code("room", other_doctor.room_id)}
+            CHECK_IN, {"bookingId": str(booking.id), "code": place_code("room", other_doctor.room_id)}
         )
     doctor = gql.as_(clinic.doctor_login.token)
 

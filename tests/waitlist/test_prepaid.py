@@ -13,12 +13,13 @@ import pytest
 
 from gualema.database import dialect
 from gualema.settings import Settings
+from integrations.payments.sandbox.ledger import SandboxRefund, SandboxTrade
 from models.booking import Booking, BookingStatus
 from models.clock import utcnow
 from models.errors import InvalidTransition
 from models.jobs import Job
 from models.notifications import Notification
-from models.payments import PaymentOrder, PaymentStatus, Refund, RefundStatus, SandboxRefund, SandboxTrade
+from models.payments import PaymentOrder, PaymentStatus, Refund, RefundStatus
 from models.reactions import move_entry
 from models.scheduling import Slot
 from models.waitlist import WaitlistEntry, WaitlistStatus, entries, lifecycle

@@ -17,12 +17,11 @@ from integrations.payments.interface import (
     RefundState,
     TradeStatus,
 )
-from integrations.payments.registry import gateway_for
 from tests.payments.fakes import Providers
 
 
 def alipay(settings: Settings) -> Alipay:
-    adapter = gateway_for(settings, "alipay")
+    adapter = settings.payment_providers().gateway("alipay")
     assert isinstance(adapter, Alipay)
     return adapter
 

@@ -18,7 +18,6 @@ from integrations.payments.interface import (
     TradeStatus,
 )
 from integrations.payments.keys import public_pem
-from integrations.payments.registry import gateway_for
 from integrations.payments.wechat.client import WeChatPay
 from tests.payments.fakes import Providers
 
@@ -26,7 +25,7 @@ OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
 
 
 def wechat(settings: Settings) -> WeChatPay:
-    adapter = gateway_for(settings, "wechat_pay")
+    adapter = settings.payment_providers().gateway("wechat_pay")
     assert isinstance(adapter, WeChatPay)
     return adapter
 

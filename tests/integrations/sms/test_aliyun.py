@@ -13,6 +13,7 @@ from integrations.sms.aliyun.fake import FakeAliyunSms
 from integrations.sms.aliyun.signature import canonicalised_query, percent_encode, sign, string_to_sign
 from integrations.sms.fake_ledger import FakeSmsLedger, serving
 from integrations.sms.interface import OutgoingSms, SmsError
+from models.identity import mask_phone
 
 KEY_ID, SECRET = "LTAI-key", "aliyun-secret"
 
@@ -25,6 +26,7 @@ def sms(phone: str = "13800001111", key: str = "gl-key-1") -> OutgoingSms:
         params={"code": "123456", "minutes": "5"},
         variables=("code", "minutes"),
         idempotency_key=key,
+        masked_phone=mask_phone(phone),
     )
 
 

@@ -13,6 +13,7 @@ from integrations.sms.interface import OutgoingSms, SmsError
 from integrations.sms.tencent.client import TencentSmsProvider
 from integrations.sms.tencent.fake import FakeTencentSms
 from integrations.sms.tencent.signature import canonical_request, signature, string_to_sign
+from models.identity import mask_phone
 
 SECRET_ID, SECRET_KEY = "AKID-test", "tencent-secret"
 
@@ -25,6 +26,7 @@ def sms(phone: str = "13800002222", key: str = "gl-key-2") -> OutgoingSms:
         params={"patient_name": "王小明", "room": "诊室3", "ticket": "A012"},
         variables=("patient_name", "room", "ticket"),
         idempotency_key=key,
+        masked_phone=mask_phone(phone),
     )
 
 

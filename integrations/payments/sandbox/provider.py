@@ -1,5 +1,5 @@
 """The built-in sandbox provider: a local pay page with "pay" and "fail" buttons, its own ledger
-(tables `sandbox_trade` / `sandbox_refund`) and a bill, so demos and tests need no outside service.
+(ledger.py) and a bill, so demos and tests need no outside service.
 
 Its notifications go through the same verify-then-apply path as the real providers', signed with an
 HMAC of the server secret.
@@ -31,8 +31,15 @@ from integrations.payments.interface import (
     Trade,
     TradeStatus,
 )
-from models.clock import utcnow
-from models.payments import SandboxRefund, SandboxTrade
+from integrations.payments.sandbox.ledger import (
+    CLOSED,
+    NOTPAY,
+    PAYERROR,
+    SUCCESS,
+    SandboxRefund,
+    SandboxTrade,
+    move_trade,
+)
 
 SIGNATURE_HEADER = "x-sandbox-signature"
 
@@ -55,7 +62,7 @@ class Sandbox:
             await SandboxTrade.create(
                 out_trade_no=order.out_trade_no,
                 amount=order.amount,
-                status="NOTPAY",
+                status=NOTPAY,
                 trade_no=f"SBX{secrets.token_hex(10).upper()}",
             )
         return ClientPayment(pay_page_url=self.pay_page_url(order.out_trade_no))
@@ -77,13 +84,9 @@ class Sandbox:
         return self._trade(row)
 
     async def close(self, out_trade_no: str) -> CloseOutcome:
-        await SandboxTrade.filter(out_trade_no=out_trade_no, status__in=["NOTPAY", "PAYERROR"]).update(
-            status="CLOSED"
-        )
+        await move_trade(out_trade_no, CLOSED)
         row = await SandboxTrade.get_or_none(out_trade_no=out_trade_no)
-        return (
-            CloseOutcome.ALREADY_PAID if row is not None and row.status == "SUCCESS" else CloseOutcome.CLOSED
-        )
+        return CloseOutcome.ALREADY_PAID if row is not None and row.status == SUCCESS else CloseOutcome.CLOSED
 
     async def refund(
         self, out_trade_no: str, out_refund_no: str, amount: int, total: int, reason: str
@@ -92,7 +95,7 @@ class Sandbox:
         if existing is None:
             trade = await SandboxTrade.get_or_none(out_trade_no=out_trade_no)
             refunded = sum(r.amount for r in await SandboxRefund.filter(out_trade_no=out_trade_no))
-            if trade is None or trade.status != "SUCCESS" or amount <= 0 or refunded + amount > trade.amount:
+            if trade is None or trade.status != SUCCESS or amount <= 0 or refunded + amount > trade.amount:
                 return RefundResult(
                     out_refund_no=out_refund_no, state=RefundState.FAILED, out_trade_no=out_trade_no
                 )
@@ -131,11 +134,8 @@ class Sandbox:
 
     async def settle(self, out_trade_no: str, *, paid: bool) -> tuple[dict[str, str], bytes] | None:
         """The payer pressed "pay" or "fail": record it in the ledger and build the notification."""
-        target = "SUCCESS" if paid else "PAYERROR"
-        updates: dict[str, object] = {"status": target}
-        if paid:
-            updates["paid_at"] = utcnow()
-        await SandboxTrade.filter(out_trade_no=out_trade_no, status="NOTPAY").update(**updates)
+        # Only an unpaid trade takes the button; a second press changes nothing and notifies again.
+        await move_trade(out_trade_no, SUCCESS if paid else PAYERROR)
         row = await SandboxTrade.get_or_none(out_trade_no=out_trade_no)
         if row is None:
             return None
@@ -175,7 +175,7 @@ class Sandbox:
 
     async def bill(self, day: date) -> list[BillLine]:
         lines: list[BillLine] = []
-        for trade in await SandboxTrade.filter(status="SUCCESS"):
+        for trade in await SandboxTrade.filter(status=SUCCESS):
             if trade.paid_at is not None and trade.paid_at.astimezone(self.tz).date() == day:
                 lines.append(
                     BillLine(BillKind.PAYMENT, trade.out_trade_no, trade.amount, provider_ref=trade.trade_no)
