@@ -23,6 +23,7 @@ from gualema.graphql_schema import schema_for
 from gualema.logging_config import RequestIdMiddleware
 from gualema.metrics import WebSocketCounter, metrics_endpoint
 from gualema.settings import Settings, get_settings
+from gualema.shared_redis import close_shared_redis
 from realtime.broker import create_broker, get_broker, set_broker
 
 log = logging.getLogger("gualema.app")
@@ -37,6 +38,8 @@ CLIENT_HEADERS = [
     "apollographql-client-name",
     "apollographql-client-version",
     "x-request-id",
+    "x-api-key",  # partner API keys (issue 17)
+    "if-none-match",
 ]
 
 
@@ -148,6 +151,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             await workers.shutdown()
             await broker.stop()
             set_broker(None)
+            await close_shared_redis()
             if manage_database:
                 await close_database()
             if tracing.enabled(settings):
@@ -175,6 +179,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                 allow_methods=["GET", "POST"],
                 allow_headers=CLIENT_HEADERS,
                 max_age=600,
+                expose_headers=["ETag", "RateLimit", "RateLimit-Policy", "Retry-After"],
             )
         )
     middleware += [Middleware(RequestIdMiddleware), Middleware(WebSocketCounter)]  # issue 19

@@ -33,8 +33,32 @@ from strawberry.types.unset import UNSET
 
 from gualema.authentication import viewer_from_authorization
 from gualema.graphql_schema import INTERNAL_ERROR_CODE
+from gualema.partner_keys import partner_of
+from gualema.persisted_queries import (
+    InProcessDocuments,
+    PersistedQueries,
+    RedisDocuments,
+    Refused,
+    Resolved,
+    is_persisted_request,
+)
+from gualema.public_cache import PUBLIC_ROOT_FIELDS, PublicAnswers, answer_key, revalidated
+from gualema.rate_limits.buckets import InProcessBuckets, RedisBuckets
+from gualema.rate_limits.limiter import (
+    THROTTLED_MESSAGES,
+    OperationFacts,
+    OperationFactsCache,
+    RateLimiter,
+    Subject,
+    Throttled,
+    actual_cost,
+    cost_report,
+    rate_limit_headers,
+)
 from gualema.settings import Settings
+from gualema.shared_redis import shared_redis
 from models.access_tokens import InvalidToken
+from models.clock import utcnow
 from resolvers.context import Context
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -42,6 +66,7 @@ JSON = "application/json"
 # 400, not the April-2026 draft's 422: see docs/decisions/010. One constant to flip.
 REQUEST_ERROR_STATUS = 400
 _OUTCOME = "gualema_graphql_outcome"
+_NOT_PERSISTED = Resolved(query=None)
 HTTP_OPERATIONS: dict[str, set[OperationType]] = {
     "GET": {OperationType.QUERY},
     "POST": {OperationType.QUERY, OperationType.MUTATION},
@@ -101,6 +126,20 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         )
         self.settings = settings
         self._encoded_events = SharedEventEncodings()
+        # Issue 17 (decisions 160-165): persisted queries, partner keys, rate limits, cacheable GETs.
+        redis = shared_redis(settings.redis_url) if settings.redis_url else None
+        self.persisted = PersistedQueries(
+            RedisDocuments(redis, settings.redis_prefix, settings.apq_ttl_seconds)
+            if redis
+            else InProcessDocuments(settings.apq_max_entries),
+            enforce=settings.trusted_documents == "enforce",
+            refresh_seconds=settings.revocation_refresh_seconds,
+        )
+        buckets = RedisBuckets(redis, settings.redis_prefix) if redis else InProcessBuckets()
+        self.rate_limiter = RateLimiter(settings, buckets)
+        self.public_answers = PublicAnswers(settings.public_max_age_seconds)
+        graphql_schema = schema._schema  # type: ignore[attr-defined]
+        self.operation_facts = OperationFactsCache(graphql_schema, settings.max_query_tokens)
 
     def encode_json(self, data: object) -> str | bytes:
         # A subscription event shared by every display of a board (decision 095) arrives here once
@@ -120,7 +159,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         response = await self._precheck(request)
         if response is None:
             try:
-                response = self._negotiate(request, await self.run(request))
+                response = await self._run_persisted(request)
+            except Refused as exc:
+                response = request_error(request, exc.status, exc.message, exc.code, **exc.headers)
+            except Throttled as exc:
+                response = self._throttled(request, exc)
             except HTTPException as exc:
                 response = self._http_error(request, exc)
             except InvalidToken as exc:
@@ -132,6 +175,51 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                     **{"WWW-Authenticate": 'Bearer error="invalid_token"'},
                 )
         await response(scope, receive, send)
+
+    async def _run_persisted(self, request: Request) -> Response:
+        partner = await partner_of(request.headers, self.settings.revocation_refresh_seconds)
+        request.state.partner = partner
+        payload = getattr(request.state, "graphql_payload", None)
+        resolved = await self.persisted.resolve(payload, partner) if payload is not None else _NOT_PERSISTED
+        request.state.persisted = resolved
+        key = answer_key(request, resolved.query) if resolved.by_reference and resolved.query else None
+        stored = self.public_answers.get(key) if key is not None else None
+        if stored is not None:
+            s = self.settings
+            response = Response(stored.body, media_type=stored.media_type)
+            return revalidated(request, response, s.public_max_age_seconds, s.public_stale_seconds)
+        response = self._negotiate(request, await self.run(request))
+        if resolved.register and getattr(request.state, _OUTCOME, None) == "executed":
+            # Stored only once it has parsed and validated (and run): junk never fills the store.
+            await self.persisted.store.put(resolved.register, str(payload["query"]))  # type: ignore[index]
+        if getattr(request.state, "public", False) and response.status_code == 200:
+            s = self.settings
+            if key is not None:
+                self.public_answers.put(key, response)
+            return revalidated(request, response, s.public_max_age_seconds, s.public_stale_seconds)
+        return response
+
+    def _throttled(self, request: Request, exc: Throttled) -> Response:
+        body = {
+            "errors": [
+                {
+                    "message": THROTTLED_MESSAGES.get(exc.charge.limit, THROTTLED_MESSAGES["cost"]),
+                    "extensions": {
+                        "code": "THROTTLED",
+                        "limit": exc.charge.limit,
+                        "retryAfter": exc.charge.retry_after,
+                    },
+                }
+            ],
+            "extensions": {"cost": exc.report},
+        }
+        headers = {**exc.headers, "Retry-After": str(max(1, exc.charge.retry_after))}
+        return JSONResponse(body, status_code=429, media_type=_media_type(request), headers=headers)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        params = request.query_params
+        persisted = "extensions" in params or "documentId" in params
+        return not persisted and super().should_render_graphql_ide(request)
 
     async def _precheck(self, request: Request) -> Response | None:
         """Refuse ill-formed HTTP requests before strawberry sees them (it would answer in plain text)."""
@@ -168,9 +256,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     def _precheck_get(self, request: Request) -> Response | None:
         params = request.query_params
-        if "query" not in params:
+        if "query" not in params and "extensions" not in params and "documentId" not in params:
             return None  # GraphiQL, or strawberry's own "no query" answer
-        payload: dict[str, Any] = {"query": params["query"], "operationName": params.get("operationName")}
+        payload: dict[str, Any] = {"query": params.get("query"), "operationName": params.get("operationName")}
+        if "documentId" in params:
+            payload["documentId"] = params["documentId"]
         for name in ("variables", "extensions"):
             text = params.get(name)
             if text:
@@ -181,13 +271,18 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return self._check_parameters(request, payload)
 
     def _check_parameters(self, request: Request, payload: dict[str, Any]) -> Response | None:
-        if not isinstance(payload.get("query"), str) or not payload["query"].strip():
+        query = payload.get("query")
+        if is_persisted_request(payload):
+            if query is not None and (not isinstance(query, str) or not query.strip()):
+                return request_error(request, 400, "`query` must be a non-empty string", "BAD_REQUEST")
+        elif not isinstance(query, str) or not query.strip():
             return request_error(request, 400, "`query` must be a non-empty string", "BAD_REQUEST")
         if not isinstance(payload.get("operationName"), str | None):
             return request_error(request, 400, "`operationName` must be a string or null", "BAD_REQUEST")
         for name in ("variables", "extensions"):
             if not isinstance(payload.get(name), dict | None):
                 return request_error(request, 400, f"`{name}` must be an object or null", "BAD_REQUEST")
+        request.state.graphql_payload = payload
         return None
 
     async def execute_single(
@@ -202,9 +297,68 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         # strawberry lets subscriptions through GET and POST for its multipart/SSE transports, which
         # are off here: the resolver's generator would be executed as a query and fail as a 500.
         allowed = HTTP_OPERATIONS.get(request_adapter.method, set())
+        resolved: Resolved = getattr(request.state, "persisted", _NOT_PERSISTED)
+        query = resolved.query or request_data.query
+        subject = self.rate_limiter.subject_of(context, context.partner)
+        get_by_reference = resolved.by_reference and request_adapter.method == "GET"
+        facts = (
+            self.operation_facts.get(query, request_data.operation_name)
+            if query and (subject is not None or get_by_reference)
+            else None
+        )
+        if subject is None or facts is None:
+            result = await self._execute(request_adapter, context, root_value, request_data, query, allowed)
+        else:
+            result = await self._charged(
+                subject, facts, sub_response, request_adapter, context, request_data, query, allowed
+            )
+        if (
+            get_by_reference
+            and facts is not None
+            and not result.errors
+            and not context.viewer.is_authenticated
+        ):
+            request.state.public = facts.root_fields <= PUBLIC_ROOT_FIELDS
+        return result
+
+    async def _charged(
+        self,
+        subject: Subject,
+        facts: OperationFacts,
+        sub_response: Response,
+        request_adapter: AsyncHTTPRequestAdapter,
+        context: Context,
+        request_data: GraphQLRequestData,
+        query: str | None,
+        allowed: set[OperationType],
+    ) -> ExecutionResult:
+        """Charge the estimate up front, execute, refund what the answer did not use (decision 163)."""
+        await self.rate_limiter.charge(subject, facts.cost, utcnow())
+        try:
+            result = await self._execute(request_adapter, context, None, request_data, query, allowed)
+        except BaseException:
+            await self.rate_limiter.settle(subject, facts.cost, 0)
+            raise
+        actual = min(facts.cost, actual_cost(result.data))
+        available = await self.rate_limiter.settle(subject, facts.cost, actual)
+        sub_response.headers.update(rate_limit_headers(subject.policy, available))
+        if execution_outcome(result) == "executed":  # refused documents cost nothing and say nothing
+            report = cost_report(facts.cost, actual, available, subject.policy)
+            result.extensions = {**(result.extensions or {}), "cost": report}
+        return result
+
+    async def _execute(
+        self,
+        request_adapter: AsyncHTTPRequestAdapter,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+        query: str | None,
+        allowed: set[OperationType],
+    ) -> ExecutionResult:
         try:
             return await self.schema.execute(
-                request_data.query,
+                query,
                 root_value=root_value,
                 variable_values=request_data.variables,
                 context_value=context,
@@ -238,9 +392,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         context = Context(request=request, response=response, settings=self.settings)
         if isinstance(request, Request):
-            context.viewer = await viewer_from_authorization(
-                request.headers.get("authorization"), self.settings
-            )
+            context.partner = getattr(request.state, "partner", None)
+            if context.partner is None:  # with a key, `Authorization` may carry the key itself
+                context.viewer = await viewer_from_authorization(
+                    request.headers.get("authorization"), self.settings
+                )
         return context
 
     async def on_ws_connect(self, context: Context) -> Any:

@@ -224,6 +224,21 @@ class Settings(BaseSettings):
     # OpenTelemetry: traces go to this OTLP/HTTP endpoint (e.g. http://collector:4318); unset: off.
     otlp_endpoint: str = ""
     otel_service_name: str = "gualema"
+    # -- partners: persisted queries, API keys, rate limits, cacheable GETs (issue 17; decisions 160-166)
+    apq_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)  # an APQ document kept in Redis
+    apq_max_entries: int = Field(default=5000, ge=16)  # ...or in this process, without Redis
+    # "audit": a partner key's request outside its manifests is logged, not refused (for roll-out).
+    trusted_documents: Literal["audit", "enforce"] = "enforce"
+    account_bucket_capacity: int = Field(default=20_000, ge=10)  # query-cost units per account
+    account_restore_rate: int = Field(default=1000, ge=1)  # units restored per second
+    account_max_concurrent: int | None = Field(default=None, ge=1)  # None: no cap (apps retry in bursts)
+    account_daily_quota: int | None = Field(default=None, ge=1)  # requests per local day
+    partner_bucket_capacity: int = Field(default=10_000, ge=10)  # per key, unless the key says
+    partner_restore_rate: int = Field(default=500, ge=1)
+    partner_max_concurrent: int | None = Field(default=10, ge=1)
+    partner_daily_quota: int | None = Field(default=500_000, ge=1)
+    public_max_age_seconds: int = Field(default=10, ge=0, le=3600)  # persisted GETs of public data
+    public_stale_seconds: int = Field(default=60, ge=0, le=86400)  # stale-while-revalidate
 
     # -- background work
     worker_interval_seconds: float = Field(default=1.0, gt=0)

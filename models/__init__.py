@@ -21,4 +21,5 @@ MODEL_MODULES: list[str] = [
     "models.jobs",
     "models.wechat",
     "models.statistics.tables",
+    "models.partners",
 ]

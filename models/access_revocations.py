@@ -10,8 +10,6 @@ dictionary lookup.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -19,6 +17,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.clock import utcnow
+from models.reloaded_copy import ReloadSchedule
 
 
 class AccessRevocation(Model):
@@ -39,8 +38,7 @@ class RevocationList:
     # This process's copy of the table.
     tokens: dict[str, datetime] = field(default_factory=dict)  # token id -> forget after
     accounts: dict[int, tuple[datetime, datetime]] = field(default_factory=dict)  # -> (before, forget)
-    refreshed_at: float = float("-inf")  # time.monotonic()
-    refreshing: dict[int, asyncio.Lock] = field(default_factory=dict)  # by event loop
+    schedule: ReloadSchedule = field(default_factory=ReloadSchedule)
 
     def refuses(
         self, account_id: int | None, token_id: str, issued_at: datetime | None, family: str = ""
@@ -71,19 +69,11 @@ REVOKED = RevocationList()
 
 async def refresh_if_stale(every_seconds: float) -> None:
     """Reload the table when the copy is older than `every_seconds`; one reload at a time."""
-    if time.monotonic() - REVOKED.refreshed_at < every_seconds:
-        return
-    loop = id(asyncio.get_running_loop())
-    lock = REVOKED.refreshing.get(loop)
-    if lock is None:
-        REVOKED.refreshing.clear()
-        lock = REVOKED.refreshing[loop] = asyncio.Lock()
-    async with lock:
-        started = time.monotonic()
-        if started - REVOKED.refreshed_at < every_seconds:
-            return  # another request reloaded it meanwhile
+
+    async def reload() -> None:
         REVOKED.replace(await AccessRevocation.filter(forget_after__gt=utcnow()))
-        REVOKED.refreshed_at = started
+
+    await REVOKED.schedule.reload_if_stale(every_seconds, reload)
 
 
 async def revoke_token(account_id: int, token_id: str, expires_at: datetime) -> AccessRevocation:

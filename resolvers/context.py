@@ -8,6 +8,7 @@ from starlette.requests import HTTPConnection
 
 from gualema.settings import Settings
 from models.accounts import Role
+from models.partners import PartnerGrant
 
 DISPLAY_ROLE = "display"
 # The statistics big screen's token: the dashboard subscription and nothing else.
@@ -62,6 +63,7 @@ class Context:
     settings: Settings
     viewer: Viewer = ANONYMOUS
     connection_params: dict[str, Any] | None = None
+    partner: PartnerGrant | None = None  # the request came with a partner API key
     _loaders: dict[type, Any] = field(default_factory=dict)
 
     def loader(self, loader_class: type[L]) -> L:

@@ -16,6 +16,7 @@ from schema import (
     catalogue,
     navigation,
     notifications,
+    partners,
     payments,
     queueing,
     scheduling,
@@ -35,6 +36,7 @@ AREAS: tuple[ModuleType, ...] = (
     notifications,
     navigation,
     statistics,
+    partners,
 )
 
 

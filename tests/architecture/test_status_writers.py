@@ -28,6 +28,7 @@ WRITERS = {
     ("models/waitlist/entries.py", "write_status"),
     ("models/queueing.py", "write_state"),
     ("models/scheduling.py", "write_status"),
+    ("models/partners.py", "change_manifest_status"),  # partner manifests (issue 17)
 }
 
 # The writers that models/reactions.py wraps with their effects: nobody else may call them.

@@ -1,0 +1,174 @@
+"""Whom a request is charged to, how much, and how the bucket's state is reported.
+
+The requested cost is the query-cost rule's estimate (gualema/query_cost.py) of the operation that
+runs; the actual cost counts the fields of the answer, so a list that came back short is refunded.
+The state is reported the way Shopify's Admin API does (`extensions.cost`) and in the IETF
+RateLimit-Policy / RateLimit header fields (decision 163).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from graphql import (
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    parse,
+)
+
+from gualema.query_cost import DocumentCosts, operation_cost
+from gualema.rate_limits.buckets import BucketPolicy, Buckets, Charge, Day
+from gualema.settings import Settings
+from models.partners import PartnerGrant
+from resolvers.context import Context
+
+
+@dataclass(frozen=True)
+class OperationFacts:
+    cost: int
+    operation_type: OperationType
+    root_fields: frozenset[str]
+
+
+class OperationFactsCache:
+    """Cost and root fields per (document text, operation name); bounded, least recently used out."""
+
+    def __init__(self, schema: GraphQLSchema, max_tokens: int, size: int = 1024) -> None:
+        self.schema = schema
+        self.max_tokens = max_tokens
+        self.size = size
+        self.entries: OrderedDict[tuple[str, str | None], OperationFacts | None] = OrderedDict()
+
+    def get(self, query: str, operation_name: str | None) -> OperationFacts | None:
+        key = (query, operation_name)
+        if key in self.entries:
+            self.entries.move_to_end(key)
+            return self.entries[key]
+        facts = self._measure(query, operation_name)
+        self.entries[key] = facts
+        if len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+        return facts
+
+    def _measure(self, query: str, operation_name: str | None) -> OperationFacts | None:
+        """None when the document does not parse or names no operation: execution reports that."""
+        try:
+            document = parse(query, max_tokens=self.max_tokens)
+        except (GraphQLError, RecursionError):
+            return None
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        chosen = [
+            op for op in operations if operation_name is None or (op.name and op.name.value == operation_name)
+        ]
+        if len(chosen) != 1 or (operation_name is None and len(operations) != 1):
+            return None
+        operation = chosen[0]
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        cost = operation_cost(self.schema, operation, DocumentCosts(self.schema, fragments))
+        roots = frozenset(
+            selection.name.value  # type: ignore[attr-defined]
+            for selection in operation.selection_set.selections
+            if selection.kind == "field"
+        )
+        return OperationFacts(max(1, cost), operation.operation, roots)
+
+
+def actual_cost(data: Any) -> int:
+    """Every field in the answer counts 1 (lists: each item's fields)."""
+    if isinstance(data, dict):
+        return sum(1 + actual_cost(value) for value in data.values())
+    if isinstance(data, list):
+        return sum(actual_cost(item) for item in data)
+    return 0
+
+
+class Throttled(Exception):
+    def __init__(self, charge: Charge, report: dict[str, Any], headers: dict[str, str]) -> None:
+        super().__init__(charge.limit)
+        self.charge = charge
+        self.report = report
+        self.headers = headers
+
+
+THROTTLED_MESSAGES = {
+    "cost": "请求过于频繁，查询额度不足 (throttled: not enough query cost left)",
+    "concurrency": "同时进行的请求过多 (throttled: too many requests at once)",
+    "daily": "今日请求次数已用完 (throttled: the daily quota is used up)",
+}
+
+
+@dataclass(frozen=True)
+class Subject:
+    name: str  # "key:7", "account:42"
+    policy: BucketPolicy
+
+
+class RateLimiter:
+    def __init__(self, settings: Settings, buckets: Buckets) -> None:
+        self.settings = settings
+        self.buckets = buckets
+
+    def subject_of(self, context: Context, partner: PartnerGrant | None) -> Subject | None:
+        s = self.settings
+        if partner is not None:
+            policy = BucketPolicy(
+                capacity=partner.bucket_capacity or s.partner_bucket_capacity,
+                restore_rate=partner.restore_rate or s.partner_restore_rate,
+                max_concurrent=partner.max_concurrent or s.partner_max_concurrent,
+                daily_quota=partner.daily_quota or s.partner_daily_quota,
+            )
+            return Subject(f"key:{partner.key_id}", policy)
+        if context.viewer.account_id is not None:
+            policy = BucketPolicy(
+                capacity=s.account_bucket_capacity,
+                restore_rate=s.account_restore_rate,
+                max_concurrent=s.account_max_concurrent,
+                daily_quota=s.account_daily_quota,
+            )
+            return Subject(f"account:{context.viewer.account_id}", policy)
+        return None
+
+    def today(self, now: datetime) -> Day:
+        local = now.astimezone(self.settings.tz)
+        midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        return Day(local.date().isoformat(), max(1, math.ceil((midnight - local).total_seconds())))
+
+    async def charge(self, subject: Subject, requested: int, now: datetime) -> Charge:
+        # A document dearer than the whole bucket could never run: it is charged a full bucket.
+        cost = min(requested, subject.policy.capacity)
+        charge = await self.buckets.charge(subject.name, cost, subject.policy, self.today(now))
+        if not charge.allowed:
+            report = cost_report(requested, None, charge.available, subject.policy)
+            raise Throttled(charge, report, rate_limit_headers(subject.policy, charge.available))
+        return charge
+
+    async def settle(self, subject: Subject, requested: int, actual: int) -> int:
+        charged = min(requested, subject.policy.capacity)
+        return await self.buckets.settle(subject.name, max(0, charged - actual), subject.policy)
+
+
+def cost_report(requested: int, actual: int | None, available: int, policy: BucketPolicy) -> dict[str, Any]:
+    return {
+        "requestedQueryCost": requested,
+        "actualQueryCost": actual,
+        "throttleStatus": {
+            "maximumAvailable": policy.capacity,
+            "currentlyAvailable": available,
+            "restoreRate": policy.restore_rate,
+        },
+    }
+
+
+def rate_limit_headers(policy: BucketPolicy, available: int) -> dict[str, str]:
+    refill = math.ceil(max(0, policy.capacity - available) / policy.restore_rate)
+    return {
+        "RateLimit-Policy": f'"cost";q={policy.capacity};w={policy.window_seconds}',
+        "RateLimit": f'"cost";r={max(0, available)};t={refill}',
+    }
