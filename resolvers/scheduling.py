@@ -14,7 +14,7 @@ from models import audit, scheduling
 from models import booking as booking_models
 from models.booking_rules import PERIOD_HOURS
 from models.catalogue import Doctor
-from models.errors import InvalidInput, NotFound
+from models.errors import InvalidInput
 from models.scheduling import Period, ReleaseRule, Schedule, SessionSpec, Slot, WeeklyTemplate
 from resolvers.context import Context
 
@@ -70,11 +70,8 @@ async def create_schedule(context: Context, data: ScheduleInput) -> Schedule:
     return schedule
 
 
-async def schedule(context: Context, schedule_id: int) -> Schedule:
-    row = await Schedule.get_or_none(id=schedule_id)
-    if row is None:
-        raise NotFound("no such session")
-    return row
+async def find_schedule(schedule_id: int) -> Schedule | None:
+    return await Schedule.get_or_none(id=schedule_id)
 
 
 async def schedules(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -17,16 +17,13 @@ from models.routing import NoRouteReason, StepAction
 from resolvers import navigation as use_cases
 from resolvers.navigation import MapInUse, NoVisitToday
 from schema.errors import Error, InvalidInputError, NotFoundError, maps
+from schema.ids import parse_id, parse_optional_id, render_id
 from schema.permissions import IsAdmin, IsPatient
 
 # The domain enums are the GraphQL enums (strawberry.enum registers the class itself).
 strawberry.enum(PointKind, name="MapPointKind")
 strawberry.enum(StepAction, name="RouteStepAction")
 strawberry.enum(NoRouteReason, name="NoRouteReason")
-
-
-def _id(value: int) -> strawberry.ID:
-    return strawberry.ID(str(value))
 
 
 @strawberry.type(description="A QR marker as printed: the signed code and the URL the QR encodes.")
@@ -67,15 +64,15 @@ class MapPoint:
     @classmethod
     def from_model(cls, row: map_models.MapPoint) -> MapPoint:
         return cls(
-            id=_id(row.id),
+            id=render_id(row.id),
             key=row.key,
             kind=row.kind,
             name=row.name,
             x=row.x,
             y=row.y,
-            floor_id=_id(row.floor_id),  # type: ignore[attr-defined]
-            room_id=_id(row.room_id) if row.room_id is not None else None,
-            department_id=_id(row.department_id) if row.department_id is not None else None,
+            floor_id=render_id(row.floor_id),  # type: ignore[attr-defined]
+            room_id=render_id(row.room_id) if row.room_id is not None else None,
+            department_id=render_id(row.department_id) if row.department_id is not None else None,
             marker_id=row.marker_id,
         )
 
@@ -89,7 +86,9 @@ class Floor:
 
     @classmethod
     def from_model(cls, row: map_models.Floor) -> Floor:
-        return cls(id=_id(row.id), building_id=_id(row.building_id), name=row.name, level=row.level)  # type: ignore[attr-defined]
+        return cls(
+            id=render_id(row.id), building_id=render_id(row.building_id), name=row.name, level=row.level
+        )  # type: ignore[attr-defined]
 
 
 @strawberry.type
@@ -106,7 +105,7 @@ class Building:
 
     @classmethod
     def from_model(cls, row: map_models.Building) -> Building:
-        return cls(id=_id(row.id), code=row.code, name=row.name, sort_order=row.sort_order)
+        return cls(id=render_id(row.id), code=row.code, name=row.name, sort_order=row.sort_order)
 
 
 @strawberry.type
@@ -125,9 +124,9 @@ class MapEdge:
     @classmethod
     def from_model(cls, row: map_models.MapEdge) -> MapEdge:
         return cls(
-            id=_id(row.id),
-            start_id=_id(row.start_id),  # type: ignore[attr-defined]
-            end_id=_id(row.end_id),  # type: ignore[attr-defined]
+            id=render_id(row.id),
+            start_id=render_id(row.start_id),  # type: ignore[attr-defined]
+            end_id=render_id(row.end_id),  # type: ignore[attr-defined]
             length_m=row.length_m,
             stairs=row.stairs,
             lift=row.lift,
@@ -176,7 +175,7 @@ class Route:
     def from_model(cls, route: routing.Route) -> Route:
         points = [
             RoutePoint(
-                id=_id(p.id),
+                id=render_id(p.id),
                 key=p.key,
                 name=p.name,
                 kind=p.kind,
@@ -292,11 +291,10 @@ class RouteTarget:
     booking_id: strawberry.ID | None = strawberry.UNSET
 
     def to_target(self) -> use_cases.RouteTarget:
-        def number(value: Any) -> int | None:
-            return int(value) if value not in (None, strawberry.UNSET) else None
-
         return use_cases.RouteTarget(
-            number(self.room_id), number(self.department_id), number(self.booking_id)
+            parse_optional_id(self.room_id, "roomId"),
+            parse_optional_id(self.department_id, "departmentId"),
+            parse_optional_id(self.booking_id, "bookingId"),
         )
 
 
@@ -328,14 +326,14 @@ class MapPointInput:
 
     def values(self) -> use_cases.PointValues:
         return use_cases.PointValues(
-            floor_id=int(self.floor_id),
+            floor_id=parse_id(self.floor_id, "floorId"),
             key=self.key,
             kind=self.kind,
             x=self.x,
             y=self.y,
             name=self.name,
-            room_id=int(self.room_id) if self.room_id is not None else None,
-            department_id=int(self.department_id) if self.department_id is not None else None,
+            room_id=parse_optional_id(self.room_id, "roomId"),
+            department_id=parse_optional_id(self.department_id, "departmentId"),
             marker_id=self.marker_id,
         )
 
@@ -356,8 +354,8 @@ class MapEdgeInput:
 
     def values(self) -> use_cases.EdgeValues:
         return use_cases.EdgeValues(
-            start_id=int(self.start_id),
-            end_id=int(self.end_id),
+            start_id=parse_id(self.start_id, "startId"),
+            end_id=parse_id(self.end_id, "endId"),
             length_m=self.length_m,
             stairs=self.stairs,
             lift=self.lift,
@@ -373,7 +371,7 @@ def _building_values(input: BuildingInput) -> use_cases.BuildingValues:
 
 
 def _floor_values(input: FloorInput) -> use_cases.FloorValues:
-    return use_cases.FloorValues(int(input.building_id), input.name, input.level)
+    return use_cases.FloorValues(parse_id(input.building_id, "buildingId"), input.name, input.level)
 
 
 From = Annotated[str, strawberry.argument(name="from", description="The scanned QR code or its URL.")]
@@ -387,11 +385,13 @@ class Query:
 
     @strawberry.field(description="The points of one floor (a whole map is `exportMap`).")
     async def map_points(self, floor_id: strawberry.ID) -> list[MapPoint]:
-        return [MapPoint.from_model(p) for p in await use_cases.points_of_floor(int(floor_id))]
+        return [
+            MapPoint.from_model(p) for p in await use_cases.points_of_floor(parse_id(floor_id, "floorId"))
+        ]
 
     @strawberry.field(permission_classes=[IsAdmin])
     async def map_edges(self, floor_id: strawberry.ID | None = None) -> list[MapEdge]:
-        rows = await use_cases.edges_of_floor(int(floor_id) if floor_id is not None else None)
+        rows = await use_cases.edges_of_floor(parse_optional_id(floor_id, "floorId"))
         return [MapEdge.from_model(e) for e in rows]
 
     @strawberry.field(permission_classes=[IsAdmin], description="The whole map as one JSON document.")
@@ -424,11 +424,11 @@ class Mutation:
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def update_building(self, id: strawberry.ID, input: BuildingInput) -> BuildingResult:
-        return Building.from_model(await use_cases.save_building(int(id), _building_values(input)))
+        return Building.from_model(await use_cases.save_building(parse_id(id), _building_values(input)))
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def delete_building(self, id: strawberry.ID) -> DeleteMapItemResult:
-        return DeletedMapItem(id=_id(await use_cases.delete_building(int(id))))
+        return DeletedMapItem(id=render_id(await use_cases.delete_building(parse_id(id))))
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def create_floor(self, input: FloorInput) -> FloorResult:
@@ -436,11 +436,11 @@ class Mutation:
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def update_floor(self, id: strawberry.ID, input: FloorInput) -> FloorResult:
-        return Floor.from_model(await use_cases.save_floor(int(id), _floor_values(input)))
+        return Floor.from_model(await use_cases.save_floor(parse_id(id), _floor_values(input)))
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def delete_floor(self, id: strawberry.ID) -> DeleteMapItemResult:
-        return DeletedMapItem(id=_id(await use_cases.delete_floor(int(id))))
+        return DeletedMapItem(id=render_id(await use_cases.delete_floor(parse_id(id))))
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def create_map_point(self, input: MapPointInput) -> MapPointResult:
@@ -448,11 +448,11 @@ class Mutation:
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def update_map_point(self, id: strawberry.ID, input: MapPointInput) -> MapPointResult:
-        return MapPoint.from_model(await use_cases.save_point(int(id), input.values()))
+        return MapPoint.from_model(await use_cases.save_point(parse_id(id), input.values()))
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Also deletes the point's edges.")
     async def delete_map_point(self, id: strawberry.ID) -> DeleteMapItemResult:
-        return DeletedMapItem(id=_id(await use_cases.delete_point(int(id))))
+        return DeletedMapItem(id=render_id(await use_cases.delete_point(parse_id(id))))
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def create_map_edge(self, input: MapEdgeInput) -> MapEdgeResult:
@@ -460,12 +460,12 @@ class Mutation:
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def update_map_edge(self, id: strawberry.ID, input: MapEdgeInput) -> MapEdgeResult:
-        return MapEdge.from_model(await use_cases.save_edge(int(id), input.values()))
+        return MapEdge.from_model(await use_cases.save_edge(parse_id(id), input.values()))
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Temporarily close or reopen a passage.")
     async def set_map_edge_closed(self, id: strawberry.ID, closed: bool) -> MapEdgeResult:
-        return MapEdge.from_model(await use_cases.set_edge_closed(int(id), closed))
+        return MapEdge.from_model(await use_cases.set_edge_closed(parse_id(id), closed))
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def delete_map_edge(self, id: strawberry.ID) -> DeleteMapItemResult:
-        return DeletedMapItem(id=_id(await use_cases.delete_edge(int(id))))
+        return DeletedMapItem(id=render_id(await use_cases.delete_edge(parse_id(id))))

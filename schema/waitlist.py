@@ -13,7 +13,7 @@ from models import waitlist as waitlist_models
 from resolvers import waitlist as use_cases
 from schema.booking import NotYetReleasedError
 from schema.errors import Error, InvalidInputError, NotFoundError, maps
-from schema.pagination import id_or_none, parse_id
+from schema.ids import parse_id, parse_optional_id
 from schema.permissions import IsAdmin, IsPatient
 from schema.scheduling import Period
 
@@ -137,17 +137,11 @@ class JoinWaitlistInput:
 def _join_request(input: JoinWaitlistInput) -> use_cases.JoinRequest:
     return use_cases.JoinRequest(
         patient_id=parse_id(input.patient_id, "patientId"),
-        schedule_id=parse_id(input.schedule_id, "scheduleId") if input.schedule_id is not None else None,
-        department_id=parse_id(input.department_id, "departmentId")
-        if input.department_id is not None
-        else None,
+        schedule_id=parse_optional_id(input.schedule_id, "scheduleId"),
+        department_id=parse_optional_id(input.department_id, "departmentId"),
         visit_date=input.date,
         period=input.period,
-        registration_type_id=(
-            parse_id(input.registration_type_id, "registrationTypeId")
-            if input.registration_type_id is not None
-            else None
-        ),
+        registration_type_id=parse_optional_id(input.registration_type_id, "registrationTypeId"),
     )
 
 
@@ -167,7 +161,12 @@ class Query:
         date_from: date | None = None,
         date_to: date | None = None,
     ) -> WaitlistStatsResult:
-        result = await use_cases.stats(id_or_none(schedule_id), id_or_none(department_id), date_from, date_to)
+        result = await use_cases.stats(
+            parse_optional_id(schedule_id, "scheduleId"),
+            parse_optional_id(department_id, "departmentId"),
+            date_from,
+            date_to,
+        )
         return WaitlistStats(
             waited=result.waited, served=result.served, median_wait_seconds=result.median_wait_seconds
         )
