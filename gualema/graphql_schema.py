@@ -27,6 +27,7 @@ from strawberry.exceptions import StrawberryGraphQLError
 from strawberry.extensions import AddValidationRules, MaskErrors, MaxTokensLimiter, SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionResult
+from tortoise.exceptions import ValidationError
 
 from gualema.document_cache import CachedParsingAndValidation, DocumentCache
 from gualema.query_cost import cost_rule
@@ -88,6 +89,20 @@ def domain_error_answer(error: GraphQLError, exc: DomainError) -> GraphQLError:
     )
 
 
+def _typed(error: GraphQLError) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, DomainError):
+        return domain_error_answer(error, original)
+    if isinstance(original, ValidationError):
+        # The ORM's own length and range checks, before any SQL: a value the use case did not bound.
+        # Logged, since it means a missing check; the client's value is not echoed.
+        log.warning("unbounded input at %s: %s", error.path, type(original).__name__)
+        return domain_error_answer(
+            error, InvalidInput("", "值过长或超出范围 (a value is too long or out of range)")
+        )
+    return error
+
+
 class MaskUnexpectedErrors(MaskErrors):
     """Masked errors carry a code, so the HTTP layer can tell a server fault from a bad request.
 
@@ -98,14 +113,7 @@ class MaskUnexpectedErrors(MaskErrors):
         super().__init__(should_mask_error=should_mask, error_message=UNEXPECTED_ERROR)
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        return super()._process_errors(
-            [
-                domain_error_answer(error, error.original_error)
-                if isinstance(error.original_error, DomainError)
-                else error
-                for error in errors
-            ]
-        )
+        return super()._process_errors([_typed(error) for error in errors])
 
     def _process_result(self, result: object) -> None:
         # strawberry tests every streamed result against a runtime Protocol first, about 4 % of a

@@ -19,6 +19,7 @@ from models.scheduling import Period, ReleaseRule, Schedule, SessionSpec, Slot, 
 from resolvers.context import Context
 
 MAX_RANGE_DAYS = 62
+SCHEDULE_HORIZON = timedelta(days=3660)  # ten years either way
 
 
 def release_rule(context: Context) -> ReleaseRule:
@@ -50,6 +51,10 @@ def _hours(start: time | None, end: time | None, period: Period | None) -> tuple
 
 
 async def create_schedule(context: Context, data: ScheduleInput) -> Schedule:
+    today = datetime.now(context.settings.tz).date()
+    if abs(data.day - today) > SCHEDULE_HORIZON:
+        # Also keeps release times and slot instants inside the datetime range (0001-01-01 overflowed).
+        raise InvalidInput("date", f"a session is within {SCHEDULE_HORIZON.days} days of today")
     start, end = _hours(data.start, data.end, data.period)
     if data.release_at is not None and data.release_at.tzinfo is None:
         raise InvalidInput("releaseAt", "give the release time with its UTC offset")

@@ -86,9 +86,8 @@ class Floor:
 
     @classmethod
     def from_model(cls, row: map_models.Floor) -> Floor:
-        return cls(
-            id=render_id(row.id), building_id=render_id(row.building_id), name=row.name, level=row.level
-        )  # type: ignore[attr-defined]
+        building_id = render_id(row.building_id)  # type: ignore[attr-defined]
+        return cls(id=render_id(row.id), building_id=building_id, name=row.name, level=row.level)
 
 
 @strawberry.type
