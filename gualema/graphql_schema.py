@@ -34,6 +34,7 @@ from gualema.query_cost import cost_rule
 from gualema.query_limits import depth_and_alias_rule
 from gualema.settings import Settings
 from models.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from resolvers.context import Context
 from schema.root import build_schema
 
 log = logging.getLogger("gualema.graphql")
@@ -183,6 +184,19 @@ class RefuseNulCharacters(SchemaExtension):
         yield
 
 
+class FreshLoadersPerOperation(SchemaExtension):
+    """A WebSocket's context lives as long as the socket; its DataLoaders must not (STACK-NOTES).
+
+    Every operation starts with empty loaders; subscriptions also call `fresh_loaders` per event.
+    """
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            context.fresh_loaders()
+        yield
+
+
 class HideSuggestions(SchemaExtension):
     """Production drops "Did you mean …" so typos cannot map a schema whose introspection is off."""
 
@@ -253,6 +267,7 @@ def schema_extensions(
         lambda: AddValidationRules(rules),
         lambda: CachedParsingAndValidation(document_cache),
         RefuseNulCharacters,
+        FreshLoadersPerOperation,
         MaskUnexpectedErrors,
     ]
     if settings.is_production:

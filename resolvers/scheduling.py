@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from strawberry.dataloader import DataLoader
 from tortoise.transactions import in_transaction
 
 from models import audit, scheduling
@@ -153,25 +150,3 @@ async def stop_schedule(context: Context, schedule_id: int, reason: str) -> Sche
             reason=reason,
         )
     return stopped
-
-
-class SlotsByScheduleLoader(DataLoader[int, list[Slot]]):
-    """Every slot of each session in one query: browsing costs a constant number of queries."""
-
-    def __init__(self) -> None:
-        super().__init__(load_fn=self._load)
-
-    async def _load(self, keys: list[int]) -> Sequence[list[Slot]]:
-        grouped: dict[int, list[Slot]] = defaultdict(list)
-        for row in await Slot.filter(schedule_id__in=set(keys)).order_by("starts_at", "id"):
-            grouped[row.schedule_id].append(row)  # type: ignore[attr-defined]
-        return [grouped.get(key, []) for key in keys]
-
-
-class ScheduleByIdLoader(DataLoader[int, Schedule | None]):
-    def __init__(self) -> None:
-        super().__init__(load_fn=self._load)
-
-    async def _load(self, keys: list[int]) -> Sequence[Schedule | None]:
-        found = {row.id: row for row in await Schedule.filter(id__in=set(keys))}
-        return [found.get(key) for key in keys]

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated
 
 import strawberry
-from strawberry.dataloader import DataLoader
 from strawberry.types.info import Info
 
 from models import booking as booking_models
@@ -17,7 +14,7 @@ from models import no_shows as no_show_models
 from models.booking import BookingStatus
 from resolvers import booking as use_cases
 from resolvers.booking import CURSOR_KIND, BookingFilter
-from resolvers.loaders import PatientByIdLoader
+from resolvers.loaders import BookingEventsByBookingLoader, PatientByIdLoader
 from schema.accounts import Patient
 from schema.errors import Error, InvalidInputError, InvalidStatusTransition, NotFoundError, maps
 from schema.ids import parse_id, parse_optional_id
@@ -26,17 +23,6 @@ from schema.permissions import IsAdmin, IsAuthenticated, IsPatient, IsStaff
 
 # The domain enum is the GraphQL enum (strawberry.enum registers the class itself).
 strawberry.enum(BookingStatus, name="BookingStatus")
-
-
-class BookingEventsByBookingLoader(DataLoader[int, list[booking_models.BookingEvent]]):
-    def __init__(self) -> None:
-        super().__init__(load_fn=self._load)
-
-    async def _load(self, keys: list[int]) -> Sequence[list[booking_models.BookingEvent]]:
-        grouped: dict[int, list[booking_models.BookingEvent]] = defaultdict(list)
-        for row in await booking_models.BookingEvent.filter(booking_id__in=set(keys)).order_by("id"):
-            grouped[row.booking_id].append(row)  # type: ignore[attr-defined]
-        return [grouped.get(key, []) for key in keys]
 
 
 @strawberry.type(description="One change of a booking's status: when, by whom, why.")

@@ -11,7 +11,8 @@ from strawberry.types.info import Info
 from models import scheduling as scheduling_models
 from models.scheduling import Period, ScheduleStatus
 from resolvers import scheduling as use_cases
-from resolvers.scheduling import ScheduleInput, SlotsByScheduleLoader, TemplateInput
+from resolvers.loaders import SlotsByScheduleLoader
+from resolvers.scheduling import ScheduleInput, TemplateInput
 from schema.errors import InvalidInputError, InvalidStatusTransition, NotFoundError
 from schema.ids import parse_id, parse_ids, parse_optional_id
 from schema.permissions import IsAdmin

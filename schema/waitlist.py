@@ -11,6 +11,7 @@ from strawberry.types.info import Info
 
 from models import waitlist as waitlist_models
 from resolvers import waitlist as use_cases
+from resolvers.loaders import WaitlistPositionByEntryLoader
 from schema.booking import NotYetReleasedError
 from schema.errors import Error, InvalidInputError, NotFoundError, maps
 from schema.ids import parse_id, parse_optional_id
@@ -46,7 +47,7 @@ class WaitlistEntry:
 
     @strawberry.field(description="1 = first in line; 0 once no longer waiting.")
     async def position(self, info: Info) -> int:
-        return await info.context.loader(use_cases.WaitlistPositionByEntryLoader).load(int(self.id))
+        return await info.context.loader(WaitlistPositionByEntryLoader).load(int(self.id))
 
     @classmethod
     def from_model(cls, row: waitlist_models.WaitlistEntry) -> WaitlistEntry:
