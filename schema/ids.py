@@ -3,8 +3,9 @@
 An id on the wire is ASCII digits only: no sign, no whitespace, no other script's digits, within the
 column's integer range and above zero. Python's `int()` accepts " 1", "+1", "１" and "١" and must
 never see client text; every ID argument and input field goes through `parse_id`. A malformed id
-raises InvalidInput, which a field's result union answers as InvalidInputError and any other field as a
-GraphQL error with `extensions.code` BAD_USER_INPUT (gualema/graphql_schema.py).
+raises MalformedId (an InvalidInput): a result union answers it with its InvalidInputError member, or
+failing that its NotFoundError member; any other field with a GraphQL error whose `extensions.code` is
+BAD_USER_INPUT (gualema/graphql_schema.py).
 """
 
 from __future__ import annotations
@@ -25,13 +26,21 @@ _DIGITS = re.compile(r"[0-9]{1,19}")
 MALFORMED = "编号格式不正确 (not a well-formed id)"
 
 
+class MalformedId(InvalidInput):
+    """A malformed id names nothing: InvalidInputError where the result union has it, else
+    NotFoundError (schema/errors.py), else BAD_USER_INPUT."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field, MALFORMED)
+
+
 def parse_id(value: strawberry.ID | str, field: str = "id", *, maximum: int = INT_MAX) -> int:
     text = value if isinstance(value, str) else str(value)
     if _DIGITS.fullmatch(text) is None:
-        raise InvalidInput(field, MALFORMED)
+        raise MalformedId(field)
     number = int(text)
     if not 0 < number <= maximum:
-        raise InvalidInput(field, MALFORMED)
+        raise MalformedId(field)
     return number
 
 

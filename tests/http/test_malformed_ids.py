@@ -3,8 +3,9 @@
 The schema is read by introspection; every root Query and Mutation field that takes an ID (as an
 argument, inside an input object, or in a list) is called once per malformed value, as the first of
 admin / doctor / patient / anonymous that its permissions let through. A malformed id must come
-back as the InvalidInputError union member or as a GraphQL error with `extensions.code`
-BAD_USER_INPUT; an unknown well-formed id must never be a server fault.
+back as a typed union member (InvalidInputError, or NotFoundError where the union has no
+InvalidInputError) when the field returns a union, otherwise as a GraphQL error with
+`extensions.code` BAD_USER_INPUT; an unknown well-formed id must never be a server fault.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLScalarType,
     GraphQLSchema,
+    GraphQLUnionType,
     Undefined,
     build_client_schema,
     get_introspection_query,
@@ -162,11 +164,17 @@ def call(schema: GraphQLSchema, slot: IdSlot, value: str) -> tuple[str, dict[str
     return f"{head} {{ {slot.field}{arguments}{selection} }}", variables
 
 
-def refused_as_bad_input(body: dict[str, Any], field: str) -> bool:
-    data = body.get("data") or {}
-    answer = data.get(field)
-    if isinstance(answer, dict) and answer.get("__typename") == "InvalidInputError":
-        return True
+TYPED_REFUSALS = {"InvalidInputError", "NotFoundError"}
+
+
+def refused_as_bad_input(body: dict[str, Any], field: str, returns_union: bool, value: str) -> bool:
+    """A union answers with its member; any other field (and NUL, refused before execution) with
+    BAD_USER_INPUT."""
+    answer = (body.get("data") or {}).get(field)
+    if returns_union and "\x00" not in value:
+        return (
+            isinstance(answer, dict) and answer.get("__typename") in TYPED_REFUSALS and "errors" not in body
+        )
     codes = [e.get("extensions", {}).get("code") for e in body.get("errors", [])]
     return bool(codes) and all(code == "BAD_USER_INPUT" for code in codes)
 
@@ -182,6 +190,12 @@ def server_faults(body: dict[str, Any]) -> list[dict[str, Any]]:
         if e.get("extensions", {}).get("code") == "INTERNAL_SERVER_ERROR"
         or e.get("message") == "Unexpected error."
     ]
+
+
+def returns_union(schema: GraphQLSchema, slot: IdSlot) -> bool:
+    root = schema.query_type if slot.operation == "query" else schema.mutation_type
+    assert root is not None
+    return isinstance(get_named_type(root.fields[slot.field].type), GraphQLUnionType)
 
 
 async def introspected(gql: GraphQLClient) -> GraphQLSchema:
@@ -222,7 +236,7 @@ async def test_every_id_argument_refuses_every_malformed_value_as_bad_input(gql:
                 wrong.append(f"{label}: {server_faults(body)}")
             elif value in well_formed:
                 continue
-            elif not refused_as_bad_input(body, slot.field):
+            elif not refused_as_bad_input(body, slot.field, returns_union(schema, slot), value):
                 wrong.append(f"{label}: {body}")
     assert wrong == [], "\n".join(wrong)
 
