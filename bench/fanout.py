@@ -52,9 +52,9 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
+from bench.render_cache import RenderCache  # noqa: E402
 from bench.servers import Server, start_server, stop_server  # noqa: E402
 from gualema.graphql_schema import SharedEventExecution  # noqa: E402 (the repository is on the path only now)
-from realtime.render_cache import RenderCache  # noqa: E402
 
 PROTOCOL = "graphql-transport-ws"
 CONNECT_CONCURRENCY = 64
@@ -158,7 +158,7 @@ class ReferenceSubscription:
 
 # -- the same board rendered once per change, with the product's mechanism (decision 095)
 #
-# The subscription yields ONE board object per change to every subscriber (realtime.render_cache), and
+# The subscription yields ONE board object per change to every subscriber (bench/render_cache.py), and
 # gualema.graphql_schema.SharedEventExecution executes a selection set once per (that object, query
 # text, variables) because ReferenceBoard declares `same_for_every_viewer`. The plain reference's
 # schema keeps strawberry's own executor, so there the declaration changes nothing.

@@ -156,7 +156,7 @@ async def main(args: argparse.Namespace) -> None:
     from models.navigation_markers import sign_marker
     from models.routing import NoRoute, find_route
     from realtime.broker import create_broker, set_broker
-    from resolvers import navigation
+    from resolvers.navigation import map_documents, map_graph, routing
     from tests.fixtures import database as test_database
 
     settings = get_settings()
@@ -178,19 +178,19 @@ async def main(args: argparse.Namespace) -> None:
         room_ids: list[int] = list(await Room.all().values_list("id", flat=True))  # type: ignore[arg-type]
         document = generated_map(args.points, room_ids)
         started = time.perf_counter()
-        summary = await navigation.import_map(document)
+        summary = await map_documents.import_map(document)
         print(
             f"map: {summary.points} points, {summary.edges} edges, {summary.floors} floors "
             f"(import {time.perf_counter() - started:.2f} s)"
         )
 
-        navigation.forget_cached_graph()
+        map_graph.forget_cached_graph()
         started = time.perf_counter()
-        graph = await navigation.load_graph()
+        graph = await map_graph.load_graph(settings.navigation_floor_change_cost_m)
         build = time.perf_counter() - started
-        navigation.forget_cached_graph()
+        map_graph.forget_cached_graph()
         tracemalloc.start()
-        graph = await navigation.load_graph()
+        graph = await map_graph.load_graph(settings.navigation_floor_change_cost_m)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         print(
@@ -203,7 +203,7 @@ async def main(args: argparse.Namespace) -> None:
         pure: list[float] = []
         cpu: list[float] = []
         for marker, room_id, accessible in pairs:
-            options = navigation.route_options(settings, accessible)
+            options = routing.route_options(settings, accessible)
             cpu_started = time.process_time()
             started = time.perf_counter()
             with contextlib.suppress(NoRoute):  # a NoRoute across closed or one-way edges counts too

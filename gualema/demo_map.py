@@ -179,7 +179,7 @@ def demo_map_document(rooms: dict[str, int], departments: dict[str, int]) -> dic
 
 
 async def seed_demo_map() -> None:
-    from resolvers.navigation import import_map
+    from resolvers.navigation.map_documents import import_map
 
     if await Building.exists():
         return

@@ -10,13 +10,24 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import strawberry
+from graphql import (
+    BREAK,
+    DocumentNode,
+    GraphQLError,
+    MaxIntrospectionDepthRule,
+    NoSchemaIntrospectionCustomRule,
+    OperationType,
+    StringValueNode,
+    Visitor,
+    visit,
+)
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import GraphQLError, MaxIntrospectionDepthRule, NoSchemaIntrospectionCustomRule, OperationType
 from graphql.validation import ASTValidationRule
 from strawberry.exceptions import StrawberryGraphQLError
 from strawberry.extensions import AddValidationRules, MaskErrors, MaxTokensLimiter, SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionResult
+from tortoise.exceptions import ValidationError
 
 from gualema import tracing
 from gualema.document_cache import CachedParsingAndValidation, DocumentCache
@@ -24,6 +35,8 @@ from gualema.metrics import OperationMetrics, expected_error
 from gualema.query_cost import cost_rule
 from gualema.query_limits import depth_and_alias_rule
 from gualema.settings import Settings
+from models.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from resolvers.context import Context
 from schema.errors import expected_error_observers
 from schema.root import build_schema
 
@@ -53,11 +66,58 @@ def should_mask(error: GraphQLError) -> bool:
     return True
 
 
+# A domain error raised where the field's result has no union member for it (decision 136).
+_DOMAIN_CODES: tuple[tuple[type[DomainError], str, str], ...] = (
+    (InvalidInput, "BAD_USER_INPUT", "输入有误"),
+    (NotFound, "NOT_FOUND", "未找到"),
+    (NotAllowed, "FORBIDDEN", "无权执行此操作"),
+    (DomainError, "BAD_USER_INPUT", "请求无法完成"),
+)
+
+
+def domain_error_answer(error: GraphQLError, exc: DomainError) -> GraphQLError:
+    """The client's answer to an expected failure outside a result union: a code, Chinese first."""
+    code, summary = next((code, zh) for kind, code, zh in _DOMAIN_CODES if isinstance(exc, kind))
+    extensions: dict[str, Any] = {"code": code}
+    if isinstance(exc, InvalidInput):
+        extensions["field"] = exc.details.get("field")
+    if type(exc) not in (InvalidInput, NotFound, NotAllowed):
+        extensions["reason"] = type(exc).__name__  # which expected failure, for the client to switch on
+    return GraphQLError(
+        f"{summary}：{exc.message}",
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions=extensions,
+    )
+
+
+def _typed(error: GraphQLError) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, DomainError):
+        return domain_error_answer(error, original)
+    if isinstance(original, ValidationError):
+        # The ORM's own length and range checks, before any SQL: a value the use case did not bound.
+        # Logged, since it means a missing check; the client's value is not echoed.
+        log.warning("unbounded input at %s: %s", error.path, type(original).__name__)
+        return domain_error_answer(
+            error, InvalidInput("", "值过长或超出范围 (a value is too long or out of range)")
+        )
+    return error
+
+
 class MaskUnexpectedErrors(MaskErrors):
-    """Masked errors carry a code, so the HTTP layer can tell a server fault from a bad request."""
+    """Masked errors carry a code, so the HTTP layer can tell a server fault from a bad request.
+
+    Domain errors that reach here (the field has no union member for them) are answered with their
+    code instead of being masked."""
 
     def __init__(self) -> None:
         super().__init__(should_mask_error=should_mask, error_message=UNEXPECTED_ERROR)
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return super()._process_errors([_typed(error) for error in errors])
 
     def _process_result(self, result: object) -> None:
         # strawberry tests every streamed result against a runtime Protocol first, about 4 % of a
@@ -74,6 +134,70 @@ class MaskUnexpectedErrors(MaskErrors):
             path=error.path,
             extensions={"code": INTERNAL_ERROR_CODE},
         )
+
+
+NUL_REFUSED = "文本中不能含有 NUL 字符 (strings may not contain NUL characters)"
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+class _NulLiteralFinder(Visitor):
+    found = False
+
+    def enter_string_value(self, node: StringValueNode, *_: object) -> Any:
+        if "\x00" in node.value:
+            self.found = True
+            return BREAK
+        return None
+
+
+def document_has_nul(document: DocumentNode) -> bool:
+    finder = _NulLiteralFinder()
+    visit(document, finder)
+    return finder.found
+
+
+class RefuseNulCharacters(SchemaExtension):
+    """NUL in any string argument is refused before execution, on every database alike.
+
+    PostgreSQL rejects NUL in text (a server fault, before this) while SQLite and MariaDB store it;
+    one check here answers BAD_USER_INPUT for all three (decision 137). Literals are checked in the
+    parsed document, variables in their JSON values; no resolver runs.
+    """
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        document, text = context.graphql_document, context.query or ""
+        # A literal NUL comes from an escape or a raw character: most documents skip the walk.
+        maybe_literal = "\\u" in text or "\x00" in text
+        if _has_nul(context.variables) or (
+            maybe_literal and document is not None and document_has_nul(document)
+        ):
+            context.result = GraphQLExecutionResult(
+                data=None, errors=[GraphQLError(NUL_REFUSED, extensions={"code": "BAD_USER_INPUT"})]
+            )
+        yield
+
+
+class FreshLoadersPerOperation(SchemaExtension):
+    """A WebSocket's context lives as long as the socket; its DataLoaders must not (STACK-NOTES).
+
+    Every operation starts with empty loaders; subscriptions also call `fresh_loaders` per event.
+    """
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            context.fresh_loaders()
+        yield
 
 
 class HideSuggestions(SchemaExtension):
@@ -145,6 +269,8 @@ def schema_extensions(
         lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
         lambda: AddValidationRules(rules),
         lambda: CachedParsingAndValidation(document_cache),
+        RefuseNulCharacters,
+        FreshLoadersPerOperation,
         MaskUnexpectedErrors,
         OperationMetrics,  # issue 19: /metrics
     ]
@@ -224,5 +350,7 @@ def schema_for(settings: Settings, cache: DocumentCache | None = None) -> strawb
     if expected_error not in expected_error_observers:
         expected_error_observers.append(expected_error)
     return build_schema(
-        extensions=schema_extensions(settings, cache), execution_context_class=SharedEventExecution
+        settings.tz,
+        extensions=schema_extensions(settings, cache),
+        execution_context_class=SharedEventExecution,
     )

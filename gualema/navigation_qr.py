@@ -19,7 +19,7 @@ from gualema.authentication import viewer_from_authorization
 from gualema.settings import Settings
 from models.access_tokens import InvalidToken
 from models.navigation_markers import InvalidMarker
-from resolvers.navigation import marker_place, printable_marker_on_map
+from resolvers.navigation.markers import marker_place, printable_marker_on_map
 
 MEDIA_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
 

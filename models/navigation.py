@@ -130,8 +130,3 @@ async def current_map_version() -> tuple[str, int] | None:
     """(stamp, version), or None while the map has never been edited."""
     rows = await MapVersion.filter(id=MAP_VERSION_ROW).values_list("stamp", "version")
     return (str(rows[0][0]), int(rows[0][1])) if rows else None
-
-
-async def point_for_marker(marker_id: str) -> MapPoint | None:
-    """The point a (verified) marker id is placed at; check-in uses its `room_id`."""
-    return await MapPoint.get_or_none(marker_id=marker_id)

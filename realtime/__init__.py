@@ -5,7 +5,6 @@ redis_backend broadcaster backend on redis.asyncio that reconnects, resubscribes
 mailbox       the bounded buffer (drop-and-resync on overflow)
 messages      the resync message every consumer must handle
 sequence      per-channel sequence numbers as a subscriber checks them
-render_cache  render a channel's change once per process, shared by its subscribers
 single_flight concurrent identical loads (snapshots after a resync) share one query
 ordered       snapshot first, then each change once and in order (reorder wait, repair by snapshot)
 """

@@ -120,6 +120,9 @@ def _throttle_key(phone: str, client_ip: str) -> str:
 
 
 async def login(context: Context, phone: str, password: str) -> Session:
+    if phone_problem(phone):
+        # No account has a malformed phone; refused before it reaches a throttle key or a column.
+        raise InvalidCredentials()
     phone = normalise_phone(phone)
     settings = context.settings
     throttle_key = _throttle_key(phone, context.client_ip)

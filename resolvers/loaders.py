@@ -1,7 +1,9 @@
-"""Per-request DataLoaders for catalogue and account rows, shared by every area.
+"""Every DataLoader of the application, named <Target>By<Key>Loader (decision 138).
 
-Obtain them with `info.context.loader(DoctorByIdLoader)`; each batch is one query. `…ById` loaders
-return archived rows too (a past booking still names its doctor); list loaders return every row of
+Obtain them with `info.context.loader(RoomByIdLoader)`: the context holds them for one operation (an
+HTTP request; on a WebSocket each operation, and each event of a subscription, starts afresh), never
+for a socket's lifetime. Each batch is one query. `…ById` loaders return archived rows too (a past
+booking still names its doctor); list loaders return every row of
 the key, archived ones included, in display order, and let the field decide what to show.
 """
 
@@ -15,7 +17,11 @@ from strawberry.dataloader import DataLoader
 from tortoise.models import Model
 
 from models.accounts import Account, Patient
-from models.catalogue import Department, Doctor, RegistrationType, Room
+from models.booking import BookingEvent
+from models.catalogue import Department, Doctor, Room
+from models.navigation import Floor
+from models.scheduling import Slot
+from models.waitlist.entries import positions as waitlist_positions
 
 M = TypeVar("M", bound=Model)
 
@@ -64,10 +70,6 @@ class DoctorByIdLoader(_ById[Doctor]):
     model = Doctor
 
 
-class RegistrationTypeByIdLoader(_ById[RegistrationType]):
-    model = RegistrationType
-
-
 class PatientByIdLoader(_ById[Patient]):
     model = Patient
 
@@ -101,3 +103,27 @@ class DoctorByAccountLoader(DataLoader[int, Doctor | None]):
         rows = await Doctor.filter(account_id__in=set(keys))
         found = {row.account_id: row for row in rows}
         return [found.get(key) for key in keys]
+
+
+class BookingEventsByBookingLoader(_ByForeignKey[BookingEvent]):
+    model = BookingEvent
+    key_column = "booking_id"
+
+
+class SlotsByScheduleLoader(_ByForeignKey[Slot]):
+    """Every slot of each session in one query: browsing costs a constant number of queries."""
+
+    model = Slot
+    key_column = "schedule_id"
+    ordering = ("starts_at", "id")
+
+
+class FloorsByBuildingLoader(_ByForeignKey[Floor]):
+    model = Floor
+    key_column = "building_id"
+    ordering = ("level", "id")
+
+
+class WaitlistPositionByEntryLoader(DataLoader[int, int]):
+    def __init__(self) -> None:
+        super().__init__(load_fn=waitlist_positions)

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from strawberry.dataloader import DataLoader
 from tortoise.transactions import in_transaction
 
 from models import audit, scheduling
 from models.booking import actions as booking_actions
 from models.catalogue import Doctor
-from models.errors import InvalidInput, NotFound
+from models.errors import InvalidInput
 from models.scheduling import Period, ReleaseRule, Schedule, SessionSpec, Slot, WeeklyTemplate
 from models.session_rules import PERIOD_HOURS
 from resolvers.context import Context
 
 MAX_RANGE_DAYS = 62
+SCHEDULE_HORIZON = timedelta(days=3660)  # ten years either way
 
 
 def release_rule(context: Context) -> ReleaseRule:
@@ -50,6 +48,10 @@ def _hours(start: time | None, end: time | None, period: Period | None) -> tuple
 
 
 async def create_schedule(context: Context, data: ScheduleInput) -> Schedule:
+    today = datetime.now(context.settings.tz).date()
+    if abs(data.day - today) > SCHEDULE_HORIZON:
+        # Also keeps release times and slot instants inside the datetime range (0001-01-01 overflowed).
+        raise InvalidInput("date", f"a session is within {SCHEDULE_HORIZON.days} days of today")
     start, end = _hours(data.start, data.end, data.period)
     if data.release_at is not None and data.release_at.tzinfo is None:
         raise InvalidInput("releaseAt", "give the release time with its UTC offset")
@@ -70,11 +72,8 @@ async def create_schedule(context: Context, data: ScheduleInput) -> Schedule:
     return schedule
 
 
-async def schedule(context: Context, schedule_id: int) -> Schedule:
-    row = await Schedule.get_or_none(id=schedule_id)
-    if row is None:
-        raise NotFound("no such session")
-    return row
+async def find_schedule(schedule_id: int) -> Schedule | None:
+    return await Schedule.get_or_none(id=schedule_id)
 
 
 async def schedules(
@@ -151,25 +150,3 @@ async def stop_schedule(context: Context, schedule_id: int, reason: str) -> Sche
             reason=reason,
         )
     return stopped
-
-
-class SlotsByScheduleLoader(DataLoader[int, list[Slot]]):
-    """Every slot of each session in one query: browsing costs a constant number of queries."""
-
-    def __init__(self) -> None:
-        super().__init__(load_fn=self._load)
-
-    async def _load(self, keys: list[int]) -> Sequence[list[Slot]]:
-        grouped: dict[int, list[Slot]] = defaultdict(list)
-        for row in await Slot.filter(schedule_id__in=set(keys)).order_by("starts_at", "id"):
-            grouped[row.schedule_id].append(row)
-        return [grouped.get(key, []) for key in keys]
-
-
-class ScheduleByIdLoader(DataLoader[int, Schedule | None]):
-    def __init__(self) -> None:
-        super().__init__(load_fn=self._load)
-
-    async def _load(self, keys: list[int]) -> Sequence[Schedule | None]:
-        found = {row.id: row for row in await Schedule.filter(id__in=set(keys))}
-        return [found.get(key) for key in keys]

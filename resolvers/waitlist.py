@@ -5,7 +5,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from strawberry.dataloader import DataLoader
 from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
@@ -34,11 +33,6 @@ from realtime.broker import get_broker
 from resolvers.context import Context
 
 log = logging.getLogger("gualema.waitlist")
-
-
-class WaitlistPositionByEntryLoader(DataLoader[int, int]):
-    def __init__(self) -> None:
-        super().__init__(load_fn=entries.positions)
 
 
 def channel(account_id: int) -> str:

@@ -26,12 +26,11 @@ from resolvers import admin_accounts, wechat
 from resolvers.context import Context
 from resolvers.loaders import AccountByIdLoader, DoctorByAccountLoader, PatientsByAccountLoader
 from schema.errors import Error, InvalidInputError, NotAllowedError, NotFoundError, maps
+from schema.ids import parse_id
 from schema.pagination import (
     DEFAULT_PAGE_SIZE,
     Connection,
     decode_cursor,
-    input_errors_as_graphql_errors,
-    parse_id,
 )
 from schema.permissions import IsAdmin, IsAuthenticated, IsPatient
 
@@ -331,10 +330,9 @@ class Query:
         phone: str | None = None,
         disabled: bool | None = None,
     ) -> Connection[Account]:
-        with input_errors_as_graphql_errors():
-            page = await admin_accounts.list_accounts(
-                _context(info), first, decode_cursor("account", after), role, phone, disabled
-            )
+        page = await admin_accounts.list_accounts(
+            _context(info), first, decode_cursor("account", after), role, phone, disabled
+        )
         return Connection.of(page, "account", Account.from_model)
 
     @strawberry.field(permission_classes=[IsAdmin], description="Newest first.")
@@ -346,10 +344,9 @@ class Query:
         action: str | None = None,
         target_type: str | None = None,
     ) -> Connection[AuditEntry]:
-        with input_errors_as_graphql_errors():
-            page = await admin_accounts.audit_entries(
-                _context(info), first, decode_cursor("audit", after), action, target_type
-            )
+        page = await admin_accounts.audit_entries(
+            _context(info), first, decode_cursor("audit", after), action, target_type
+        )
         return Connection.of(page, "audit", AuditEntry.from_model)
 
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated
 
 import strawberry
-from strawberry.dataloader import DataLoader
 from strawberry.types.info import Info
 
 from models import booking as booking_models
@@ -16,26 +13,15 @@ from models import no_shows as no_show_models
 from models.booking import BookingStatus, rules
 from resolvers import booking as use_cases
 from resolvers.booking import CURSOR_KIND, BookingFilter
-from resolvers.loaders import PatientByIdLoader
+from resolvers.loaders import BookingEventsByBookingLoader, PatientByIdLoader
 from schema.accounts import Patient
 from schema.errors import Error, InvalidInputError, InvalidStatusTransition, NotFoundError, maps
-from schema.pagination import Connection, decode_cursor, input_errors_as_graphql_errors
+from schema.ids import parse_id, parse_optional_id
+from schema.pagination import Connection, decode_cursor
 from schema.permissions import IsAdmin, IsAuthenticated, IsPatient, IsStaff
-from schema.scheduling import local
 
 # The domain enum is the GraphQL enum (strawberry.enum registers the class itself).
 strawberry.enum(BookingStatus, name="BookingStatus")
-
-
-class BookingEventsByBookingLoader(DataLoader[int, list[booking_models.BookingEvent]]):
-    def __init__(self) -> None:
-        super().__init__(load_fn=self._load)
-
-    async def _load(self, keys: list[int]) -> Sequence[list[booking_models.BookingEvent]]:
-        grouped: dict[int, list[booking_models.BookingEvent]] = defaultdict(list)
-        for row in await booking_models.BookingEvent.filter(booking_id__in=set(keys)).order_by("id"):
-            grouped[row.booking_id].append(row)
-        return [grouped.get(key, []) for key in keys]
 
 
 @strawberry.type(description="One change of a booking's status: when, by whom, why.")
@@ -79,7 +65,7 @@ class Booking:
                 to_status=row.to_status,
                 actor_id=strawberry.ID(str(row.actor_id)) if row.actor_id is not None else None,
                 reason=row.reason,
-                at=local(row.at),
+                at=row.at,
             )
             for row in rows
         ]
@@ -96,12 +82,12 @@ class Booking:
             patient_id=strawberry.ID(str(row.patient_id)),
             department_id=strawberry.ID(str(row.department_id)),
             visit_date=row.visit_date,
-            slot_start=local(row.slot_starts_at),
-            slot_end=local(row.slot_ends_at),
+            slot_start=row.slot_starts_at,
+            slot_end=row.slot_ends_at,
             fee=row.fee,
-            expires_at=local(row.expires_at) if row.expires_at else None,
+            expires_at=row.expires_at if row.expires_at else None,
             cancel_reason=row.cancel_reason,
-            created_at=local(row.created_at),
+            created_at=row.created_at,
         )
 
 
@@ -205,17 +191,14 @@ class BookingFilterInput:
     patient_id: strawberry.ID | None = None
 
     def to_filter(self) -> BookingFilter:
-        def number(value: strawberry.ID | None) -> int | None:
-            return int(value) if value is not None else None
-
         return BookingFilter(
             statuses=list(self.statuses) if self.statuses else None,
             date_from=self.date_from,
             date_to=self.date_to,
-            department_id=number(self.department_id),
-            doctor_id=number(self.doctor_id),
-            schedule_id=number(self.schedule_id),
-            patient_id=number(self.patient_id),
+            department_id=parse_optional_id(self.department_id, "departmentId"),
+            doctor_id=parse_optional_id(self.doctor_id, "doctorId"),
+            schedule_id=parse_optional_id(self.schedule_id, "scheduleId"),
+            patient_id=parse_optional_id(self.patient_id, "patientId"),
         )
 
 
@@ -235,9 +218,9 @@ class NoShowBlock:
             id=strawberry.ID(str(row.id)),
             patient_id=strawberry.ID(str(row.patient_id)),
             no_shows=row.no_shows,
-            starts_at=local(row.starts_at),
-            ends_at=local(row.ends_at),
-            lifted_at=local(row.lifted_at) if row.lifted_at else None,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            lifted_at=row.lifted_at if row.lifted_at else None,
             lift_reason=row.lift_reason,
         )
 
@@ -261,25 +244,19 @@ class Query:
         self, info: Info, filter: BookingFilterInput | None = None, first: int = 20, after: str | None = None
     ) -> Connection[Booking]:
         criteria = filter.to_filter() if filter else BookingFilter()
-        with input_errors_as_graphql_errors():
-            page = await use_cases.my_bookings(
-                info.context, criteria, first, decode_cursor(CURSOR_KIND, after)
-            )
+        page = await use_cases.my_bookings(info.context, criteria, first, decode_cursor(CURSOR_KIND, after))
         return Connection.of(page, CURSOR_KIND, Booking.from_model)
 
     @strawberry.field(permission_classes=[IsAuthenticated])
     async def booking(self, info: Info, id: strawberry.ID) -> BookingResult:
-        return Booking.from_model(await use_cases.booking(info.context, int(id)))
+        return Booking.from_model(await use_cases.booking(info.context, parse_id(id)))
 
     @strawberry.field(permission_classes=[IsAdmin], description="Every booking, with filters, newest first.")
     async def bookings(
         self, info: Info, filter: BookingFilterInput | None = None, first: int = 20, after: str | None = None
     ) -> Connection[Booking]:
         criteria = filter.to_filter() if filter else BookingFilter()
-        with input_errors_as_graphql_errors():
-            page = await use_cases.all_bookings(
-                info.context, criteria, first, decode_cursor(CURSOR_KIND, after)
-            )
+        page = await use_cases.all_bookings(info.context, criteria, first, decode_cursor(CURSOR_KIND, after))
         return Connection.of(page, CURSOR_KIND, Booking.from_model)
 
     @strawberry.field(
@@ -289,7 +266,7 @@ class Query:
     async def session_bookings(self, info: Info, schedule_id: strawberry.ID) -> list[Booking]:
         return [
             Booking.from_model(row)
-            for row in await use_cases.session_bookings(info.context, int(schedule_id))
+            for row in await use_cases.session_bookings(info.context, parse_id(schedule_id, "scheduleId"))
         ]
 
     @strawberry.field(permission_classes=[IsPatient], description="No-show blocks in force for my patients.")
@@ -308,17 +285,24 @@ class Mutation:
     @strawberry.mutation(permission_classes=[IsPatient])
     async def book_slot(self, info: Info, input: BookSlotInput) -> BookSlotResult:
         row = await use_cases.book_slot(
-            info.context, int(input.slot_id), int(input.patient_id), input.idempotency_key
+            info.context,
+            parse_id(input.slot_id, "slotId"),
+            parse_id(input.patient_id, "patientId"),
+            input.idempotency_key,
         )
         return Booking.from_model(row)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])
     async def cancel_booking(self, info: Info, input: CancelBookingInput) -> CancelBookingResult:
         return Booking.from_model(
-            await use_cases.cancel_booking(info.context, int(input.booking_id), input.reason)
+            await use_cases.cancel_booking(
+                info.context, parse_id(input.booking_id, "bookingId"), input.reason
+            )
         )
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def lift_no_show_block(self, info: Info, input: LiftNoShowBlockInput) -> LiftNoShowBlockResult:
-        block = await use_cases.lift_no_show_block(info.context, int(input.block_id), input.reason)
+        block = await use_cases.lift_no_show_block(
+            info.context, parse_id(input.block_id, "blockId"), input.reason
+        )
         return NoShowBlock.from_model(block)

@@ -32,7 +32,7 @@ from resolvers.loaders import (
 )
 from schema.accounts import PhoneTakenError
 from schema.errors import Error, InvalidInputError, NotFoundError, maps
-from schema.pagination import id_or_none, parse_id
+from schema.ids import parse_id
 from schema.permissions import IsAdmin
 
 if TYPE_CHECKING:
@@ -389,8 +389,7 @@ class Query:
 
     @strawberry.field
     async def department(self, id: strawberry.ID) -> Department | None:
-        key = id_or_none(id)
-        row = await use_cases.department(key) if key is not None else None
+        row = await use_cases.department(parse_id(id))
         return Department.from_model(row) if row else None
 
     @strawberry.field(description="A department's doctors including its sub-departments'; all when omitted.")
@@ -399,14 +398,12 @@ class Query:
     ) -> list[Doctor]:
         if department_id is None:
             return [Doctor.from_model(row) for row in await use_cases.doctors(None, include_archived)]
-        key = id_or_none(department_id)
-        rows = await use_cases.doctors(key, include_archived) if key is not None else []
+        rows = await use_cases.doctors(parse_id(department_id, "departmentId"), include_archived)
         return [Doctor.from_model(row) for row in rows]
 
     @strawberry.field
     async def doctor(self, id: strawberry.ID) -> Doctor | None:
-        key = id_or_none(id)
-        row = await use_cases.doctor(key) if key is not None else None
+        row = await use_cases.doctor(parse_id(id))
         return Doctor.from_model(row) if row else None
 
     @strawberry.field
@@ -415,8 +412,7 @@ class Query:
     ) -> list[Room]:
         if department_id is None:
             return [Room.from_model(row) for row in await use_cases.rooms(None, include_archived)]
-        key = id_or_none(department_id)
-        rows = await use_cases.rooms(key, include_archived) if key is not None else []
+        rows = await use_cases.rooms(parse_id(department_id, "departmentId"), include_archived)
         return [Room.from_model(row) for row in rows]
 
     @strawberry.field

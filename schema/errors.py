@@ -10,6 +10,7 @@ from strawberry.types.field import StrawberryField
 from strawberry.types.info import Info
 
 from models.errors import DomainError, InvalidInput, InvalidTransition, NotAllowed, NotFound
+from schema.ids import MalformedId
 
 T = TypeVar("T")
 
@@ -60,6 +61,21 @@ class InvalidInputError(Error):
 @strawberry.type
 class NotFoundError(Error):
     pass
+
+
+class MalformedIdAsNotFound(strawberry.ExceptionHandler):
+    """For result unions without InvalidInputError: a malformed id finds nothing (decision 135).
+
+    Registered after InvalidInputError's handler, which wins where the union has both."""
+
+    exception_type = MalformedId
+    error_type = NotFoundError
+
+    def handle(self, exception: MalformedId, *, field: StrawberryField, info: Info) -> NotFoundError:
+        return NotFoundError(message=exception.message)
+
+
+_handlers.append(MalformedIdAsNotFound())
 
 
 @maps(NotAllowed)

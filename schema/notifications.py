@@ -19,13 +19,11 @@ from resolvers import notifications as use_cases
 from resolvers.notifications import CODE_FIELDS, OneCodeRequestPerOperation
 from schema.accounts import AccountDisabledError, AuthPayload
 from schema.errors import Error, InvalidInputError, NotAllowedError, NotFoundError, maps
+from schema.ids import BIGINT_MAX, parse_id, parse_ids
 from schema.pagination import (
     DEFAULT_PAGE_SIZE,
     Connection,
     decode_cursor,
-    id_or_none,
-    input_errors_as_graphql_errors,
-    parse_id,
 )
 from schema.permissions import IsAuthenticated, IsDoctor
 
@@ -139,10 +137,7 @@ class Query:
     async def notifications(
         self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None, unread_only: bool = False
     ) -> Connection[Notification]:
-        with input_errors_as_graphql_errors():
-            page = await use_cases.inbox(
-                info.context, first, decode_cursor("notification", after), unread_only
-            )
+        page = await use_cases.inbox(info.context, first, decode_cursor("notification", after), unread_only)
         return Connection.of(page, "notification", Notification.from_model)
 
     @strawberry.field(permission_classes=[IsAuthenticated])
@@ -154,7 +149,7 @@ class Query:
 class Mutation:
     @strawberry.mutation(permission_classes=[IsAuthenticated], description="Returns how many were unread.")
     async def mark_notifications_read(self, info: Info, ids: list[strawberry.ID]) -> int:
-        return await use_cases.mark_read(info.context, [n for n in map(id_or_none, ids) if n is not None])
+        return await use_cases.mark_read(info.context, parse_ids(ids, "ids", maximum=BIGINT_MAX))
 
     @strawberry.mutation(permission_classes=[IsAuthenticated], description="Returns how many were unread.")
     async def mark_all_notifications_read(self, info: Info) -> int:

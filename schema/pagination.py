@@ -1,4 +1,4 @@
-"""Cursor connections (edges / node / cursor / pageInfo) for any list, and parsing of ids from the wire.
+"""Cursor connections (edges / node / cursor / pageInfo) for any list.
 
 Use in a field:  `return Connection.of(page, "account", Account.from_model)` with a
 `resolvers.pagination.Page`. Strawberry names the concrete types `AccountConnection` and
@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import strawberry
-from graphql import GraphQLError
 
 from models.errors import InvalidInput
 
@@ -39,19 +37,6 @@ def decode_cursor(kind: str, cursor: str | None, field: str = "after") -> int | 
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
     raise InvalidInput(field, "this cursor does not come from this list")
-
-
-def parse_id(value: strawberry.ID | str, field: str = "id") -> int:
-    text = str(value).strip()
-    if not text.isdigit() or len(text) > 18:
-        raise InvalidInput(field, "not a valid id")
-    return int(text)
-
-
-def id_or_none(value: strawberry.ID | str | None) -> int | None:
-    """For lookups: an id that cannot exist finds nothing, rather than failing the query."""
-    text = str(value).strip() if value is not None else ""
-    return int(text) if text.isdigit() and len(text) <= 18 else None
 
 
 @strawberry.type
@@ -86,14 +71,3 @@ class Connection(Generic[NodeType]):
                 end_cursor=edges[-1].cursor if edges else None,
             ),
         )
-
-
-@contextmanager
-def input_errors_as_graphql_errors() -> Iterator[None]:
-    """For list fields without a result union: a bad `first` or cursor is a clear GraphQL error."""
-    try:
-        yield
-    except InvalidInput as exc:
-        raise GraphQLError(
-            exc.message, extensions={"code": "BAD_USER_INPUT", "field": exc.details.get("field")}
-        ) from None

@@ -12,7 +12,7 @@ from strawberry.types.info import Info
 from models import partners as partner_models
 from resolvers import partners as use_cases
 from schema.errors import Error, InvalidInputError, InvalidStatusTransition, NotFoundError, maps
-from schema.pagination import parse_id
+from schema.ids import parse_id
 from schema.permissions import IsAdmin
 
 ManifestStatus = partner_models.ManifestStatus

@@ -11,7 +11,7 @@ from strawberry.types.info import Info
 from models import payments as payment_models
 from resolvers import payments as use_cases
 from schema.errors import Error, InvalidInputError, NotFoundError, maps
-from schema.pagination import parse_id
+from schema.ids import parse_id
 from schema.permissions import IsPatient
 
 # The domain enums are the GraphQL enums (strawberry.enum registers the class itself).
@@ -162,7 +162,7 @@ class Query:
         permission_classes=[IsPatient], description="Your payment orders of one booking, newest first."
     )
     async def booking_payments(self, info: Info, booking_id: strawberry.ID) -> list[PaymentOrder]:
-        rows = await use_cases.my_orders(info.context, int(booking_id))
+        rows = await use_cases.my_orders(info.context, parse_id(booking_id, "bookingId"))
         return [PaymentOrder.from_model(row) for row in rows]
 
 
@@ -181,7 +181,11 @@ class Mutation:
         wechat_open_id: str | None = None,
     ) -> PayBookingResult:
         chosen = provider or payment_models.PaymentProvider(info.context.settings.payment_default_provider)
-        return _payment(await use_cases.pay_booking(info.context, int(booking_id), chosen, wechat_open_id))
+        return _payment(
+            await use_cases.pay_booking(
+                info.context, parse_id(booking_id, "bookingId"), chosen, wechat_open_id
+            )
+        )
 
     @strawberry.mutation(
         permission_classes=[IsPatient],

@@ -34,6 +34,7 @@ from schema.errors import (
     NotFoundError,
     maps,
 )
+from schema.ids import parse_id, parse_ids
 from schema.permissions import IsAdmin, IsDisplayOrStaff, IsPatient, IsStaff
 
 # The domain enums are the GraphQL enums (strawberry.enum registers the class itself).
@@ -341,10 +342,6 @@ class IssueDisplayTokenInput:
     room_ids: list[strawberry.ID]
 
 
-def _id(value: strawberry.ID) -> int:
-    return int(value) if str(value).isdigit() else -1
-
-
 @strawberry.type
 class Query:
     @strawberry.field(
@@ -352,51 +349,71 @@ class Query:
         description="The signed code to print as a QR code on a room's or department's wall.",
     )
     def check_in_code(self, info: Info, place: CheckInPlace, id: strawberry.ID) -> str:
-        return sign_code(place.value, _id(id), secret=info.context.settings.secret_key.get_secret_value())
+        return sign_code(
+            place.value, parse_id(id), secret=info.context.settings.secret_key.get_secret_value()
+        )
 
 
 @strawberry.type
 class Mutation:
     @strawberry.mutation(permission_classes=[IsPatient], description="签到 by scanning the room's code.")
     async def check_in(self, info: Info, booking_id: strawberry.ID, code: str) -> CheckInResult:
-        return QueueTicket.from_model(await use_cases.check_in(info.context, _id(booking_id), code))
+        return QueueTicket.from_model(
+            await use_cases.check_in(info.context, parse_id(booking_id, "bookingId"), code)
+        )
 
     @strawberry.mutation(permission_classes=[IsStaff], description="签到 at a desk.")
     async def check_in_by_staff(self, info: Info, booking_id: strawberry.ID) -> CheckInResult:
-        return QueueTicket.from_model(await use_cases.check_in_by_staff(info.context, _id(booking_id)))
+        return QueueTicket.from_model(
+            await use_cases.check_in_by_staff(info.context, parse_id(booking_id, "bookingId"))
+        )
 
     @strawberry.mutation(permission_classes=[IsStaff], description="叫号: call the next patient.")
     async def call_next(self, info: Info, room_id: strawberry.ID) -> CallNextResult:
-        return QueueTicket.from_model(await use_cases.call_next_patient(info.context, _id(room_id)))
+        return QueueTicket.from_model(
+            await use_cases.call_next_patient(info.context, parse_id(room_id, "roomId"))
+        )
 
     @strawberry.mutation(permission_classes=[IsStaff], description="Call the called patient again.")
     async def recall(self, info: Info, ticket_id: strawberry.ID) -> TicketResult:
-        return QueueTicket.from_model(await use_cases.recall_ticket(info.context, _id(ticket_id)))
+        return QueueTicket.from_model(
+            await use_cases.recall_ticket(info.context, parse_id(ticket_id, "ticketId"))
+        )
 
     @strawberry.mutation(permission_classes=[IsStaff], description="过号: to the missed list.")
     async def skip(self, info: Info, ticket_id: strawberry.ID) -> TicketResult:
-        return QueueTicket.from_model(await use_cases.skip_ticket(info.context, _id(ticket_id)))
+        return QueueTicket.from_model(
+            await use_cases.skip_ticket(info.context, parse_id(ticket_id, "ticketId"))
+        )
 
     @strawberry.mutation(
         permission_classes=[IsStaff], description="Back from the missed list into the queue."
     )
     async def restore(self, info: Info, ticket_id: strawberry.ID) -> TicketResult:
-        return QueueTicket.from_model(await use_cases.restore_ticket(info.context, _id(ticket_id)))
+        return QueueTicket.from_model(
+            await use_cases.restore_ticket(info.context, parse_id(ticket_id, "ticketId"))
+        )
 
     @strawberry.mutation(permission_classes=[IsStaff])
     async def start_consultation(self, info: Info, ticket_id: strawberry.ID) -> TicketResult:
-        return QueueTicket.from_model(await use_cases.start_consultation(info.context, _id(ticket_id)))
+        return QueueTicket.from_model(
+            await use_cases.start_consultation(info.context, parse_id(ticket_id, "ticketId"))
+        )
 
     @strawberry.mutation(permission_classes=[IsStaff])
     async def complete_consultation(self, info: Info, ticket_id: strawberry.ID) -> TicketResult:
-        return QueueTicket.from_model(await use_cases.complete_consultation(info.context, _id(ticket_id)))
+        return QueueTicket.from_model(
+            await use_cases.complete_consultation(info.context, parse_id(ticket_id, "ticketId"))
+        )
 
     @strawberry.mutation(
         permission_classes=[IsStaff], description="Send the patient to another room's queue."
     )
     async def transfer(self, info: Info, ticket_id: strawberry.ID, room_id: strawberry.ID) -> TicketResult:
         return QueueTicket.from_model(
-            await use_cases.transfer_ticket(info.context, _id(ticket_id), _id(room_id))
+            await use_cases.transfer_ticket(
+                info.context, parse_id(ticket_id, "ticketId"), parse_id(room_id, "roomId")
+            )
         )
 
     @strawberry.mutation(
@@ -405,12 +422,14 @@ class Mutation:
     async def set_queue_priority(
         self, info: Info, ticket_id: strawberry.ID, reason: PriorityReason, note: str = ""
     ) -> TicketResult:
-        ticket = await use_cases.prioritise_ticket(info.context, _id(ticket_id), reason, note)
+        ticket = await use_cases.prioritise_ticket(
+            info.context, parse_id(ticket_id, "ticketId"), reason, note
+        )
         return QueueTicket.from_model(ticket)
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="A token for a waiting-room display.")
     async def issue_display_token(self, info: Info, input: IssueDisplayTokenInput) -> DisplayTokenResult:
-        issued = await display_tokens.issue_display_token(info.context, [_id(r) for r in input.room_ids])
+        issued = await display_tokens.issue_display_token(info.context, parse_ids(input.room_ids, "roomIds"))
         return DisplayToken(
             token=issued.token,
             token_id=strawberry.ID(issued.token_id),
@@ -464,19 +483,21 @@ _department_boards = SharedBoards(DepartmentQueueBoard.from_stream)
 class Subscription:
     @strawberry.subscription(permission_classes=[IsDisplayOrStaff])
     async def queue_board(self, info: Info, room_id: strawberry.ID) -> AsyncGenerator[QueueBoard, None]:
-        board = room_board(_id(room_id))
-        async for item in use_cases.room_board_stream(info.context, _id(room_id)):
+        board = room_board(parse_id(room_id, "roomId"))
+        async for item in use_cases.room_board_stream(info.context, parse_id(room_id, "roomId")):
             yield _room_boards.get(board, item)
 
     @strawberry.subscription(permission_classes=[IsDisplayOrStaff])
     async def department_queue_board(
         self, info: Info, department_id: strawberry.ID
     ) -> AsyncGenerator[DepartmentQueueBoard, None]:
-        board = department_board(_id(department_id))
-        async for item in use_cases.department_board_stream(info.context, _id(department_id)):
+        board = department_board(parse_id(department_id, "departmentId"))
+        async for item in use_cases.department_board_stream(
+            info.context, parse_id(department_id, "departmentId")
+        ):
             yield _department_boards.get(board, item)
 
     @strawberry.subscription(permission_classes=[IsPatient])
     async def my_queue(self, info: Info, booking_id: strawberry.ID) -> AsyncGenerator[MyQueueStatus, None]:
-        async for view in use_cases.my_queue_stream(info.context, _id(booking_id)):
+        async for view in use_cases.my_queue_stream(info.context, parse_id(booking_id, "bookingId")):
             yield MyQueueStatus.from_view(view)

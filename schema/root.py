@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from types import ModuleType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import strawberry
 from strawberry.extensions import SchemaExtension
@@ -24,6 +26,7 @@ from schema import (
     waitlist,
 )
 from schema.errors import exception_handlers
+from schema.scalars import hospital_datetime
 
 AREAS: tuple[ModuleType, ...] = (
     accounts,
@@ -51,17 +54,22 @@ Subscription = _merged("Subscription")
 
 
 def build_schema(
-    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] | None = None, **kwargs: Any
+    zone: ZoneInfo,
+    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] | None = None,
+    **kwargs: Any,
 ) -> strawberry.Schema:
+    """`zone` is the hospital's: every DateTime is rendered in its offset."""
     return strawberry.Schema(
         query=Query,  # type: ignore[arg-type]
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions or [],
         exception_handlers=exception_handlers(),
+        scalar_overrides={datetime: hospital_datetime(zone)},
         **kwargs,
     )
 
 
 def printed_schema() -> str:
-    return build_schema().as_str() + "\n"
+    # The zone changes how values are rendered, never the printed contract.
+    return build_schema(ZoneInfo("UTC")).as_str() + "\n"

@@ -8,22 +8,18 @@ from typing import Annotated
 import strawberry
 from strawberry.types.info import Info
 
-from gualema.settings import get_settings
 from models import scheduling as scheduling_models
 from models.scheduling import Period, ScheduleStatus
 from resolvers import scheduling as use_cases
-from resolvers.scheduling import ScheduleInput, SlotsByScheduleLoader, TemplateInput
+from resolvers.loaders import SlotsByScheduleLoader
+from resolvers.scheduling import ScheduleInput, TemplateInput
 from schema.errors import InvalidInputError, InvalidStatusTransition, NotFoundError
+from schema.ids import parse_id, parse_ids, parse_optional_id
 from schema.permissions import IsAdmin
 
 # The domain enums are the GraphQL enums (strawberry.enum registers the class itself).
 strawberry.enum(Period, name="Period")
 strawberry.enum(ScheduleStatus, name="ScheduleStatus")
-
-
-def local(moment: datetime) -> datetime:
-    """Stored in UTC, shown in the hospital's zone."""
-    return moment.astimezone(get_settings().tz)
 
 
 @strawberry.type(description="A time slot (分时段) of a session with its live count of seats left.")
@@ -39,8 +35,8 @@ class Slot:
     def from_model(cls, row: scheduling_models.Slot) -> Slot:
         return cls(
             id=strawberry.ID(str(row.id)),
-            start=local(row.starts_at),
-            end=local(row.ends_at),
+            start=row.starts_at,
+            end=row.ends_at,
             capacity=row.capacity,
             remaining=row.remaining,
             bookable=row.bookable,
@@ -85,12 +81,12 @@ class Schedule:
             room_id=strawberry.ID(str(row.room_id)),
             date=row.date,
             period=row.period,
-            starts_at=local(row.starts_at),
-            ends_at=local(row.ends_at),
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
             slot_minutes=row.slot_minutes,
             capacity=row.capacity,
             fee=row.fee,
-            release_at=local(row.release_at),
+            release_at=row.release_at,
             status=row.status,
             stop_reason=row.stop_reason,
         )
@@ -188,15 +184,11 @@ StopScheduleResult = Annotated[
 ]
 
 
-def _id(value: strawberry.ID | None) -> int | None:
-    return int(value) if value is not None else None
-
-
 @strawberry.type
 class Query:
     @strawberry.field(description="A session with its slots; public, like the hospital's notice board.")
     async def schedule(self, info: Info, id: strawberry.ID) -> Schedule | None:
-        row = await scheduling_models.Schedule.get_or_none(id=int(id))
+        row = await use_cases.find_schedule(parse_id(id))
         return Schedule.from_model(row) if row else None
 
     @strawberry.field(description="Sessions of a department (or a doctor) in a date range, with live counts.")
@@ -208,7 +200,13 @@ class Query:
         department_id: strawberry.ID | None = None,
         doctor_id: strawberry.ID | None = None,
     ) -> list[Schedule]:
-        rows = await use_cases.schedules(info.context, _id(department_id), _id(doctor_id), date_from, date_to)
+        rows = await use_cases.schedules(
+            info.context,
+            parse_optional_id(department_id, "departmentId"),
+            parse_optional_id(doctor_id, "doctorId"),
+            date_from,
+            date_to,
+        )
         return [Schedule.from_model(row) for row in rows]
 
 
@@ -217,9 +215,9 @@ class Mutation:
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def create_schedule(self, info: Info, input: CreateScheduleInput) -> CreateScheduleResult:
         data = ScheduleInput(
-            doctor_id=int(input.doctor_id),
-            registration_type_id=int(input.registration_type_id),
-            room_id=int(input.room_id),
+            doctor_id=parse_id(input.doctor_id, "doctorId"),
+            registration_type_id=parse_id(input.registration_type_id, "registrationTypeId"),
+            room_id=parse_id(input.room_id, "roomId"),
             day=input.date,
             start=input.start_time,
             end=input.end_time,
@@ -235,9 +233,9 @@ class Mutation:
         self, info: Info, input: CreateWeeklyTemplateInput
     ) -> CreateWeeklyTemplateResult:
         data = TemplateInput(
-            doctor_id=int(input.doctor_id),
-            registration_type_id=int(input.registration_type_id),
-            room_id=int(input.room_id),
+            doctor_id=parse_id(input.doctor_id, "doctorId"),
+            registration_type_id=parse_id(input.registration_type_id, "registrationTypeId"),
+            room_id=parse_id(input.room_id, "roomId"),
             weekday=input.weekday,
             start=input.start_time,
             end=input.end_time,
@@ -248,7 +246,7 @@ class Mutation:
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Idempotent: existing sessions are kept.")
     async def generate_schedules(self, info: Info, input: GenerateSchedulesInput) -> GenerateSchedulesResult:
-        ids = [int(i) for i in input.template_ids] if input.template_ids else None
+        ids = parse_ids(input.template_ids, "templateIds") if input.template_ids else None
         rows = await use_cases.generate_schedules(info.context, input.weeks, ids)
         return GeneratedSchedules(created=[Schedule.from_model(row) for row in rows])
 
@@ -257,7 +255,11 @@ class Mutation:
     )
     async def add_capacity(self, info: Info, input: AddCapacityInput) -> AddCapacityResult:
         slot = await use_cases.add_capacity(
-            info.context, int(input.schedule_id), _id(input.slot_id), input.added, input.reason
+            info.context,
+            parse_id(input.schedule_id, "scheduleId"),
+            parse_optional_id(input.slot_id, "slotId"),
+            input.added,
+            input.reason,
         )
         return Slot.from_model(slot)
 
@@ -267,5 +269,7 @@ class Mutation:
     )
     async def stop_schedule(self, info: Info, input: StopScheduleInput) -> StopScheduleResult:
         return Schedule.from_model(
-            await use_cases.stop_schedule(info.context, int(input.schedule_id), input.reason)
+            await use_cases.stop_schedule(
+                info.context, parse_id(input.schedule_id, "scheduleId"), input.reason
+            )
         )

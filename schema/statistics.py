@@ -13,7 +13,7 @@ from models.statistics import kpis as kpi_models
 from resolvers import statistics as use_cases
 from resolvers.loaders import DepartmentByIdLoader, DoctorByIdLoader
 from schema.errors import InvalidInputError
-from schema.pagination import id_or_none
+from schema.ids import parse_optional_id
 from schema.permissions import IsAdmin, IsStatisticsDisplayOrAdmin
 
 KpiGroupBy = kpi_models.Grouping
@@ -248,7 +248,13 @@ class Query:
         department_id: strawberry.ID | None = None,
         doctor_id: strawberry.ID | None = None,
     ) -> KpisResult:
-        spec = use_cases.kpi_filter(from_, to, group_by, id_or_none(department_id), id_or_none(doctor_id))
+        spec = use_cases.kpi_filter(
+            from_,
+            to,
+            group_by,
+            parse_optional_id(department_id, "departmentId"),
+            parse_optional_id(doctor_id, "doctorId"),
+        )
         rows = await use_cases.kpis(info.context, spec)
         return KpiTable(rows=[KpiRow.of(row, spec) for row in rows])
 

@@ -11,9 +11,10 @@ from strawberry.types.info import Info
 
 from models.waitlist import entries as waitlist_models
 from resolvers import waitlist as use_cases
+from resolvers.loaders import WaitlistPositionByEntryLoader
 from schema.booking import NotYetReleasedError
 from schema.errors import Error, InvalidInputError, NotFoundError, maps
-from schema.pagination import id_or_none, parse_id
+from schema.ids import parse_id, parse_optional_id
 from schema.permissions import IsAdmin, IsPatient
 from schema.scheduling import Period
 
@@ -46,7 +47,7 @@ class WaitlistEntry:
 
     @strawberry.field(description="1 = first in line; 0 once no longer waiting.")
     async def position(self, info: Info) -> int:
-        return await info.context.loader(use_cases.WaitlistPositionByEntryLoader).load(int(self.id))
+        return await info.context.loader(WaitlistPositionByEntryLoader).load(int(self.id))
 
     @classmethod
     def from_model(cls, row: waitlist_models.WaitlistEntry) -> WaitlistEntry:
@@ -137,17 +138,11 @@ class JoinWaitlistInput:
 def _join_request(input: JoinWaitlistInput) -> use_cases.JoinRequest:
     return use_cases.JoinRequest(
         patient_id=parse_id(input.patient_id, "patientId"),
-        schedule_id=parse_id(input.schedule_id, "scheduleId") if input.schedule_id is not None else None,
-        department_id=parse_id(input.department_id, "departmentId")
-        if input.department_id is not None
-        else None,
+        schedule_id=parse_optional_id(input.schedule_id, "scheduleId"),
+        department_id=parse_optional_id(input.department_id, "departmentId"),
         visit_date=input.date,
         period=input.period,
-        registration_type_id=(
-            parse_id(input.registration_type_id, "registrationTypeId")
-            if input.registration_type_id is not None
-            else None
-        ),
+        registration_type_id=parse_optional_id(input.registration_type_id, "registrationTypeId"),
     )
 
 
@@ -167,7 +162,12 @@ class Query:
         date_from: date | None = None,
         date_to: date | None = None,
     ) -> WaitlistStatsResult:
-        result = await use_cases.stats(id_or_none(schedule_id), id_or_none(department_id), date_from, date_to)
+        result = await use_cases.stats(
+            parse_optional_id(schedule_id, "scheduleId"),
+            parse_optional_id(department_id, "departmentId"),
+            date_from,
+            date_to,
+        )
         return WaitlistStats(
             waited=result.waited, served=result.served, median_wait_seconds=result.median_wait_seconds
         )

@@ -65,7 +65,7 @@ async def test_a_foreign_cursor_or_a_huge_page_is_a_clear_error(gql: GraphQLClie
     forged = await gql.as_(admin.token)(ACCOUNTS, {"after": "MTIz"})
     huge = await gql.as_(admin.token)(ACCOUNTS, {"first": 1000})
 
-    assert forged["errors"][0]["message"] == "this cursor does not come from this list"
+    assert forged["errors"][0]["message"] == "输入有误：this cursor does not come from this list"
     assert forged["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}
     assert huge["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "first"}
 

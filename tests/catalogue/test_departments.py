@@ -66,7 +66,9 @@ async def test_an_admin_builds_a_two_level_tree_that_everyone_can_browse(gql: Gr
     ]
     one = await gql.data("query($id: ID!) { department(id: $id) { name } }", {"id": digestive["id"]})
     assert one == {"department": {"name": "消化内科"}}
-    assert (await gql.data('{ department(id: "nope") { name } }')) == {"department": None}
+    assert (await gql.data('{ department(id: "2147483647") { name } }')) == {"department": None}
+    malformed = await gql('{ department(id: "nope") { name } }')
+    assert [e["extensions"]["code"] for e in malformed["errors"]] == ["BAD_USER_INPUT"]
 
 
 async def test_a_third_level_is_refused(gql: GraphQLClient) -> None:

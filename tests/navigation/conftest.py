@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from resolvers.navigation import forget_cached_graph
+from resolvers.navigation.map_graph import forget_cached_graph
 
 
 @pytest.fixture(autouse=True)

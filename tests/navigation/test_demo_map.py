@@ -5,7 +5,8 @@ from __future__ import annotations
 from gualema.demo_map import seed_demo_map
 from models.navigation import Building, Floor, MapEdge, MapPoint, PointKind
 from models.routing import RouteOptions, find_route
-from resolvers.navigation import export_map, load_graph
+from resolvers.navigation.map_documents import export_map
+from resolvers.navigation.map_graph import load_graph
 from tests import factories
 
 

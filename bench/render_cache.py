@@ -1,5 +1,9 @@
 """Render each change of a channel once per process and share the result among its subscribers.
 
+The fan-out benchmark's reference renderer (bench/fanout.py); the application shares board objects
+by message identity instead (schema.queueing.SharedBoards, decision 095). Kept here, not in realtime/,
+because nothing but the benchmark uses it (decision 139).
+
 Strawberry executes a subscription's selection set once per subscriber per event, so 1000 displays
 of one room would each re-read and re-render the same board. A subscriber instead asks this cache
 for (channel, seq, variant): the first caller renders, concurrent callers await the same render
