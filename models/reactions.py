@@ -25,7 +25,7 @@ from models.booking.transition import BookingChanged
 from models.booking.transition import write_status as write_booking_status
 from models.catalogue import Department
 from models.notifications import notice_defaults, notify
-from models.payments import PAYMENT_CLOSE, PAYMENT_REFUND, WAITLIST_REFUND
+from models.payments import PAYMENT_CLOSE, PAYMENT_REFUND, WAITLIST_REFUND, paid_for_booking
 from models.queueing import BOOKING_FOLLOWS, QueueTicket, TicketChanged, TicketState
 from models.queueing import write_state as write_ticket_state
 from models.reminders import schedule_visit_reminder
@@ -136,6 +136,13 @@ async def _booking_changed(change: BookingChanged) -> None:
         await jobs.enqueue(
             PAYMENT_CLOSE, {"booking_id": change.booking_id}, dedupe_key=f"close:{change.booking_id}"
         )
+        if await paid_for_booking(change.booking_id) > 0:
+            # A rescheduled booking waiting for a fee difference holds the paid orders it brought.
+            await jobs.enqueue(
+                PAYMENT_REFUND,
+                {"booking_id": change.booking_id, "reason": change.reason[:255]},
+                dedupe_key=f"refund:{change.booking_id}",
+            )
     if change.waitlist_entry_id is not None:
         await _settle_offer(change)
     notice = notices.STOPPED_NOTICE if change.stopped_session else notices.NOTIFY_ON.get(target)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from tortoise.exceptions import OperationalError
 from tortoise.transactions import in_transaction
 
 from gualema.settings import Settings
 from models import no_shows
-from models.booking import Booking, BookingStatus, actions
+from models.booking import Booking, BookingStatus, actions, reschedule
 from models.booking.placement import BookingPolicy, BookingRequest, place_booking
 from models.booking.rules import Blacklisted, NotYetReleased
 from models.clock import utcnow
@@ -47,9 +48,7 @@ def _account_id(context: Context) -> int:
 
 
 async def book_slot(context: Context, slot_id: int, patient_id: int, idempotency_key: str) -> Booking:
-    key = idempotency_key.strip()
-    if not 8 <= len(key) <= 80:
-        raise InvalidInput("idempotencyKey", "an idempotency key has 8-80 characters")
+    key = _checked_key(idempotency_key)
     request = BookingRequest(
         account_id=_account_id(context), slot_id=slot_id, patient_id=patient_id, idempotency_key=key
     )
@@ -73,6 +72,39 @@ async def cancel_booking(context: Context, booking_id: int, reason: str) -> Book
             reason=reason.strip()[:255],
             cutoff_minutes=context.settings.cancel_cutoff_minutes,
         )
+
+
+def _checked_key(idempotency_key: str) -> str:
+    key = idempotency_key.strip()
+    if not 8 <= len(key) <= 80:
+        raise InvalidInput("idempotencyKey", "an idempotency key has 8-80 characters")
+    return key
+
+
+async def reschedule_booking(
+    context: Context, booking_id: int, slot_id: int, idempotency_key: str
+) -> Booking:
+    """改约. A patient moves their own booking before the cutoff; an administrator any, any time."""
+    key = _checked_key(idempotency_key)
+    viewer = context.viewer
+    for attempt in range(3):
+        try:
+            async with in_transaction():
+                return await reschedule.reschedule_booking(
+                    booking_id,
+                    slot_id,
+                    key,
+                    account_id=None if viewer.is_admin else _account_id(context),
+                    actor_id=viewer.account_id,
+                    policy=booking_policy(context.settings),
+                    cutoff_minutes=context.settings.cancel_cutoff_minutes,
+                    now=utcnow(),
+                )
+        except OperationalError as exc:
+            # A deadlock victim (PostgreSQL, MariaDB) was rolled back whole: run it again.
+            if "deadlock" not in str(exc).lower() or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 # -- lists with cursor pagination (keyset on the id, newest first)

@@ -14,6 +14,7 @@ from strawberry.types.info import Info
 from models import booking as booking_models
 from models import no_shows as no_show_models
 from models.booking import BookingStatus, rules
+from models.booking import reschedule as reschedule_models
 from resolvers import booking as use_cases
 from resolvers.booking import CURSOR_KIND, BookingFilter
 from resolvers.loaders import PatientByIdLoader
@@ -175,6 +176,29 @@ BookSlotResult = Annotated[
     | InvalidInputError,
     strawberry.union("BookSlotResult"),
 ]
+
+
+@maps(reschedule_models.RescheduleNotAllowed)
+@strawberry.type(name="RescheduleNotAllowed")
+class RescheduleNotAllowedError(Error):
+    pass
+
+
+RescheduleBookingResult = Annotated[
+    Booking
+    | SlotUnavailableError
+    | DuplicateBookingError
+    | QuotaExceededError
+    | BlacklistedError
+    | BookingClosedError
+    | CancellationClosedError
+    | RescheduleNotAllowedError
+    | InvalidStatusTransition
+    | NotFoundError
+    | IdempotencyKeyReusedError
+    | InvalidInputError,
+    strawberry.union("RescheduleBookingResult"),
+]
 CancelBookingResult = Annotated[
     Booking | NotFoundError | CancellationClosedError | InvalidStatusTransition,
     strawberry.union("CancelBookingResult"),
@@ -185,6 +209,13 @@ CancelBookingResult = Annotated[
 class BookSlotInput:
     slot_id: strawberry.ID
     patient_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description="Client-chosen, 8-80 characters; retries reuse it.")
+
+
+@strawberry.input(description="改约: move a confirmed or pending booking to another slot of its department.")
+class RescheduleBookingInput:
+    booking_id: strawberry.ID
+    slot_id: strawberry.ID
     idempotency_key: str = strawberry.field(description="Client-chosen, 8-80 characters; retries reuse it.")
 
 
@@ -309,6 +340,16 @@ class Mutation:
     async def book_slot(self, info: Info, input: BookSlotInput) -> BookSlotResult:
         row = await use_cases.book_slot(
             info.context, int(input.slot_id), int(input.patient_id), input.idempotency_key
+        )
+        return Booking.from_model(row)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="The new seat is taken before the old one is given back; the fee difference follows.",
+    )
+    async def reschedule_booking(self, info: Info, input: RescheduleBookingInput) -> RescheduleBookingResult:
+        row = await use_cases.reschedule_booking(
+            info.context, int(input.booking_id), int(input.slot_id), input.idempotency_key
         )
         return Booking.from_model(row)
 

@@ -87,6 +87,19 @@ class WaitlistSeat:
 
 
 @dataclass(frozen=True)
+class Replacing:
+    """A reschedule (改约): the booking this placement replaces, moved out by the caller right after.
+
+    Its active-uniqueness keys are given up first (the caller's transaction undoes that on any
+    refusal), and its unit of the daily quota counts for the new booking when both fall on one day
+    (the old one gives it back in the same transaction), so a patient at the limit can still move."""
+
+    booking: Booking
+    # The old booking's fee is paid and covers the new one: the new booking is confirmed at once.
+    settled: bool
+
+
+@dataclass(frozen=True)
 class Placed:
     booking: Booking
     change: BookingChanged | None  # None when the idempotency key replayed an earlier booking
@@ -99,18 +112,19 @@ async def place_booking(
     *,
     waitlist: WaitlistSeat | None = None,
     in_callers_transaction: bool = False,
+    replacing: Replacing | None = None,
 ) -> Placed:
     """Take one seat of a slot for a patient of the account, atomically on every database.
 
     By default it opens its own transaction (do not call it inside one) and retries deadlock victims.
-    With `in_callers_transaction` (always for the waitlist) it runs inside the caller's transaction,
-    which the caller wraps in a savepoint so that a refusal (quota, duplicate) leaves the rest of its
-    work intact.
+    With `in_callers_transaction` (always for the waitlist and a reschedule) it runs inside the
+    caller's transaction, which the caller wraps in a savepoint so that a refusal (quota, duplicate)
+    leaves the rest of its work intact.
     """
     now = now or utcnow()
     fingerprint = request_fingerprint(request.slot_id, request.patient_id)
-    if waitlist is not None or in_callers_transaction:
-        return await _place_within(request, policy, fingerprint, now, waitlist)
+    if waitlist is not None or replacing is not None or in_callers_transaction:
+        return await _place_within(request, policy, fingerprint, now, waitlist, replacing)
     for attempt in range(3):
         try:
             return await _place_own_transaction(request, policy, fingerprint, now)
@@ -169,14 +183,19 @@ async def _place_within(
     fingerprint: str,
     now: datetime,
     waitlist: WaitlistSeat | None,
+    replacing: Replacing | None = None,
 ) -> Placed:
     facts = await _read(request, now)
     if facts.earlier_id is not None:
         return Placed(await _replayed(facts, fingerprint), None)
     # A reserved seat is not in `remaining`: only the pool's count may say "full" here.
     _check_request(facts, now, seat_reserved=waitlist is not None and waitlist.reserved)
+    if replacing is not None:
+        await Booking.filter(id=replacing.booking.id).update(
+            active_session_key=None, active_department_day_key=None
+        )
     try:
-        return await _place_in_steps(request, policy, facts, fingerprint, now, waitlist)
+        return await _place_in_steps(request, policy, facts, fingerprint, now, waitlist, replacing)
     except IntegrityError:
         raise DuplicateBooking() from None  # the caller's savepoint undoes what was written
 
@@ -232,9 +251,12 @@ def _new_booking(
     fingerprint: str,
     now: datetime,
     waitlist: WaitlistSeat | None,
+    replacing: Replacing | None = None,
 ) -> Booking:
     """The booking as it will be inserted, without its id and queue number."""
-    if waitlist is not None:
+    if replacing is not None and replacing.settled:
+        status, expires_at = S.CONFIRMED, None
+    elif waitlist is not None:
         status = S.PENDING_PAYMENT if waitlist.offer_expires_at is not None else S.CONFIRMED
         expires_at = waitlist.offer_expires_at
     else:
@@ -276,22 +298,32 @@ async def _place_in_steps(
     fingerprint: str,
     now: datetime,
     waitlist: WaitlistSeat | None,
+    replacing: Replacing | None = None,
 ) -> Placed:
     # Rows are locked in one order everywhere (quota, then slot, then session): no deadlocks. The
     # quota row is the account's own, so it goes first; the slot row everybody wants is taken as late
     # as possible, and from its UPDATE to the commit only the booking's own rows are written.
-    if not await take_quota(request.account_id, facts.visit_date, policy.max_per_account_per_day):
+    limit = policy.max_per_account_per_day
+    if (
+        replacing is not None
+        and replacing.booking.account_id == request.account_id  # type: ignore[attr-defined]
+        and replacing.booking.visit_date == facts.visit_date
+    ):
+        limit += 1  # the replaced booking's unit, given back before this transaction commits
+    if not await take_quota(request.account_id, facts.visit_date, limit):
         raise QuotaExceeded(policy.max_per_account_per_day)
     number = await take_seat(
         request.slot_id, facts.schedule_id, reserved=waitlist is not None and waitlist.reserved
     )
     if number is None:
         raise SlotUnavailable()
-    booking = _new_booking(request, policy, facts, fingerprint, now, waitlist)
+    booking = _new_booking(request, policy, facts, fingerprint, now, waitlist, replacing)
     booking.queue_number = number
     await booking.save()
     actor = request.account_id if waitlist is None else None
     reason = "" if waitlist is None else f"waitlist entry {waitlist.entry_id}"
+    if replacing is not None:
+        reason = f"改约自 booking {replacing.booking.id} (rescheduled from)"
     await BookingEvent.create(
         booking_id=booking.id, from_status=None, to_status=booking.status, actor_id=actor, reason=reason
     )
