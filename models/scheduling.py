@@ -13,7 +13,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models import jobs
-from models.catalogue import Doctor, RegistrationType, Room
+from models.catalogue import Doctor, RegistrationType, Room, desk_seats
 from models.errors import InvalidInput, InvalidTransition, NotFound
 from models.session_rules import Period, default_release_at, local_datetime, period_of, plan_slots
 
@@ -97,6 +97,10 @@ class Slot(Model):
     # Seats left. Only conditional updates touch it: `remaining > 0` to take one, +1 to give one back,
     # so it never goes below zero and remaining + active bookings == capacity.
     remaining = fields.IntField()
+    # 现场号: seats only the registration desk may take (decision 190). Online booking never reads or
+    # writes it, so its one statement is unchanged; the desk takes these first, then `remaining`.
+    # remaining + desk_remaining + active bookings == capacity.
+    desk_remaining = fields.IntField(default=0)
     # Queue numbers by time slot (分时段): this slot first issues first_number .. first_number +
     # block_size - 1, counted by `issued` in the same UPDATE that takes the seat; later seats take
     # the session's next_number. A block of 0 means every number comes from the session counter.
@@ -219,7 +223,8 @@ async def create_schedule(spec: SessionSpec, rule: ReleaseRule) -> Schedule:
                 starts_at=plan.starts_at,
                 ends_at=plan.ends_at,
                 capacity=plan.capacity,
-                remaining=plan.capacity,
+                remaining=plan.capacity - desk_seats(plan.capacity, registration_type.desk_share_percent),
+                desk_remaining=desk_seats(plan.capacity, registration_type.desk_share_percent),
                 first_number=first,
                 block_size=plan.capacity,
             )

@@ -48,7 +48,7 @@ def _account_id(context: Context) -> int:
 
 
 async def book_slot(context: Context, slot_id: int, patient_id: int, idempotency_key: str) -> Booking:
-    key = _checked_key(idempotency_key)
+    key = checked_idempotency_key(idempotency_key)
     request = BookingRequest(
         account_id=_account_id(context), slot_id=slot_id, patient_id=patient_id, idempotency_key=key
     )
@@ -74,7 +74,7 @@ async def cancel_booking(context: Context, booking_id: int, reason: str) -> Book
         )
 
 
-def _checked_key(idempotency_key: str) -> str:
+def checked_idempotency_key(idempotency_key: str) -> str:
     key = idempotency_key.strip()
     if not 8 <= len(key) <= 80:
         raise InvalidInput("idempotencyKey", "an idempotency key has 8-80 characters")
@@ -85,7 +85,7 @@ async def reschedule_booking(
     context: Context, booking_id: int, slot_id: int, idempotency_key: str
 ) -> Booking:
     """改约. A patient moves their own booking before the cutoff; an administrator any, any time."""
-    key = _checked_key(idempotency_key)
+    key = checked_idempotency_key(idempotency_key)
     viewer = context.viewer
     for attempt in range(3):
         try:

@@ -89,6 +89,23 @@ class BookingQuota(Model):
         unique_together = (("account_id", "visit_date"),)
 
 
+class DeskPayment(Model):
+    # Money taken at the window: cash, bank card or a 医保 card, by method name; amount in fen.
+    id = fields.IntField(primary_key=True)
+    booking_id: int
+    booking: fields.ForeignKeyRelation[Booking] = fields.ForeignKeyField(
+        "models.Booking", related_name="desk_payments", on_delete=fields.RESTRICT
+    )
+    method = fields.CharField(max_length=32)
+    amount = fields.IntField()
+    receipt_no = fields.CharField(max_length=32, unique=True)
+    registrar_id = fields.IntField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "desk_payment"
+
+
 def active_session_key(patient_id: int, schedule_id: int) -> str:
     return f"{patient_id}:{schedule_id}"
 

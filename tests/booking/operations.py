@@ -55,11 +55,11 @@ async def first_slot(schedule_id: int) -> Slot:
 
 
 async def assert_seats_balance(schedule_id: int) -> None:
-    """Never a seat sold twice or lost: remaining + active bookings == capacity for every slot."""
+    """Never a seat sold twice or lost: online + desk remaining + active bookings == capacity."""
     for slot in await Slot.filter(schedule_id=schedule_id):
         active = await Booking.filter(slot_id=slot.id, status__in=list(ACTIVE)).count()
         assert slot.remaining >= 0
-        assert slot.remaining + active == slot.capacity, (slot.id, slot.remaining, active, slot.capacity)
+        assert slot.remaining + slot.desk_remaining + active == slot.capacity, (slot.id, slot.remaining, active)
     # A request refused after taking its account's quota unit (the seat went meanwhile) gave it back.
     for quota in await BookingQuota.all():
         active = await Booking.filter(
