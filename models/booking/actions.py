@@ -91,9 +91,11 @@ async def stop_schedule(schedule_id: int, *, actor_id: int | None, reason: str) 
 
 
 async def sweep_no_shows(policy: NoShowPolicy, now: datetime | None = None, limit: int = 50) -> int:
-    """For each session that has ended, once: CONFIRMED bookings become NO_SHOW, then patients who
-    reached the threshold inside the window are blocked. The session is claimed with a conditional
-    UPDATE of `no_shows_swept` inside the same transaction, so several processes never double-count."""
+    """Closing the day. For each session that has ended, once: CONFIRMED bookings become NO_SHOW
+    (and are told), CHECKED_IN ones never seen (never called, or skipped and never restored) become
+    LEFT_UNSEEN, then patients who reached the no-show threshold inside the window are blocked. The
+    session is claimed with a conditional UPDATE of `no_shows_swept` inside the same transaction, so
+    several processes never double-count."""
     now = now or utcnow()
     ended = await Schedule.filter(ends_at__lte=now, no_shows_swept=False).order_by("ends_at").limit(limit)
     marked = 0
@@ -108,6 +110,14 @@ async def sweep_no_shows(policy: NoShowPolicy, now: datetime | None = None, limi
                     booking, S.NO_SHOW, actor_id=None, reason="not checked in by session end", at=now
                 )
                 marked += 1
+            for booking in await Booking.filter(schedule_id=schedule.id, status=S.CHECKED_IN):
+                await change_booking(
+                    booking,
+                    S.LEFT_UNSEEN,
+                    actor_id=None,
+                    reason="checked in, not seen by session end",
+                    at=now,
+                )
             for patient in await Patient.filter(id__in=list({b.patient_id for b in missed})):
                 await block_if_due(patient, policy, now)
     return marked

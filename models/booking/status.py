@@ -16,6 +16,9 @@ class BookingStatus(StrEnum):
     NO_SHOW = "no_show"
     # 改约: the booking was moved to another slot; its successor is named in both histories.
     RESCHEDULED = "rescheduled"
+    # Checked in but never seen by the session's end (never called, or skipped and never restored):
+    # the patient came, so it does not count toward the no-show blacklist (decision 192).
+    LEFT_UNSEEN = "left_unseen"
 
 
 S = BookingStatus
@@ -25,7 +28,7 @@ TRANSITIONS: dict[BookingStatus, frozenset[BookingStatus]] = {
     S.PENDING_PAYMENT: frozenset({S.CONFIRMED, S.CANCELLED, S.EXPIRED, S.RESCHEDULED}),
     S.CONFIRMED: frozenset({S.CHECKED_IN, S.CANCELLED, S.NO_SHOW, S.RESCHEDULED}),
     # A checked-in patient who never answers the call is a no-show when the session ends.
-    S.CHECKED_IN: frozenset({S.IN_CONSULTATION, S.NO_SHOW}),
+    S.CHECKED_IN: frozenset({S.IN_CONSULTATION, S.NO_SHOW, S.LEFT_UNSEEN}),
     # Back to CHECKED_IN: sent for tests and re-entering the queue (回诊).
     S.IN_CONSULTATION: frozenset({S.COMPLETED, S.CHECKED_IN}),
     S.COMPLETED: frozenset(),
@@ -33,6 +36,7 @@ TRANSITIONS: dict[BookingStatus, frozenset[BookingStatus]] = {
     S.EXPIRED: frozenset(),
     S.NO_SHOW: frozenset(),
     S.RESCHEDULED: frozenset(),
+    S.LEFT_UNSEEN: frozenset(),
 }
 
 # Statuses that hold a seat and count as the patient's active booking.
@@ -53,6 +57,7 @@ FHIR_STATUS: dict[BookingStatus, str] = {
     S.EXPIRED: "cancelled",
     S.NO_SHOW: "noshow",
     S.RESCHEDULED: "cancelled",  # FHIR books the replacement as a new Appointment
+    S.LEFT_UNSEEN: "noshow",  # FHIR has no finer word; our blacklist tells them apart
 }
 
 

@@ -43,17 +43,17 @@ class Migration(migrations.Migration):
         ops.AlterField(
             model_name='Booking',
             name='status',
-            field=fields.CharEnumField(db_index=True, description='PENDING_PAYMENT: pending_payment\nCONFIRMED: confirmed\nCHECKED_IN: checked_in\nIN_CONSULTATION: in_consultation\nCOMPLETED: completed\nCANCELLED: cancelled\nEXPIRED: expired\nNO_SHOW: no_show\nRESCHEDULED: rescheduled', enum_type=BookingStatus, max_length=20),
+            field=fields.CharEnumField(db_index=True, description='PENDING_PAYMENT: pending_payment\nCONFIRMED: confirmed\nCHECKED_IN: checked_in\nIN_CONSULTATION: in_consultation\nCOMPLETED: completed\nCANCELLED: cancelled\nEXPIRED: expired\nNO_SHOW: no_show\nRESCHEDULED: rescheduled\nLEFT_UNSEEN: left_unseen', enum_type=BookingStatus, max_length=20),
         ),
         ops.AlterField(
             model_name='BookingEvent',
             name='from_status',
-            field=fields.CharEnumField(null=True, description='PENDING_PAYMENT: pending_payment\nCONFIRMED: confirmed\nCHECKED_IN: checked_in\nIN_CONSULTATION: in_consultation\nCOMPLETED: completed\nCANCELLED: cancelled\nEXPIRED: expired\nNO_SHOW: no_show\nRESCHEDULED: rescheduled', enum_type=BookingStatus, max_length=20),
+            field=fields.CharEnumField(null=True, description='PENDING_PAYMENT: pending_payment\nCONFIRMED: confirmed\nCHECKED_IN: checked_in\nIN_CONSULTATION: in_consultation\nCOMPLETED: completed\nCANCELLED: cancelled\nEXPIRED: expired\nNO_SHOW: no_show\nRESCHEDULED: rescheduled\nLEFT_UNSEEN: left_unseen', enum_type=BookingStatus, max_length=20),
         ),
         ops.AlterField(
             model_name='BookingEvent',
             name='to_status',
-            field=fields.CharEnumField(description='PENDING_PAYMENT: pending_payment\nCONFIRMED: confirmed\nCHECKED_IN: checked_in\nIN_CONSULTATION: in_consultation\nCOMPLETED: completed\nCANCELLED: cancelled\nEXPIRED: expired\nNO_SHOW: no_show\nRESCHEDULED: rescheduled', enum_type=BookingStatus, max_length=20),
+            field=fields.CharEnumField(description='PENDING_PAYMENT: pending_payment\nCONFIRMED: confirmed\nCHECKED_IN: checked_in\nIN_CONSULTATION: in_consultation\nCOMPLETED: completed\nCANCELLED: cancelled\nEXPIRED: expired\nNO_SHOW: no_show\nRESCHEDULED: rescheduled\nLEFT_UNSEEN: left_unseen', enum_type=BookingStatus, max_length=20),
         ),
         ops.AddField(
             model_name='RegistrationType',

@@ -23,6 +23,8 @@ EVENTS = [
     "queue.three_ahead",
     "queue.your_turn",
     "schedule.stopped",
+    "schedule.stopped_unpaid",
+    "booking.no_show",
     "followup.reminder",
     "verification.code",
 ]

@@ -205,9 +205,17 @@ async def test_stopping_a_session_cancels_refunds_and_notifies_everyone(gql: Gra
         int(booked[1]["id"])
     ]
     assert await jobs.Job.filter(kind="seat.freed").count() == 0  # nothing to offer in a stopped session
-    assert sorted(
-        await Notification.filter(event="schedule.stopped").values_list("account_id", flat=True)
-    ) == sorted(s.id for s in students[:2])
+    # Only the paid booking is promised a refund; the unpaid one is told its booking is cancelled.
+    assert await Notification.filter(event="schedule.stopped").values_list("account_id", flat=True) == [
+        paid.account_id  # type: ignore[attr-defined]
+    ]
+    assert await Notification.filter(event="schedule.stopped_unpaid").values_list(
+        "account_id", flat=True
+    ) == [students[1].id]
+    stopped_texts = await Notification.filter(event__startswith="schedule.stopped").values_list(
+        "body", flat=True
+    )
+    assert sorted("退回" in text for text in stopped_texts) == [False, True]
     assert late["__typename"] == "BookingClosed"
 
 
