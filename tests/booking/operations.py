@@ -59,7 +59,11 @@ async def assert_seats_balance(schedule_id: int) -> None:
     for slot in await Slot.filter(schedule_id=schedule_id):
         active = await Booking.filter(slot_id=slot.id, status__in=list(ACTIVE)).count()
         assert slot.remaining >= 0
-        assert slot.remaining + slot.desk_remaining + active == slot.capacity, (slot.id, slot.remaining, active)
+        assert slot.remaining + slot.desk_remaining + active == slot.capacity, (
+            slot.id,
+            slot.remaining,
+            active,
+        )
     # A request refused after taking its account's quota unit (the seat went meanwhile) gave it back.
     for quota in await BookingQuota.all():
         active = await Booking.filter(
