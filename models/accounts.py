@@ -57,6 +57,10 @@ class PatientLimitReached(DomainError):
     default_message = "this account manages the maximum number of patients"
 
 
+class PatientInUse(DomainError):
+    default_message = "this patient has an active booking or waitlist entry; cancel or finish it first"
+
+
 class DuplicatePatient(DomainError):
     default_message = "this person is already one of your patients"
 

@@ -21,6 +21,7 @@ from models.accounts import (
     InvalidCredentials,
     InvalidRefreshToken,
     Patient,
+    PatientInUse,
     PatientLimitReached,
     PhoneTaken,
     RefreshToken,
@@ -33,6 +34,8 @@ from models.accounts import (
     revoke_all_sessions,
     seal_id_number,
 )
+from models.booking import ACTIVE as ACTIVE_BOOKING
+from models.booking import Booking
 from models.clock import utcnow
 from models.errors import InvalidInput, NotFound
 from models.identity import (
@@ -43,6 +46,8 @@ from models.identity import (
     resident_id_problem,
 )
 from models.passwords import hash_password, needs_rehash, password_problem, verify_password
+from models.waitlist.entries import ACTIVE as ACTIVE_ENTRY
+from models.waitlist.entries import WaitlistEntry
 from resolvers.context import Context
 
 
@@ -277,6 +282,10 @@ async def remove_patient(context: Context, patient_id: int) -> Patient:
         )
         if patient is None:
             raise NotFound("patient not found")
+        if await Booking.filter(patient_id=patient.id, status__in=list(ACTIVE_BOOKING)).exists() or (
+            await WaitlistEntry.filter(patient_id=patient.id, status__in=list(ACTIVE_ENTRY)).exists()
+        ):
+            raise PatientInUse()
         before = audit.snapshot(patient, PATIENT_AUDIT_FIELDS)
         patient.archived_at = utcnow()
         await patient.save(update_fields=["archived_at"])

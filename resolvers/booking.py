@@ -13,6 +13,7 @@ from models import no_shows
 from models.booking import Booking, BookingStatus, actions, reschedule
 from models.booking.placement import BookingPolicy, BookingRequest, place_booking
 from models.booking.rules import Blacklisted, NotYetReleased
+from models.catalogue import Department
 from models.clock import utcnow
 from models.errors import InvalidInput, NotFound
 from models.no_shows import NoShowBlock, NoShowPolicy
@@ -133,7 +134,9 @@ async def _page(criteria: BookingFilter, first: int, after: int | None) -> Page[
     if criteria.date_to is not None:
         query = query.filter(visit_date__lte=criteria.date_to)
     if criteria.department_id is not None:
-        query = query.filter(department_id=criteria.department_id)
+        # A clinical department's bookings include its sub-departments', as doctors(departmentId) does.
+        children = await Department.filter(parent_id=criteria.department_id).values_list("id", flat=True)
+        query = query.filter(department_id__in=[criteria.department_id, *children])
     if criteria.schedule_id is not None:
         query = query.filter(schedule_id=criteria.schedule_id)
     if criteria.patient_id is not None:

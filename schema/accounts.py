@@ -15,6 +15,7 @@ from models.accounts import (
     InvalidCredentials,
     InvalidRefreshToken,
     LoginThrottled,
+    PatientInUse,
     PatientLimitReached,
     PhoneTaken,
 )
@@ -196,6 +197,12 @@ class PhoneTakenError(Error):
     pass
 
 
+@maps(PatientInUse)
+@strawberry.type(name="PatientInUse")
+class PatientInUseError(Error):
+    pass
+
+
 @maps(InvalidRefreshToken)
 @strawberry.type
 class InvalidRefreshTokenError(Error):
@@ -237,7 +244,7 @@ AddPatientResult = Annotated[
     strawberry.union("AddPatientResult"),
 ]
 RemovePatientResult = Annotated[
-    Patient | NotFoundError | InvalidInputError, strawberry.union("RemovePatientResult")
+    Patient | NotFoundError | InvalidInputError | PatientInUseError, strawberry.union("RemovePatientResult")
 ]
 AccountResult = Annotated[
     Account | NotFoundError | InvalidInputError | NotAllowedError, strawberry.union("AccountResult")

@@ -32,7 +32,8 @@ class Slot:
     start: datetime
     end: datetime
     capacity: int
-    remaining: int
+    remaining: int = strawberry.field(description="Seats left online; 0 once the slot is closed or stopped.")
+    desk_remaining: int = strawberry.field(description="现场号: seats left that only the desk may give.")
     bookable: bool
 
     @classmethod
@@ -42,9 +43,15 @@ class Slot:
             start=local(row.starts_at),
             end=local(row.ends_at),
             capacity=row.capacity,
-            remaining=row.remaining,
+            remaining=seats_left(row),
+            desk_remaining=row.desk_remaining if row.bookable else 0,
             bookable=row.bookable,
         )
+
+
+def seats_left(row: scheduling_models.Slot) -> int:
+    # A stopped session's or a closed slot's seats can be taken by nobody.
+    return row.remaining if row.bookable else 0
 
 
 @strawberry.type(description="A doctor's clinic session (排班).")
@@ -70,10 +77,10 @@ class Schedule:
         rows = await info.context.loader(SlotsByScheduleLoader).load(int(self.id))
         return [Slot.from_model(row) for row in rows]
 
-    @strawberry.field(description="Seats left over all slots.")
+    @strawberry.field(description="Seats left online over all slots; 0 once the session is stopped.")
     async def remaining(self, info: Info) -> int:
         rows = await info.context.loader(SlotsByScheduleLoader).load(int(self.id))
-        return sum(row.remaining for row in rows)
+        return sum(seats_left(row) for row in rows)
 
     @classmethod
     def from_model(cls, row: scheduling_models.Schedule) -> Schedule:

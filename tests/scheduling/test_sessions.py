@@ -226,3 +226,22 @@ async def test_only_admins_manage_sessions(gql: GraphQLClient) -> None:
         CREATE, {"input": {**ids, "date": "2030-03-12", "startTime": "08:00:00", "endTime": "09:00:00"}}
     )
     assert body["errors"][0]["message"] == "only an administrator may do this"
+
+
+async def test_a_stopped_session_reports_no_seats_remaining(gql: GraphQLClient) -> None:
+    admin = await factories.admin_user()
+    session = await factories.session(capacity=4, slot_count=2)
+    await gql.as_(admin.token).data(
+        "mutation($i: StopScheduleInput!) { stopSchedule(input: $i) { __typename } }",
+        {"i": {"scheduleId": str(session.id), "reason": "医生出差"}},
+    )
+
+    data = await gql.data(
+        "query($id: ID!) { schedule(id: $id) { remaining slots { remaining deskRemaining } } }",
+        {"id": str(session.id)},
+    )
+
+    assert data["schedule"] == {
+        "remaining": 0,
+        "slots": [{"remaining": 0, "deskRemaining": 0}, {"remaining": 0, "deskRemaining": 0}],
+    }
