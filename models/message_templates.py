@@ -167,6 +167,19 @@ TEMPLATES: dict[str, MessageTemplate] = {
             ),
         ),
         _t(
+            "schedule.substituted",
+            "patient_name department visit_time doctor",
+            (
+                "替诊通知",
+                "{patient_name}，您{visit_time}的{department}门诊改由{doctor}医生接诊，挂号保留，请按时就诊。",
+            ),
+            (
+                "Doctor changed",
+                "{patient_name}, your {department} visit at {visit_time} will be seen by Dr {doctor}; "
+                "your booking stands.",
+            ),
+        ),
+        _t(
             "booking.no_show",
             "patient_name department visit_time reason",
             (

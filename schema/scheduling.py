@@ -9,11 +9,12 @@ import strawberry
 from strawberry.types.info import Info
 
 from gualema.settings import get_settings
+from models import schedule_edits
 from models import scheduling as scheduling_models
 from models.scheduling import Period, ScheduleStatus
 from resolvers import scheduling as use_cases
 from resolvers.scheduling import ScheduleInput, SlotsByScheduleLoader, TemplateInput
-from schema.errors import InvalidInputError, InvalidStatusTransition, NotFoundError
+from schema.errors import Error, InvalidInputError, InvalidStatusTransition, NotFoundError, maps
 from schema.permissions import IsAdmin
 
 # The domain enums are the GraphQL enums (strawberry.enum registers the class itself).
@@ -127,6 +128,11 @@ class WeeklyTemplate:
 
 
 @strawberry.type
+class DeletedSchedule:
+    id: strawberry.ID
+
+
+@strawberry.type
 class GeneratedSchedules:
     created: list[Schedule]
 
@@ -181,7 +187,41 @@ class StopScheduleInput:
     reason: str
 
 
-CreateScheduleResult = Annotated[Schedule | InvalidInputError, strawberry.union("CreateScheduleResult")]
+@maps(schedule_edits.SessionOverlaps)
+@strawberry.type(name="SessionOverlaps")
+class SessionOverlapsError(Error):
+    what: str = strawberry.field(description="doctor or room")
+    schedule_id: strawberry.ID
+
+
+@maps(schedule_edits.SessionInThePast)
+@strawberry.type(name="SessionInThePast")
+class SessionInThePastError(Error):
+    pass
+
+
+@maps(schedule_edits.BookingsOutsideNewTimes)
+@strawberry.type(name="BookingsOutsideNewTimes")
+class BookingsOutsideNewTimesError(Error):
+    booking_ids: list[strawberry.ID]
+
+
+@maps(schedule_edits.CapacityBelowBooked)
+@strawberry.type(name="CapacityBelowBooked")
+class CapacityBelowBookedError(Error):
+    booked: int
+
+
+@maps(schedule_edits.SessionHasBookings)
+@strawberry.type(name="SessionHasBookings")
+class SessionHasBookingsError(Error):
+    pass
+
+
+CreateScheduleResult = Annotated[
+    Schedule | InvalidInputError | SessionOverlapsError | SessionInThePastError,
+    strawberry.union("CreateScheduleResult"),
+]
 CreateWeeklyTemplateResult = Annotated[
     WeeklyTemplate | InvalidInputError, strawberry.union("CreateWeeklyTemplateResult")
 ]
@@ -197,6 +237,38 @@ StopScheduleResult = Annotated[
 
 def _id(value: strawberry.ID | None) -> int | None:
     return int(value) if value is not None else None
+
+
+UpdateScheduleResult = Annotated[
+    Schedule
+    | NotFoundError
+    | InvalidInputError
+    | SessionOverlapsError
+    | SessionInThePastError
+    | BookingsOutsideNewTimesError
+    | CapacityBelowBookedError,
+    strawberry.union("UpdateScheduleResult"),
+]
+CloseSlotResult = Annotated[Slot | NotFoundError, strawberry.union("CloseSlotResult")]
+DeleteScheduleResult = Annotated[
+    DeletedSchedule | NotFoundError | SessionHasBookingsError, strawberry.union("DeleteScheduleResult")
+]
+DeleteWeeklyTemplateResult = Annotated[
+    WeeklyTemplate | NotFoundError, strawberry.union("DeleteWeeklyTemplateResult")
+]
+
+
+@strawberry.input(
+    description="替诊, another room, other times (same day) or another capacity; a reason always."
+)
+class UpdateScheduleInput:
+    schedule_id: strawberry.ID
+    doctor_id: strawberry.ID | None = None
+    room_id: strawberry.ID | None = None
+    start_time: time | None = None
+    end_time: time | None = None
+    capacity: int | None = None
+    reason: str
 
 
 @strawberry.type
@@ -217,6 +289,13 @@ class Query:
     ) -> list[Schedule]:
         rows = await use_cases.schedules(info.context, _id(department_id), _id(doctor_id), date_from, date_to)
         return [Schedule.from_model(row) for row in rows]
+
+    @strawberry.field(permission_classes=[IsAdmin], description="Active weekly templates, by weekday.")
+    async def weekly_templates(
+        self, info: Info, doctor_id: strawberry.ID | None = None
+    ) -> list[WeeklyTemplate]:
+        rows = await use_cases.weekly_templates(info.context, _id(doctor_id))
+        return [WeeklyTemplate.from_model(row) for row in rows]
 
 
 @strawberry.type
@@ -258,6 +337,38 @@ class Mutation:
         ids = [int(i) for i in input.template_ids] if input.template_ids else None
         rows = await use_cases.generate_schedules(info.context, input.weeks, ids)
         return GeneratedSchedules(created=[Schedule.from_model(row) for row in rows])
+
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description="替诊 (patients told the new doctor), room, times, capacity; bookings are kept.",
+    )
+    async def update_schedule(self, info: Info, input: UpdateScheduleInput) -> UpdateScheduleResult:
+        edit = schedule_edits.ScheduleEdit(
+            doctor_id=_id(input.doctor_id),
+            room_id=_id(input.room_id),
+            start=input.start_time,
+            end=input.end_time,
+            capacity=input.capacity,
+        )
+        row = await use_cases.update_schedule(info.context, int(input.schedule_id), edit, input.reason)
+        return Schedule.from_model(row)
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description="No new bookings in this slot.")
+    async def close_slot(self, info: Info, slot_id: strawberry.ID, reason: str) -> CloseSlotResult:
+        return Slot.from_model(await use_cases.close_slot(info.context, int(slot_id), reason))
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description="Only a session nobody booked.")
+    async def delete_schedule(self, info: Info, schedule_id: strawberry.ID) -> DeleteScheduleResult:
+        deleted = await use_cases.delete_schedule(info.context, int(schedule_id))
+        return DeletedSchedule(id=strawberry.ID(str(deleted)))
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description="It generates no more sessions.")
+    async def delete_weekly_template(
+        self, info: Info, template_id: strawberry.ID
+    ) -> DeleteWeeklyTemplateResult:
+        return WeeklyTemplate.from_model(
+            await use_cases.delete_weekly_template(info.context, int(template_id))
+        )
 
     @strawberry.mutation(
         permission_classes=[IsAdmin], description="加号: extra seats, recorded with who and why."

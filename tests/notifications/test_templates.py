@@ -25,6 +25,7 @@ EVENTS = [
     "schedule.stopped",
     "schedule.stopped_unpaid",
     "booking.no_show",
+    "schedule.substituted",
     "followup.reminder",
     "verification.code",
 ]
