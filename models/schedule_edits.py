@@ -198,9 +198,13 @@ async def _change_capacity(schedule: Schedule, capacity: int) -> None:
                 take = min(cut, getattr(slot, column))
                 if take <= 0:
                     continue
-                taken = await Slot.filter(id=slot.id, **{f"{column}__gte": take}).update(
-                    **{column: F(column) - take, "capacity": F("capacity") - take}
-                )
+                seats = Slot.filter(id=slot.id, **{f"{column}__gte": take})
+                if column == "remaining":
+                    taken = await seats.update(remaining=F("remaining") - take, capacity=F("capacity") - take)
+                else:
+                    taken = await seats.update(
+                        desk_remaining=F("desk_remaining") - take, capacity=F("capacity") - take
+                    )
                 if taken != 1:
                     raise CapacityBelowBooked(booked)
                 cut -= take
