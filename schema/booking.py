@@ -163,17 +163,18 @@ class CancellationClosedError(Error):
     deadline: datetime
 
 
-BookSlotResult = Annotated[
-    Booking
-    | SlotUnavailableError
-    | NotYetReleasedError
+# What the one placement may refuse, whichever way a booking comes in (app, desk, reschedule).
+PlacementRefused = (
+    SlotUnavailableError
     | DuplicateBookingError
     | QuotaExceededError
     | BlacklistedError
     | BookingClosedError
-    | PatientNotFoundError
     | IdempotencyKeyReusedError
-    | InvalidInputError,
+    | InvalidInputError
+)
+BookSlotResult = Annotated[
+    Booking | NotYetReleasedError | PatientNotFoundError | PlacementRefused,
     strawberry.union("BookSlotResult"),
 ]
 
@@ -186,17 +187,11 @@ class RescheduleNotAllowedError(Error):
 
 RescheduleBookingResult = Annotated[
     Booking
-    | SlotUnavailableError
-    | DuplicateBookingError
-    | QuotaExceededError
-    | BlacklistedError
-    | BookingClosedError
     | CancellationClosedError
     | RescheduleNotAllowedError
     | InvalidStatusTransition
     | NotFoundError
-    | IdempotencyKeyReusedError
-    | InvalidInputError,
+    | PlacementRefused,
     strawberry.union("RescheduleBookingResult"),
 ]
 CancelBookingResult = Annotated[

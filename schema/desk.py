@@ -10,15 +10,7 @@ from strawberry.types.info import Info
 from models.accounts import Role
 from resolvers import desk as use_cases
 from schema.accounts import Account, PhoneTakenError
-from schema.booking import (
-    BlacklistedError,
-    Booking,
-    BookingClosedError,
-    DuplicateBookingError,
-    IdempotencyKeyReusedError,
-    QuotaExceededError,
-    SlotUnavailableError,
-)
+from schema.booking import Booking, PlacementRefused
 from schema.errors import InvalidInputError, NotFoundError
 from schema.permissions import IsAdmin, IsRegistrar
 
@@ -26,16 +18,7 @@ CreateStaffAccountResult = Annotated[
     Account | InvalidInputError | PhoneTakenError, strawberry.union("CreateStaffAccountResult")
 ]
 RegisterWalkInResult = Annotated[
-    Booking
-    | SlotUnavailableError
-    | DuplicateBookingError
-    | QuotaExceededError
-    | BlacklistedError
-    | BookingClosedError
-    | NotFoundError
-    | IdempotencyKeyReusedError
-    | InvalidInputError,
-    strawberry.union("RegisterWalkInResult"),
+    Booking | NotFoundError | PlacementRefused, strawberry.union("RegisterWalkInResult")
 ]
 
 

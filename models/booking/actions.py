@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 from models.accounts import Patient
 from models.booking.rules import check_cancellable
 from models.booking.status import BookingStatus
-from models.booking.tables import Booking
+from models.booking.tables import Booking, booking_of
 from models.clock import utcnow
 from models.errors import InvalidInput, InvalidTransition, NotFound
 from models.no_shows import NoShowPolicy, block_if_due
@@ -33,12 +33,7 @@ async def cancel_booking(
     """A patient's (account_id set: only their own) or an administrator's cancellation. Call inside a
     transaction."""
     now = now or utcnow()
-    query = Booking.filter(id=booking_id)
-    if account_id is not None:
-        query = query.filter(account_id=account_id)
-    booking = await query.first()
-    if booking is None:
-        raise NotFound("no such booking")
+    booking = await booking_of(booking_id, account_id)
     if account_id is not None:
         check_cancellable(now=now, slot_starts_at=booking.slot_starts_at, cutoff_minutes=cutoff_minutes)
     return await change_booking(

@@ -18,7 +18,7 @@ from models import payments
 from models.booking.placement import BookingPolicy, BookingRequest, Replacing, place_booking
 from models.booking.rules import check_cancellable
 from models.booking.status import BookingStatus
-from models.booking.tables import Booking
+from models.booking.tables import Booking, booking_of
 from models.errors import DomainError, InvalidTransition, NotFound
 from models.reactions import change_booking
 from models.scheduling import Schedule, Slot
@@ -44,12 +44,7 @@ async def reschedule_booking(
 ) -> Booking:
     """Move a patient's (account_id set: only their own, before the cutoff) or, for staff, any
     movable booking. Call inside a transaction. Returns the new booking."""
-    query = Booking.filter(id=booking_id)
-    if account_id is not None:
-        query = query.filter(account_id=account_id)
-    old = await query.first()
-    if old is None:
-        raise NotFound("no such booking")
+    old = await booking_of(booking_id, account_id)
     target = await Slot.get_or_none(id=slot_id)
     schedule = await Schedule.get_or_none(id=target.schedule_id) if target else None
     if target is None or schedule is None:

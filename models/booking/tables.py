@@ -8,6 +8,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.booking.status import BookingStatus
+from models.errors import NotFound
 
 if TYPE_CHECKING:
     from models.accounts import Account, Patient
@@ -104,6 +105,17 @@ class DeskPayment(Model):
 
     class Meta:
         table = "desk_payment"
+
+
+async def booking_of(booking_id: int, account_id: int | None) -> Booking:
+    """The booking, scoped to an account when one is given (a patient sees only their own)."""
+    query = Booking.filter(id=booking_id)
+    if account_id is not None:
+        query = query.filter(account_id=account_id)
+    booking = await query.first()
+    if booking is None:
+        raise NotFound("no such booking")
+    return booking
 
 
 def active_session_key(patient_id: int, schedule_id: int) -> str:
