@@ -184,6 +184,8 @@ class Settings(BaseSettings):
     # after it ends; arriving after the slot ended marks the patient late (behind those on time).
     checkin_open_minutes_before: int = Field(default=60, ge=0, le=24 * 60)
     checkin_close_minutes_after: int = Field(default=120, ge=0, le=24 * 60)
+    # Patients this old or older (by the birth date in their resident ID) get priority at check-in.
+    elderly_priority_age: int = Field(default=65, ge=50, le=120)
     queue_returned_after: int = Field(default=2, ge=0)  # a 回诊 patient re-enters behind this many
     queue_restored_after: int = Field(default=3, ge=0)  # a restored 过号 patient re-enters behind this many
     queue_transferred_after: int = Field(default=2, ge=0)  # a transferred patient enters behind this many

@@ -20,13 +20,13 @@ from graphql import GraphQLError
 from tortoise.transactions import in_transaction
 
 from models import access_revocations, queue_board
-from models.accounts import Patient
+from models.accounts import IdKind, Patient, reveal_id_number
 from models.booking import Booking, BookingStatus
 from models.catalogue import Department, Doctor, Room
 from models.checkin_codes import InvalidCheckInCode, verify_code
 from models.clock import utcnow
 from models.errors import DomainError, InvalidTransition, NotAllowed, NotFound
-from models.identity import mask_name
+from models.identity import age_on, birth_date, mask_name
 from models.queue_calls import call_next, restore, return_after_tests, transfer
 from models.queueing import (
     AlreadyCheckedIn,
@@ -164,9 +164,19 @@ async def _check_in(context: Context, booking: Booking, schedule: Schedule) -> Q
             late=now > booking.slot_ends_at,
             now=now,
         )
+        age = _age(patient, today(context))
+        if age is not None and age >= settings.elderly_priority_age:
+            ticket = await set_priority(ticket, PriorityReason.ELDERLY, f"{age}岁 (automatic)", now=now)
         read_boards = await read_room_boards(context, sequences)
     await publish_boards(context, sequences, "checked_in", ticket, read_boards)
     return ticket
+
+
+def _age(patient: Patient, day: date) -> int | None:
+    if patient.id_kind is not IdKind.RESIDENT_ID:
+        return None
+    born = birth_date(reveal_id_number(patient))
+    return age_on(born, day) if born else None
 
 
 async def _return_after_tests(context: Context, booking: Booking, boards: list[str]) -> QueueTicket:
