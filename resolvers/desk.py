@@ -1,4 +1,5 @@
-"""The registration desk: staff accounts, walk-ins (现场挂号) paid at the window."""
+"""The registration desk and staff tools: staff accounts, walk-ins (现场挂号) paid at the window,
+and administrators' partial refunds."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from models.catalogue import Department
 from models.clock import utcnow
 from models.errors import InvalidInput, NotFound
 from models.identity import normalise_resident_id, resident_id_problem
+from models.payments import PaymentOrder, PaymentStatus, RefundExceedsPaid, paid_for_booking
 from models.scheduling import Schedule
 from resolvers.accounts import clean_name, clean_password, clean_phone, hash_password_off_loop
 from resolvers.booking import booking_policy, checked_idempotency_key
 from resolvers.context import Context
+from resolvers.payments import refund_order
 
 STAFF_ROLES = frozenset({Role.REGISTRAR, Role.ADMIN})
 
@@ -92,3 +95,36 @@ async def register_walk_in_at_desk(
             today=now.astimezone(context.settings.tz).date(),
             now=now,
         )
+
+
+# -- administrators' money tool: a partial refund through the payments' own refund path
+
+
+async def refund_booking(context: Context, booking_id: int, amount: int, reason: str) -> Booking:
+    """Refund part (or all) of what was paid online for a booking, with a reason; never more."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("reason", "say why the money goes back")
+    if amount <= 0:
+        raise InvalidInput("amount", "refund a positive amount of fen")
+    booking = await Booking.get_or_none(id=booking_id)
+    if booking is None:
+        raise NotFound("no such booking")
+    if amount > await paid_for_booking(booking_id):
+        raise RefundExceedsPaid()
+    left = amount
+    for order in await PaymentOrder.filter(booking_id=booking_id, status=PaymentStatus.PAID).order_by("-id"):
+        take = min(left, order.paid_amount - order.refund_reserved)
+        if take > 0:
+            await refund_order(context.settings, order.id, reason, take)
+            left -= take
+    async with in_transaction():
+        await audit.record(
+            context.viewer.account_id,
+            "booking.refund",
+            "booking",
+            booking_id,
+            after={"amount": amount},
+            reason=reason[:255],
+        )
+    return booking

@@ -1,4 +1,5 @@
-"""The registration desk (挂号窗口): registrar accounts and walk-in registration (现场挂号)."""
+"""The registration desk (挂号窗口) and staff tools: staff accounts and roles, walk-in registration
+(现场挂号), administrators' partial refunds."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import strawberry
 from strawberry.types.info import Info
 
 from models.accounts import Role
+from models.payments import RefundExceedsPaid
+from resolvers import admin_accounts
 from resolvers import desk as use_cases
-from schema.accounts import Account, PhoneTakenError
+from schema.accounts import Account, AccountResult, PhoneTakenError
 from schema.booking import Booking, PlacementRefused
-from schema.errors import InvalidInputError, NotFoundError
+from schema.errors import Error, InvalidInputError, NotFoundError, maps
 from schema.permissions import IsAdmin, IsRegistrar
 
 CreateStaffAccountResult = Annotated[
@@ -20,6 +23,35 @@ CreateStaffAccountResult = Annotated[
 RegisterWalkInResult = Annotated[
     Booking | NotFoundError | PlacementRefused, strawberry.union("RegisterWalkInResult")
 ]
+
+
+@maps(RefundExceedsPaid)
+@strawberry.type(name="RefundExceedsPaid")
+class RefundExceedsPaidError(Error):
+    pass
+
+
+RefundBookingResult = Annotated[
+    Booking | NotFoundError | InvalidInputError | RefundExceedsPaidError,
+    strawberry.union("RefundBookingResult"),
+]
+
+
+@strawberry.input(
+    description="Grant or remove a staff role; PATIENT removes it. Never the last administrator."
+)
+class SetAccountRoleInput:
+    account_id: strawberry.ID
+    role: Role
+    department_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+    reason: str
+
+
+@strawberry.input(description="A partial (or full) refund of what was paid online, in fen, with a reason.")
+class RefundBookingInput:
+    booking_id: strawberry.ID
+    amount: int
+    reason: str
 
 
 @strawberry.input
@@ -79,4 +111,19 @@ class Mutation:
             input.payment_method,
             input.idempotency_key,
         )
+        return Booking.from_model(row)
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description="Audited; the account's logins end.")
+    async def set_account_role(self, info: Info, input: SetAccountRoleInput) -> AccountResult:
+        departments = [int(d) for d in input.department_ids]
+        row = await admin_accounts.set_account_role(
+            info.context, int(input.account_id), input.role, departments, input.reason
+        )
+        return Account.from_model(row)
+
+    @strawberry.mutation(
+        permission_classes=[IsAdmin], description="Through the payment module's refund path."
+    )
+    async def refund_booking(self, info: Info, input: RefundBookingInput) -> RefundBookingResult:
+        row = await use_cases.refund_booking(info.context, int(input.booking_id), input.amount, input.reason)
         return Booking.from_model(row)
