@@ -112,6 +112,10 @@ class Settings(BaseSettings):
     no_show_block_days: int = Field(default=90, ge=1)
     hold_sweep_seconds: float = Field(default=5.0, gt=0)  # how often unpaid holds are expired
     no_show_sweep_seconds: float = Field(default=60.0, gt=0)  # how often ended sessions are swept
+    # Sessions are kept generated from the weekly templates this many weeks ahead (0: only by hand),
+    # checked this often; several processes may run it (each session's template key is unique).
+    generate_weeks_ahead: int = Field(default=2, ge=0, le=8)
+    schedule_generation_seconds: float = Field(default=3600.0, gt=0)
 
     # -- payments (issue 4). SANDBOX is built in and the default; the real providers stay off until
     # their merchant keys are set. Keys are PEM text (or a path to a PEM file).

@@ -5,7 +5,7 @@ refuses, with a typed error, what would strand one (docs/decisions/193-schedule-
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 from tortoise.expressions import F
@@ -101,8 +101,9 @@ async def update_schedule(
     doctor_id: int = edit.doctor_id or schedule.doctor_id  # type: ignore[attr-defined]
     room_id: int = edit.room_id or schedule.room_id  # type: ignore[attr-defined]
     local_start, local_end = schedule.starts_at.astimezone(tz), schedule.ends_at.astimezone(tz)
-    starts_at = local_datetime(schedule.date, edit.start or local_start.time(), tz)
-    ends_at = local_datetime(schedule.date, edit.end or local_end.time(), tz)
+    # In UTC: a conditional UPDATE writes the value as given, and MySQL keeps no offset.
+    starts_at = local_datetime(schedule.date, edit.start or local_start.time(), tz).astimezone(UTC)
+    ends_at = local_datetime(schedule.date, edit.end or local_end.time(), tz).astimezone(UTC)
     if ends_at <= starts_at:
         raise InvalidInput("endTime", "a session ends after it starts")
     substitute = None

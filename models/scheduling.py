@@ -13,6 +13,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models import jobs
+from models.calendar import calendar_between
 from models.catalogue import Doctor, RegistrationType, Room, desk_seats
 from models.errors import InvalidInput, InvalidTransition, NotFound
 from models.session_rules import Period, default_release_at, local_datetime, period_of, plan_slots
@@ -257,8 +258,17 @@ async def generate_from_templates(
         query = query.filter(id__in=template_ids)
     templates = await query.order_by("id")
     days = [today + timedelta(days=offset) for offset in range(1, weeks * 7 + 1)]
+    # Closed days are skipped; a worked weekend (调休) takes the templates of the weekday it stands for.
+    days_off = await calendar_between(days[0], days[-1])
+    department_of = dict(
+        await Doctor.filter(id__in=[t.doctor_id for t in templates]).values_list("id", "department_id")  # type: ignore[attr-defined]
+    )
     wanted = {
-        template_key(t.id, day): (t, day) for t in templates for day in days if day.weekday() == t.weekday
+        template_key(t.id, day): (t, day)
+        for t in templates
+        for day in days
+        if not days_off.is_closed(day, department_of[t.doctor_id])  # type: ignore[attr-defined]
+        and days_off.weekday_of(day, department_of[t.doctor_id]) == t.weekday  # type: ignore[attr-defined]
     }
     existing = set(
         await Schedule.filter(template_key__in=list(wanted)).values_list("template_key", flat=True)

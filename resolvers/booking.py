@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from tortoise.exceptions import OperationalError
 from tortoise.transactions import in_transaction
 
 from gualema.settings import Settings
@@ -75,6 +74,11 @@ async def cancel_booking(context: Context, booking_id: int, reason: str) -> Book
         )
 
 
+def is_deadlock_victim(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "deadlock" in text or ("savepoint" in text and "does not exist" in text)
+
+
 def checked_idempotency_key(idempotency_key: str) -> str:
     key = idempotency_key.strip()
     if not 8 <= len(key) <= 80:
@@ -88,7 +92,7 @@ async def reschedule_booking(
     """改约. A patient moves their own booking before the cutoff; an administrator any, any time."""
     key = checked_idempotency_key(idempotency_key)
     viewer = context.viewer
-    for attempt in range(3):
+    for attempt in range(5):
         try:
             async with in_transaction():
                 return await reschedule.reschedule_booking(
@@ -101,9 +105,11 @@ async def reschedule_booking(
                     cutoff_minutes=context.settings.cancel_cutoff_minutes,
                     now=utcnow(),
                 )
-        except OperationalError as exc:
-            # A deadlock victim (PostgreSQL, MariaDB) was rolled back whole: run it again.
-            if "deadlock" not in str(exc).lower() or attempt == 2:
+        except Exception as exc:  # the savepoint's failure comes from the driver, not tortoise
+            # A deadlock victim (PostgreSQL, MariaDB) was rolled back whole: run it again. MariaDB
+            # rolls back the whole transaction inside the placement's savepoint, so the savepoint's
+            # own rollback then fails with 1305 "SAVEPOINT ... does not exist": the same victim.
+            if not is_deadlock_victim(exc) or attempt == 4:
                 raise
     raise AssertionError("unreachable")
 

@@ -10,8 +10,10 @@ from datetime import date, datetime, time, timedelta
 from strawberry.dataloader import DataLoader
 from tortoise.transactions import in_transaction
 
-from models import audit, schedule_edits, scheduling
+from gualema.settings import Settings
+from models import audit, calendar, schedule_edits, scheduling
 from models.booking import actions as booking_actions
+from models.calendar import ClinicClosure
 from models.catalogue import Doctor
 from models.clock import utcnow
 from models.errors import InvalidInput, NotFound
@@ -197,6 +199,48 @@ async def generate_schedules(context: Context, weeks: int, template_ids: list[in
         after={"weeks": weeks, "created": [row.id for row in created]},
     )
     return created
+
+
+async def keep_sessions_generated(settings: Settings) -> int:
+    """The background job: sessions from the templates `generate_weeks_ahead` weeks ahead. Exactly once
+    across processes: a session's template key is unique, and a process that loses the race skips it."""
+    if settings.generate_weeks_ahead == 0:
+        return 0
+    rule = ReleaseRule(tz=settings.tz, days_ahead=settings.release_days_ahead, hour=settings.release_hour)
+    today = datetime.now(settings.tz).date()
+    return len(await scheduling.generate_from_templates(today, settings.generate_weeks_ahead, rule))
+
+
+async def create_clinic_closure(
+    context: Context, day: date, reason: str, department_id: int | None, working_weekday: int | None
+) -> ClinicClosure:
+    async with in_transaction():
+        closure = await calendar.add_closure(
+            day,
+            reason,
+            department_id=department_id,
+            working_weekday=working_weekday,
+            actor_id=context.viewer.account_id,
+        )
+        await audit.record(
+            context.viewer.account_id,
+            "calendar.closure",
+            "clinic_closure",
+            closure.id,
+            after={
+                "date": day.isoformat(),
+                "department_id": department_id,
+                "working_weekday": working_weekday,
+            },
+            reason=reason.strip()[:255],
+        )
+    return closure
+
+
+async def clinic_closures(context: Context, first: date, last: date) -> list[ClinicClosure]:
+    if last < first or (last - first) > timedelta(days=400):
+        raise InvalidInput("to", "a range covers 0 to 400 days")
+    return await ClinicClosure.filter(date__gte=first, date__lte=last).order_by("date", "id")
 
 
 async def add_capacity(

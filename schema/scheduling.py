@@ -11,6 +11,7 @@ from strawberry.types.info import Info
 from gualema.settings import get_settings
 from models import schedule_edits
 from models import scheduling as scheduling_models
+from models.calendar import ClinicClosure as ClinicClosureRow
 from models.scheduling import Period, ScheduleStatus
 from resolvers import scheduling as use_cases
 from resolvers.scheduling import ScheduleInput, SlotsByScheduleLoader, TemplateInput
@@ -125,6 +126,42 @@ class WeeklyTemplate:
             slot_minutes=row.slot_minutes,
             capacity=row.capacity,
         )
+
+
+@strawberry.type(description="A day of the clinic calendar: closed, or worked as another weekday (调休).")
+class ClinicClosure:
+    id: strawberry.ID
+    date: date
+    department_id: strawberry.ID | None = strawberry.field(description="None: the whole hospital.")
+    reason: str
+    working_weekday: int | None = strawberry.field(
+        description="Set for an extra working day: whose weekday's templates it runs (0 is Monday)."
+    )
+
+    @classmethod
+    def from_model(cls, row: ClinicClosureRow) -> ClinicClosure:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            date=row.date,
+            department_id=strawberry.ID(str(row.department_id)) if row.department_id is not None else None,
+            reason=row.reason,
+            working_weekday=row.working_weekday,
+        )
+
+
+@strawberry.input
+class CreateClinicClosureInput:
+    date: date
+    reason: str
+    department_id: strawberry.ID | None = None
+    working_weekday: int | None = strawberry.field(
+        default=None, description="Give it for a worked weekend (调休) instead of a closure."
+    )
+
+
+CreateClinicClosureResult = Annotated[
+    ClinicClosure | InvalidInputError, strawberry.union("CreateClinicClosureResult")
+]
 
 
 @strawberry.type
@@ -290,6 +327,14 @@ class Query:
         rows = await use_cases.schedules(info.context, _id(department_id), _id(doctor_id), date_from, date_to)
         return [Schedule.from_model(row) for row in rows]
 
+    @strawberry.field(description="The clinic calendar's closures and extra working days in a range.")
+    async def clinic_closures(
+        self, info: Info, from_: Annotated[date, strawberry.argument(name="from")], to: date
+    ) -> list[ClinicClosure]:
+        return [
+            ClinicClosure.from_model(row) for row in await use_cases.clinic_closures(info.context, from_, to)
+        ]
+
     @strawberry.field(permission_classes=[IsAdmin], description="Active weekly templates, by weekday.")
     async def weekly_templates(
         self, info: Info, doctor_id: strawberry.ID | None = None
@@ -352,6 +397,17 @@ class Mutation:
         )
         row = await use_cases.update_schedule(info.context, int(input.schedule_id), edit, input.reason)
         return Schedule.from_model(row)
+
+    @strawberry.mutation(
+        permission_classes=[IsAdmin], description="Generation skips (or, for 调休, adds) it."
+    )
+    async def create_clinic_closure(
+        self, info: Info, input: CreateClinicClosureInput
+    ) -> CreateClinicClosureResult:
+        row = await use_cases.create_clinic_closure(
+            info.context, input.date, input.reason, _id(input.department_id), input.working_weekday
+        )
+        return ClinicClosure.from_model(row)
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="No new bookings in this slot.")
     async def close_slot(self, info: Info, slot_id: strawberry.ID, reason: str) -> CloseSlotResult:

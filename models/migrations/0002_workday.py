@@ -12,6 +12,20 @@ class Migration(migrations.Migration):
 
     operations = [
         ops.CreateModel(
+            name='ClinicClosure',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('date', fields.DateField(db_index=True)),
+                ('department_id', fields.IntField(null=True)),
+                ('reason', fields.CharField(max_length=255)),
+                ('working_weekday', fields.IntField(null=True)),
+                ('created_by', fields.IntField(null=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'clinic_closure', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='DeskPayment',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),

@@ -120,6 +120,7 @@ async def test_capacity_never_goes_below_what_is_booked(gql: GraphQLClient) -> N
     two = await gql.as_(admin.token).data(
         UPDATE, {"input": {"scheduleId": str(session.id), "capacity": 3, "reason": "加回"}}
     )
+    assert "slots" in two["updateSchedule"], two
     assert two["updateSchedule"]["slots"][0]["remaining"] == 2
 
 
