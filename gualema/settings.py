@@ -115,6 +115,8 @@ class Settings(BaseSettings):
     # Sessions are kept generated from the weekly templates this many weeks ahead (0: only by hand),
     # checked this often; several processes may run it (each session's template key is unique).
     generate_weeks_ahead: int = Field(default=2, ge=0, le=8)
+    # Whether a doctor may stop (停诊) their own session; otherwise an administrator does it.
+    doctor_may_stop_own_session: bool = False
     schedule_generation_seconds: float = Field(default=3600.0, gt=0)
 
     # -- payments (issue 4). SANDBOX is built in and the default; the real providers stay off until

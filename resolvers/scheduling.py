@@ -16,7 +16,7 @@ from models.booking import actions as booking_actions
 from models.calendar import ClinicClosure
 from models.catalogue import Doctor
 from models.clock import utcnow
-from models.errors import InvalidInput, NotFound
+from models.errors import InvalidInput, NotAllowed, NotFound
 from models.scheduling import Period, ReleaseRule, Schedule, SessionSpec, Slot, WeeklyTemplate
 from models.session_rules import PERIOD_HOURS
 from resolvers.context import Context
@@ -199,6 +199,29 @@ async def generate_schedules(context: Context, weeks: int, template_ids: list[in
         after={"weeks": weeks, "created": [row.id for row in created]},
     )
     return created
+
+
+async def _own_doctor_ids(context: Context) -> list[int]:
+    rows = await Doctor.filter(account_id=context.viewer.account_id).values_list("id", flat=True)
+    return [int(r) for r in rows]  # type: ignore[call-overload]
+
+
+async def my_sessions(context: Context, date_from: date, date_to: date) -> list[Schedule]:
+    """A doctor's sessions across all their profiles: today (from = to) or their history."""
+    if date_to < date_from or (date_to - date_from) > timedelta(days=MAX_RANGE_DAYS * 6):
+        raise InvalidInput("dateTo", "a range covers 0 to a year")
+    own = await _own_doctor_ids(context)
+    query = Schedule.filter(doctor_id__in=own, date__gte=date_from, date__lte=date_to)
+    return await query.order_by("starts_at", "id").limit(500)
+
+
+async def stop_my_session(context: Context, schedule_id: int, reason: str) -> Schedule:
+    """A doctor stops their own session when the hospital allows it; otherwise an administrator must."""
+    if not context.settings.doctor_may_stop_own_session:
+        raise NotAllowed("ask an administrator to stop this session (停诊)")
+    if not await Schedule.filter(id=schedule_id, doctor_id__in=await _own_doctor_ids(context)).exists():
+        raise NotFound("no such session")
+    return await stop_schedule(context, schedule_id, reason)
 
 
 async def keep_sessions_generated(settings: Settings) -> int:

@@ -15,8 +15,15 @@ from models.calendar import ClinicClosure as ClinicClosureRow
 from models.scheduling import Period, ScheduleStatus
 from resolvers import scheduling as use_cases
 from resolvers.scheduling import ScheduleInput, SlotsByScheduleLoader, TemplateInput
-from schema.errors import Error, InvalidInputError, InvalidStatusTransition, NotFoundError, maps
-from schema.permissions import IsAdmin
+from schema.errors import (
+    Error,
+    InvalidInputError,
+    InvalidStatusTransition,
+    NotAllowedError,
+    NotFoundError,
+    maps,
+)
+from schema.permissions import IsAdmin, IsDoctor
 
 # The domain enums are the GraphQL enums (strawberry.enum registers the class itself).
 strawberry.enum(Period, name="Period")
@@ -286,6 +293,10 @@ UpdateScheduleResult = Annotated[
     | CapacityBelowBookedError,
     strawberry.union("UpdateScheduleResult"),
 ]
+StopMySessionResult = Annotated[
+    Schedule | NotFoundError | NotAllowedError | InvalidInputError | InvalidStatusTransition,
+    strawberry.union("StopMySessionResult"),
+]
 CloseSlotResult = Annotated[Slot | NotFoundError, strawberry.union("CloseSlotResult")]
 DeleteScheduleResult = Annotated[
     DeletedSchedule | NotFoundError | SessionHasBookingsError, strawberry.union("DeleteScheduleResult")
@@ -333,6 +344,14 @@ class Query:
     ) -> list[ClinicClosure]:
         return [
             ClinicClosure.from_model(row) for row in await use_cases.clinic_closures(info.context, from_, to)
+        ]
+
+    @strawberry.field(
+        permission_classes=[IsDoctor], description="The doctor's own sessions in a range: today, or history."
+    )
+    async def my_sessions(self, info: Info, date_from: date, date_to: date) -> list[Schedule]:
+        return [
+            Schedule.from_model(row) for row in await use_cases.my_sessions(info.context, date_from, date_to)
         ]
 
     @strawberry.field(permission_classes=[IsAdmin], description="Active weekly templates, by weekday.")
@@ -408,6 +427,13 @@ class Mutation:
             info.context, input.date, input.reason, _id(input.department_id), input.working_weekday
         )
         return ClinicClosure.from_model(row)
+
+    @strawberry.mutation(
+        permission_classes=[IsDoctor], description="停诊 of one's own session, when the hospital allows it."
+    )
+    async def stop_my_session(self, info: Info, input: StopScheduleInput) -> StopMySessionResult:
+        row = await use_cases.stop_my_session(info.context, int(input.schedule_id), input.reason)
+        return Schedule.from_model(row)
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="No new bookings in this slot.")
     async def close_slot(self, info: Info, slot_id: strawberry.ID, reason: str) -> CloseSlotResult:
