@@ -150,6 +150,11 @@ async def _check_in(context: Context, booking: Booking, schedule: Schedule) -> Q
         raise CheckInClosed()
     department = await Department.get(id=booking.department_id)
     patient = await Patient.get(id=booking.patient_id)  # type: ignore[attr-defined]
+    # The session's place among its department's sessions that day, by id: stable as sessions are
+    # added (a session with tickets is never deleted).
+    ordinal = await Schedule.filter(
+        department_id=booking.department_id, date=booking.visit_date, id__lt=schedule.id
+    ).count()
     await ensure_boards(*boards)
     async with in_transaction():
         sequences = await bump(boards)
@@ -159,7 +164,7 @@ async def _check_in(context: Context, booking: Booking, schedule: Schedule) -> Q
         ticket = await open_ticket(
             booking,
             room_id=room_id,
-            label=ticket_label(department.ticket_prefix, booking.queue_number),
+            label=ticket_label(department.ticket_prefix, booking.queue_number, ordinal),
             display_name=mask_name(patient.name),
             late=now > booking.slot_ends_at,
             now=now,
