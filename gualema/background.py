@@ -78,6 +78,17 @@ def periodic_jobs() -> list[PeriodicJob]:
 
     jobs.append(PeriodicJob("payments.work", get_settings().worker_interval_seconds, payment_use_cases.work))
 
+    # -- the clinic calendar (issue 16.4): sessions kept generated N weeks ahead.
+    from resolvers import scheduling as scheduling_use_cases
+
+    jobs.append(
+        PeriodicJob(
+            "schedules.generate",
+            get_settings().schedule_generation_seconds,
+            scheduling_use_cases.keep_sessions_generated,
+        )
+    )
+
     # -- waitlist (issue 6): freed seats to waiters, deadlines, the pool safety net.
     from resolvers import waitlist as waitlist_use_cases
 

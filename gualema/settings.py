@@ -121,6 +121,12 @@ class Settings(BaseSettings):
     no_show_block_days: int = Field(default=90, ge=1)
     hold_sweep_seconds: float = Field(default=5.0, gt=0)  # how often unpaid holds are expired
     no_show_sweep_seconds: float = Field(default=60.0, gt=0)  # how often ended sessions are swept
+    # Sessions are kept generated from the weekly templates this many weeks ahead (0: only by hand),
+    # checked this often; several processes may run it (each session's template key is unique).
+    generate_weeks_ahead: int = Field(default=2, ge=0, le=8)
+    # Whether a doctor may stop (停诊) their own session; otherwise an administrator does it.
+    doctor_may_stop_own_session: bool = False
+    schedule_generation_seconds: float = Field(default=3600.0, gt=0)
 
     # -- payments (issue 4). SANDBOX is built in and the default; the real providers stay off until
     # their merchant keys are set. Keys are PEM text (or a path to a PEM file).
@@ -198,6 +204,8 @@ class Settings(BaseSettings):
     # after it ends; arriving after the slot ended marks the patient late (behind those on time).
     checkin_open_minutes_before: int = Field(default=60, ge=0, le=24 * 60)
     checkin_close_minutes_after: int = Field(default=120, ge=0, le=24 * 60)
+    # Patients this old or older (by the birth date in their resident ID) get priority at check-in.
+    elderly_priority_age: int = Field(default=65, ge=50, le=120)
     queue_returned_after: int = Field(default=2, ge=0)  # a 回诊 patient re-enters behind this many
     queue_restored_after: int = Field(default=3, ge=0)  # a restored 过号 patient re-enters behind this many
     queue_transferred_after: int = Field(default=2, ge=0)  # a transferred patient enters behind this many

@@ -8,6 +8,7 @@ MODEL_MODULES: list[str] = [
     "models.access_revocations",
     "models.catalogue",
     "models.audit",
+    "models.calendar",
     "models.scheduling",
     "models.booking.tables",
     "models.no_shows",

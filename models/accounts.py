@@ -20,6 +20,7 @@ class Role(StrEnum):
     PATIENT = "patient"
     DOCTOR = "doctor"
     ADMIN = "admin"
+    REGISTRAR = "registrar"  # 挂号窗口: front-desk staff, scoped to departments (StaffDepartment)
 
 
 class Relation(StrEnum):
@@ -56,6 +57,10 @@ class PatientLimitReached(DomainError):
     default_message = "this account manages the maximum number of patients"
 
 
+class PatientInUse(DomainError):
+    default_message = "this patient has an active booking or waitlist entry; cancel or finish it first"
+
+
 class DuplicatePatient(DomainError):
     default_message = "this person is already one of your patients"
 
@@ -82,6 +87,17 @@ class Account(Model):
 
     class Meta:
         table = "account"
+
+
+class StaffDepartment(Model):
+    # The departments a registrar serves at the desk.
+    id = fields.IntField(primary_key=True)
+    account_id = fields.IntField(db_index=True)
+    department_id = fields.IntField()
+
+    class Meta:
+        table = "staff_department"
+        unique_together = (("account_id", "department_id"),)
 
 
 # What an audit entry records of an account; the phone is stored masked.

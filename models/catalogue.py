@@ -80,12 +80,20 @@ class RegistrationType(Model):
     fee = fields.IntField()
     sort_order = fields.IntField(default=0)
     archived = fields.BooleanField(default=False)
+    # 现场号: the share of each slot's seats kept back from online booking for the registration desk
+    # (docs/decisions/190-desk-share.md). Applied when a session's slots are cut.
+    desk_share_percent = fields.IntField(default=20)
 
     class Meta:
         table = "registration_type"
 
 
-REGISTRATION_TYPE_AUDIT_FIELDS = ("name", "fee", "sort_order", "archived")
+REGISTRATION_TYPE_AUDIT_FIELDS = ("name", "fee", "sort_order", "archived", "desk_share_percent")
+
+
+def desk_seats(capacity: int, share_percent: int) -> int:
+    """Seats of a slot kept for the desk: the share rounded down, so online keeps the remainder."""
+    return capacity * share_percent // 100
 
 
 class Doctor(Model):

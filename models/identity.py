@@ -33,6 +33,26 @@ def resident_id_problem(value: str) -> str | None:
     return None
 
 
+def birth_date(resident_id: str) -> date | None:
+    """The birth date inside a valid resident ID number (positions 7-14), or None."""
+    number = normalise_resident_id(resident_id)
+    if resident_id_problem(number):
+        return None
+    return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+
+
+def sex_of(resident_id: str) -> str | None:
+    """ "male" or "female" from the 17th character of a valid resident ID (odd: male), or None."""
+    number = normalise_resident_id(resident_id)
+    if resident_id_problem(number):
+        return None
+    return "male" if int(number[16]) % 2 else "female"
+
+
+def age_on(born: date, day: date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
 def campus_number_problem(value: str) -> str | None:
     if not _CAMPUS_NUMBER.match(value.strip()):
         return "a student or staff number has 4-20 letters or digits"

@@ -157,6 +157,43 @@ TEMPLATES: dict[str, MessageTemplate] = {
             ),
         ),
         _t(
+            "schedule.stopped_unpaid",
+            "patient_name department visit_time reason",
+            ("停诊通知", "{patient_name}，{department}{visit_time}停诊（{reason}），您的挂号已取消。"),
+            (
+                "Session cancelled",
+                "{patient_name}, the {department} session at {visit_time} is cancelled ({reason}); "
+                "your booking is cancelled.",
+            ),
+        ),
+        _t(
+            "schedule.substituted",
+            "patient_name department visit_time doctor",
+            (
+                "替诊通知",
+                "{patient_name}，您{visit_time}的{department}门诊改由{doctor}医生接诊，挂号保留，请按时就诊。",
+            ),
+            (
+                "Doctor changed",
+                "{patient_name}, your {department} visit at {visit_time} will be seen by Dr {doctor}; "
+                "your booking stands.",
+            ),
+        ),
+        _t(
+            "booking.no_show",
+            "patient_name department visit_time reason",
+            (
+                "爽约提醒",
+                "{patient_name}，您{visit_time}的{department}挂号未按时就诊，已记为爽约（{reason}）。"
+                "多次爽约将暂停网上挂号。",
+            ),
+            (
+                "Missed appointment",
+                "{patient_name}, your {department} appointment at {visit_time} was missed ({reason}). "
+                "Repeated no-shows suspend online booking.",
+            ),
+        ),
+        _t(
             "queue.your_turn",
             "patient_name room ticket",
             ("请就诊", "{patient_name}，请{ticket}号到{room}就诊。"),

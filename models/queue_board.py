@@ -7,6 +7,7 @@ what the GraphQL layer turns into types, so it is rendered once per change, not 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import pairwise
@@ -202,9 +203,15 @@ async def current_ticket(booking_id: int) -> QueueTicket | None:
     return await QueueTicket.filter(booking_id=booking_id).order_by("-id").first()
 
 
+# The shortest consultation an estimate assumes: a burst of quick visits (or a doctor clicking through
+# no-shows) must never make the patient's screen say "约0分钟" while people are ahead.
+MIN_SECONDS_PER_PATIENT = 60
+
+
 def wait_minutes(people_ahead: int, pace: float | None, default_minutes_per_patient: int) -> int:
     per_patient = pace if pace is not None else timedelta(minutes=default_minutes_per_patient).total_seconds()
-    return round(people_ahead * per_patient / 60)
+    per_patient = max(per_patient, MIN_SECONDS_PER_PATIENT)
+    return math.ceil(people_ahead * per_patient / 60)
 
 
 async def patient_view(

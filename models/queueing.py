@@ -303,8 +303,12 @@ async def waiting_in_order(room_id: int, visit_date: object) -> list[QueueTicket
     return queue_order(rows)
 
 
-def ticket_label(prefix: str, number: int) -> str:
-    return f"{prefix}{number:03d}"
+def ticket_label(prefix: str, number: int, session_ordinal: int = 0) -> str:
+    """A001 for the department's first session of the day; A2-001 for its second, and so on, so two
+    patients of one department on one day never share a label (every session numbers from 1)."""
+    if session_ordinal == 0:
+        return f"{prefix}{number:03d}"
+    return f"{prefix}{session_ordinal + 1}-{number:03d}"
 
 
 async def open_ticket(

@@ -23,9 +23,9 @@ from models.booking.status import ACTIVE, CANCELLABLE_BY_STOP, RELEASES_SEAT, Bo
 from models.booking.tables import Booking, BookingQuota
 from models.booking.transition import BookingChanged
 from models.booking.transition import write_status as write_booking_status
-from models.catalogue import Department
+from models.catalogue import Department, Room
 from models.notifications import notice_defaults, notify
-from models.payments import PAYMENT_CLOSE, PAYMENT_REFUND, WAITLIST_REFUND
+from models.payments import PAYMENT_CLOSE, PAYMENT_REFUND, WAITLIST_REFUND, paid_for_booking
 from models.queueing import BOOKING_FOLLOWS, QueueTicket, TicketChanged, TicketState
 from models.queueing import write_state as write_ticket_state
 from models.reminders import schedule_visit_reminder
@@ -142,9 +142,19 @@ async def _booking_changed(change: BookingChanged) -> None:
         await jobs.enqueue(
             PAYMENT_CLOSE, {"booking_id": change.booking_id}, dedupe_key=f"close:{change.booking_id}"
         )
+        if await paid_for_booking(change.booking_id) > 0:
+            # A rescheduled booking waiting for a fee difference holds the paid orders it brought.
+            await jobs.enqueue(
+                PAYMENT_REFUND,
+                {"booking_id": change.booking_id, "reason": change.reason[:255]},
+                dedupe_key=f"refund:{change.booking_id}",
+            )
     if change.waitlist_entry_id is not None:
         await _settle_offer(change)
-    notice = notices.STOPPED_NOTICE if change.stopped_session else notices.NOTIFY_ON.get(target)
+    notice = notices.NOTIFY_ON.get(target)
+    if change.stopped_session:
+        paid = source is B.CONFIRMED and change.fee > 0
+        notice = notices.STOPPED_NOTICE if paid else notices.STOPPED_UNPAID_NOTICE
     if notice is not None:
         await notices.notify_patient(change, notice)
     if target is B.CONFIRMED:
@@ -258,6 +268,8 @@ async def _refund_prepayment(change: WaitlistChanged) -> None:
 
 
 async def _ticket_changed(change: TicketChanged) -> None:
+    if change.to_state is TicketState.CALLED:
+        await _tell_called(change)
     follows = BOOKING_FOLLOWS.get((change.from_state, change.to_state))
     if follows is not None:
         booking = await Booking.get(id=change.booking_id)
@@ -267,6 +279,22 @@ async def _ticket_changed(change: TicketChanged) -> None:
             actor_id=change.actor_id,
             reason=f"queue: {change.from_state.value} -> {change.to_state.value}",
         )
+
+
+async def _tell_called(change: TicketChanged) -> None:
+    # 轮到您了: in-app and by SMS, once per call (a restored patient called again is told again).
+    ticket = await QueueTicket.get(id=change.ticket_id)
+    booking = await Booking.get(id=change.booking_id)
+    patient = await Patient.get(id=booking.patient_id)
+    room = await Room.get(id=change.room_id)
+    await notify(
+        booking.account_id,
+        "queue.your_turn",
+        {"patient_name": patient.name, "room": room.name, "ticket": ticket.label},
+        dedupe_key=f"queue.your_turn:{change.ticket_id}:{change.at.isoformat()}",
+        booking_id=booking.id,
+        phone=patient.phone,
+    )
 
 
 async def _schedule_changed(change: ScheduleChanged) -> None:

@@ -13,7 +13,8 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models import jobs
-from models.catalogue import Doctor, RegistrationType, Room
+from models.calendar import calendar_between
+from models.catalogue import Doctor, RegistrationType, Room, desk_seats
 from models.errors import InvalidInput, InvalidTransition, NotFound
 from models.session_rules import Period, default_release_at, local_datetime, period_of, plan_slots
 
@@ -97,6 +98,10 @@ class Slot(Model):
     # Seats left. Only conditional updates touch it: `remaining > 0` to take one, +1 to give one back,
     # so it never goes below zero and remaining + active bookings == capacity.
     remaining = fields.IntField()
+    # 现场号: seats only the registration desk may take (decision 190). Online booking never reads or
+    # writes it, so its one statement is unchanged; the desk takes these first, then `remaining`.
+    # remaining + desk_remaining + active bookings == capacity.
+    desk_remaining = fields.IntField(default=0)
     # Queue numbers by time slot (分时段): this slot first issues first_number .. first_number +
     # block_size - 1, counted by `issued` in the same UPDATE that takes the seat; later seats take
     # the session's next_number. A block of 0 means every number comes from the session counter.
@@ -220,7 +225,8 @@ async def create_schedule(spec: SessionSpec, rule: ReleaseRule) -> Schedule:
                 starts_at=plan.starts_at,
                 ends_at=plan.ends_at,
                 capacity=plan.capacity,
-                remaining=plan.capacity,
+                remaining=plan.capacity - desk_seats(plan.capacity, registration_type.desk_share_percent),
+                desk_remaining=desk_seats(plan.capacity, registration_type.desk_share_percent),
                 first_number=first,
                 block_size=plan.capacity,
             )
@@ -253,8 +259,17 @@ async def generate_from_templates(
         query = query.filter(id__in=template_ids)
     templates = await query.order_by("id")
     days = [today + timedelta(days=offset) for offset in range(1, weeks * 7 + 1)]
+    # Closed days are skipped; a worked weekend (调休) takes the templates of the weekday it stands for.
+    days_off = await calendar_between(days[0], days[-1])
+    department_of = dict(
+        await Doctor.filter(id__in=[t.doctor_id for t in templates]).values_list("id", "department_id")
+    )
     wanted = {
-        template_key(t.id, day): (t, day) for t in templates for day in days if day.weekday() == t.weekday
+        template_key(t.id, day): (t, day)
+        for t in templates
+        for day in days
+        if not days_off.is_closed(day, department_of[t.doctor_id])
+        and days_off.weekday_of(day, department_of[t.doctor_id]) == t.weekday
     }
     existing = set(
         await Schedule.filter(template_key__in=list(wanted)).values_list("template_key", flat=True)

@@ -21,6 +21,7 @@ from models.accounts import (
     InvalidCredentials,
     InvalidRefreshToken,
     Patient,
+    PatientInUse,
     PatientLimitReached,
     PhoneTaken,
     RefreshToken,
@@ -33,16 +34,23 @@ from models.accounts import (
     revoke_all_sessions,
     seal_id_number,
 )
+from models.booking import ACTIVE as ACTIVE_BOOKING
+from models.booking import Booking, BookingStatus
 from models.clock import utcnow
 from models.errors import InvalidInput, NotFound
 from models.identity import (
+    age_on,
+    birth_date,
     campus_number_problem,
     normalise_phone,
     normalise_resident_id,
     phone_problem,
     resident_id_problem,
+    sex_of,
 )
 from models.passwords import hash_password, needs_rehash, password_problem, verify_password
+from models.waitlist.entries import ACTIVE as ACTIVE_ENTRY
+from models.waitlist.entries import WaitlistEntry
 from resolvers.context import Context
 
 
@@ -280,6 +288,10 @@ async def remove_patient(context: Context, patient_id: int) -> Patient:
         )
         if patient is None:
             raise NotFound("patient not found")
+        if await Booking.filter(patient_id=patient.id, status__in=list(ACTIVE_BOOKING)).exists() or (
+            await WaitlistEntry.filter(patient_id=patient.id, status__in=list(ACTIVE_ENTRY)).exists()
+        ):
+            raise PatientInUse()
         before = audit.snapshot(patient, PATIENT_AUDIT_FIELDS)
         patient.archived_at = utcnow()
         await patient.save(update_fields=["archived_at"])
@@ -306,3 +318,33 @@ async def reveal_patient_id_number(context: Context, patient_id: int, reason: st
         context.viewer.account_id, "patient.reveal_id_number", "patient", patient.id, reason=reason
     )
     return reveal_id_number(patient)
+
+
+# -- what clinical staff see of a patient (issue 16.6): read on demand, each read audited
+
+
+@dataclass(frozen=True)
+class ClinicalFacts:
+    sex: str | None
+    age: int | None
+    past_visits: list[Booking]
+
+
+async def clinical_facts(context: Context, patient_id: int) -> ClinicalFacts:
+    """Sex and age from the ID number and the person's completed visits at this hospital (under any
+    account): for doctors and administrators, audited."""
+    patient = await Patient.get(id=patient_id)
+    sex = age = None
+    if patient.id_kind is IdKind.RESIDENT_ID:
+        number = reveal_id_number(patient)
+        sex, born = sex_of(number), birth_date(number)
+        age = age_on(born, datetime.now(context.settings.tz).date()) if born else None
+    same_person = await Patient.filter(id_number_hash=patient.id_number_hash).values_list("id", flat=True)
+    visits = (
+        await Booking.filter(patient_id__in=list(same_person), status=BookingStatus.COMPLETED)
+        .order_by("-slot_starts_at")
+        .limit(20)
+    )
+    async with in_transaction():
+        await audit.record(context.viewer.account_id, "patient.clinical_view", "patient", patient.id)
+    return ClinicalFacts(sex, age, visits)

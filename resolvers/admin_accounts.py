@@ -5,8 +5,9 @@ from __future__ import annotations
 from tortoise.transactions import in_transaction
 
 from models import access_revocations, audit
-from models.accounts import ACCOUNT_AUDIT_FIELDS, Account, Role, revoke_all_sessions
+from models.accounts import ACCOUNT_AUDIT_FIELDS, Account, Role, StaffDepartment, revoke_all_sessions
 from models.audit import AuditEntry
+from models.catalogue import Doctor
 from models.errors import InvalidInput, NotAllowed, NotFound
 from models.identity import mask_phone, normalise_phone
 from resolvers.context import Context
@@ -68,6 +69,51 @@ async def disable_account(context: Context, account_id: int, reason: str) -> Acc
             reason=reason,
         )
     access_revocations.remember(revoked)  # at once here; other processes at their next refresh
+    return account
+
+
+GRANTABLE = frozenset({Role.ADMIN, Role.REGISTRAR, Role.DOCTOR, Role.PATIENT})
+
+
+async def set_account_role(
+    context: Context, account_id: int, role: Role, department_ids: list[int], reason: str
+) -> Account:
+    """Grant or remove a staff role (PATIENT removes it), with audit; never the last administrator.
+    The account's logins end, so no token keeps the old role."""
+    reason = _clean_reason(reason)
+    if role not in GRANTABLE:
+        raise InvalidInput("role", "no such role")
+    async with in_transaction():
+        # The administrators' rows, locked in id order: two admins demoting each other serialise here.
+        admins = await Account.select_for_update().filter(role=Role.ADMIN, disabled=False).order_by("id")
+        account = await Account.select_for_update().get_or_none(id=account_id)
+        if account is None:
+            raise NotFound("account not found")
+        if account.role is Role.ADMIN and role is not Role.ADMIN and len(admins) <= 1:
+            raise NotAllowed("the last administrator cannot lose the role")
+        if role is Role.DOCTOR and not await Doctor.filter(account_id=account.id).exists():
+            raise InvalidInput("role", "make the doctor's profile with createDoctor")
+        if role is Role.REGISTRAR and not department_ids:
+            raise InvalidInput("departmentIds", "a registrar serves at least one department")
+        before = account_snapshot(account)
+        account.role = role
+        await account.save(update_fields=["role"])
+        await StaffDepartment.filter(account_id=account.id).delete()
+        if role is Role.REGISTRAR:
+            await StaffDepartment.bulk_create(
+                [StaffDepartment(account_id=account.id, department_id=d) for d in sorted(set(department_ids))]
+            )
+        revoked = await revoke_all_sessions(account.id, context.settings.access_token_lifetime)
+        await audit.record(
+            context.viewer.account_id,
+            "account.role",
+            "account",
+            account.id,
+            before=before,
+            after={**account_snapshot(account), "department_ids": sorted(set(department_ids))},
+            reason=reason,
+        )
+    access_revocations.remember(revoked)
     return account
 
 

@@ -10,9 +10,10 @@ from tortoise.transactions import in_transaction
 
 from gualema.settings import Settings
 from models import no_shows
-from models.booking import Booking, BookingStatus, actions
+from models.booking import Booking, BookingStatus, actions, reschedule
 from models.booking.placement import BookingPolicy, BookingRequest, place_booking
 from models.booking.rules import Blacklisted, NotYetReleased
+from models.catalogue import Department
 from models.clock import utcnow
 from models.errors import DomainError, InvalidInput, NotFound
 from models.no_shows import NoShowBlock, NoShowPolicy
@@ -50,9 +51,7 @@ def _account_id(context: Context) -> int:
 
 
 async def book_slot(context: Context, slot_id: int, patient_id: int, idempotency_key: str) -> Booking:
-    key = idempotency_key.strip()
-    if not 8 <= len(key) <= 80:
-        raise InvalidInput("idempotencyKey", "an idempotency key has 8-80 characters")
+    key = checked_idempotency_key(idempotency_key)
     request = BookingRequest(
         account_id=_account_id(context), slot_id=slot_id, patient_id=patient_id, idempotency_key=key
     )
@@ -82,6 +81,46 @@ async def cancel_booking(context: Context, booking_id: int, reason: str) -> Book
         )
 
 
+def is_deadlock_victim(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "deadlock" in text or ("savepoint" in text and "does not exist" in text)
+
+
+def checked_idempotency_key(idempotency_key: str) -> str:
+    key = idempotency_key.strip()
+    if not 8 <= len(key) <= 80:
+        raise InvalidInput("idempotencyKey", "an idempotency key has 8-80 characters")
+    return key
+
+
+async def reschedule_booking(
+    context: Context, booking_id: int, slot_id: int, idempotency_key: str
+) -> Booking:
+    """改约. A patient moves their own booking before the cutoff; an administrator any, any time."""
+    key = checked_idempotency_key(idempotency_key)
+    viewer = context.viewer
+    for attempt in range(5):
+        try:
+            async with in_transaction():
+                return await reschedule.reschedule_booking(
+                    booking_id,
+                    slot_id,
+                    key,
+                    account_id=None if viewer.is_admin else _account_id(context),
+                    actor_id=viewer.account_id,
+                    policy=booking_policy(context.settings),
+                    cutoff_minutes=context.settings.cancel_cutoff_minutes,
+                    now=utcnow(),
+                )
+        except Exception as exc:  # the savepoint's failure comes from the driver, not tortoise
+            # A deadlock victim (PostgreSQL, MariaDB) was rolled back whole: run it again. MariaDB
+            # rolls back the whole transaction inside the placement's savepoint, so the savepoint's
+            # own rollback then fails with 1305 "SAVEPOINT ... does not exist": the same victim.
+            if not is_deadlock_victim(exc) or attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
 # -- lists with cursor pagination (keyset on the id, newest first)
 
 
@@ -98,10 +137,10 @@ class BookingFilter:
 
 
 async def _page(criteria: BookingFilter, first: int, after: int | None) -> Page[Booking]:
-    return await keyset_page(filtered(criteria), first, after)
+    return await keyset_page(await filtered(criteria), first, after)
 
 
-def filtered(criteria: BookingFilter) -> QuerySet[Booking]:
+async def filtered(criteria: BookingFilter) -> QuerySet[Booking]:
     """The bookings the criteria select (the `bookings` query's and the bookings export's filters)."""
     query = Booking.all()
     if criteria.account_id is not None:
@@ -113,7 +152,9 @@ def filtered(criteria: BookingFilter) -> QuerySet[Booking]:
     if criteria.date_to is not None:
         query = query.filter(visit_date__lte=criteria.date_to)
     if criteria.department_id is not None:
-        query = query.filter(department_id=criteria.department_id)
+        # A clinical department's bookings include its sub-departments', as doctors(departmentId) does.
+        children = await Department.filter(parent_id=criteria.department_id).values_list("id", flat=True)
+        query = query.filter(department_id__in=[criteria.department_id, *children])
     if criteria.schedule_id is not None:
         query = query.filter(schedule_id=criteria.schedule_id)
     if criteria.patient_id is not None:

@@ -166,7 +166,10 @@ async def create_department(context: Context, fields: Changes) -> Department:
     try:
         async with in_transaction():
             if parent_id is not None:
-                _require_top_level_parent((await _lock_departments(parent_id)).get(parent_id))
+                parent = _require_top_level_parent((await _lock_departments(parent_id)).get(parent_id))
+                # A sub-department sits where its parent does unless told otherwise (issue 16.8).
+                for inherited in ("building", "floor", "ticket_prefix"):
+                    values.setdefault(inherited, getattr(parent, inherited))
             if await Department.filter(code=values["code"]).exists():
                 raise DuplicateCode(values["code"])
             row = await Department.create(**values)

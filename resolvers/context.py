@@ -39,6 +39,10 @@ class Viewer:
         return self.role == Role.DOCTOR
 
     @property
+    def is_registrar(self) -> bool:
+        return self.role == Role.REGISTRAR
+
+    @property
     def is_patient(self) -> bool:
         return self.role == Role.PATIENT
 

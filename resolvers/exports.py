@@ -139,7 +139,7 @@ async def booking_rows(
     tz = context.settings.tz
     last: int | None = None
     while True:
-        query = filtered(criteria)
+        query = await filtered(criteria)
         if last is not None:
             query = query.filter(id__lt=last)
         batch: list[Booking] = await query.order_by("-id").limit(BATCH)

@@ -20,13 +20,13 @@ from graphql import GraphQLError
 from tortoise.transactions import in_transaction
 
 from models import access_revocations, queue_board
-from models.accounts import Patient
+from models.accounts import IdKind, Patient, reveal_id_number
 from models.booking import Booking, BookingStatus
 from models.catalogue import Department, Doctor, Room
 from models.checkin_codes import InvalidCheckInCode, verify_code
 from models.clock import utcnow
 from models.errors import DomainError, InvalidTransition, NotAllowed, NotFound
-from models.identity import mask_name
+from models.identity import age_on, birth_date, mask_name
 from models.queue_calls import call_next, restore, return_after_tests, transfer
 from models.queueing import (
     AlreadyCheckedIn,
@@ -150,6 +150,11 @@ async def _check_in(context: Context, booking: Booking, schedule: Schedule) -> Q
         raise CheckInClosed()
     department = await Department.get(id=booking.department_id)
     patient = await Patient.get(id=booking.patient_id)
+    # The session's place among its department's sessions that day, by id: stable as sessions are
+    # added (a session with tickets is never deleted).
+    ordinal = await Schedule.filter(
+        department_id=booking.department_id, date=booking.visit_date, id__lt=schedule.id
+    ).count()
     await ensure_boards(*boards)
     async with in_transaction():
         sequences = await bump(boards)
@@ -159,14 +164,24 @@ async def _check_in(context: Context, booking: Booking, schedule: Schedule) -> Q
         ticket = await open_ticket(
             booking,
             room_id=room_id,
-            label=ticket_label(department.ticket_prefix, booking.queue_number),
+            label=ticket_label(department.ticket_prefix, booking.queue_number, ordinal),
             display_name=mask_name(patient.name),
             late=now > booking.slot_ends_at,
             now=now,
         )
+        age = _age(patient, today(context))
+        if age is not None and age >= settings.elderly_priority_age:
+            ticket = await set_priority(ticket, PriorityReason.ELDERLY, f"{age}岁 (automatic)", now=now)
         read_boards = await read_room_boards(context, sequences)
     await publish_boards(context, sequences, "checked_in", ticket, read_boards)
     return ticket
+
+
+def _age(patient: Patient, day: date) -> int | None:
+    if patient.id_kind is not IdKind.RESIDENT_ID:
+        return None
+    born = birth_date(reveal_id_number(patient))
+    return age_on(born, day) if born else None
 
 
 async def _return_after_tests(context: Context, booking: Booking, boards: list[str]) -> QueueTicket:

@@ -7,10 +7,13 @@ from datetime import date, datetime, time, timedelta
 
 from tortoise.transactions import in_transaction
 
-from models import audit, scheduling
+from gualema.settings import Settings
+from models import audit, calendar, schedule_edits, scheduling
 from models.booking import actions as booking_actions
+from models.calendar import ClinicClosure
 from models.catalogue import Doctor
-from models.errors import InvalidInput
+from models.clock import utcnow
+from models.errors import InvalidInput, NotAllowed, NotFound
 from models.scheduling import Period, ReleaseRule, Schedule, SessionSpec, Slot, WeeklyTemplate
 from models.session_rules import PERIOD_HOURS
 from resolvers.context import Context
@@ -68,12 +71,74 @@ async def create_schedule(context: Context, data: ScheduleInput) -> Schedule:
     )
     async with in_transaction():
         schedule = await scheduling.create_schedule(spec, release_rule(context))
+        # Checked on the row as made (its times in UTC); a refusal rolls the session back.
+        schedule_edits.check_not_past(schedule.starts_at, utcnow())
+        await schedule_edits.check_overlap(
+            doctor_id=data.doctor_id,
+            room_id=data.room_id,
+            starts_at=schedule.starts_at,
+            ends_at=schedule.ends_at,
+            ignore=schedule.id,
+        )
         await audit.record(context.viewer.account_id, "schedule.create", "schedule", schedule.id)
     return schedule
 
 
 async def find_schedule(schedule_id: int) -> Schedule | None:
     return await Schedule.get_or_none(id=schedule_id)
+
+
+async def update_schedule(
+    context: Context, schedule_id: int, edit: schedule_edits.ScheduleEdit, reason: str
+) -> Schedule:
+    async with in_transaction():
+        return await schedule_edits.update_schedule(
+            schedule_id,
+            edit,
+            reason=reason.strip(),
+            actor_id=context.viewer.account_id,
+            tz=context.settings.tz,
+            now=utcnow(),
+        )
+
+
+async def close_slot(context: Context, slot_id: int, reason: str) -> Slot:
+    async with in_transaction():
+        return await schedule_edits.close_slot(
+            slot_id, actor_id=context.viewer.account_id, reason=reason.strip()
+        )
+
+
+async def delete_schedule(context: Context, schedule_id: int) -> int:
+    async with in_transaction():
+        await schedule_edits.delete_schedule(schedule_id, actor_id=context.viewer.account_id)
+    return schedule_id
+
+
+async def weekly_templates(context: Context, doctor_id: int | None) -> list[WeeklyTemplate]:
+    query = WeeklyTemplate.filter(active=True)
+    if doctor_id is not None:
+        query = query.filter(doctor_id=doctor_id)
+    return await query.order_by("weekday", "start_minute", "id")
+
+
+async def delete_weekly_template(context: Context, template_id: int) -> WeeklyTemplate:
+    """Sessions it generated stay; it generates no more."""
+    async with in_transaction():
+        template = await WeeklyTemplate.get_or_none(id=template_id, active=True)
+        if template is None:
+            raise NotFound("no such template")
+        template.active = False
+        await template.save(update_fields=["active"])
+        await audit.record(context.viewer.account_id, "template.delete", "weekly_template", template_id)
+    return template
+
+
+async def schedule(context: Context, schedule_id: int) -> Schedule:
+    row = await Schedule.get_or_none(id=schedule_id)
+    if row is None:
+        raise NotFound("no such session")
+    return row
 
 
 async def schedules(
@@ -108,6 +173,13 @@ async def create_weekly_template(context: Context, data: TemplateInput) -> Weekl
         raise InvalidInput("endTime", "a session ends after it starts")
     if not await Doctor.filter(id=data.doctor_id).exists():
         raise InvalidInput("doctorId", "no such doctor")
+    async with in_transaction():
+        template = await _create_template(data)
+        await audit.record(context.viewer.account_id, "template.create", "weekly_template", template.id)
+    return template
+
+
+async def _create_template(data: TemplateInput) -> WeeklyTemplate:
     return await WeeklyTemplate.create(
         doctor_id=data.doctor_id,
         registration_type_id=data.registration_type_id,
@@ -124,16 +196,98 @@ async def generate_schedules(context: Context, weeks: int, template_ids: list[in
     if not 1 <= weeks <= 8:
         raise InvalidInput("weeks", "generate 1 to 8 weeks ahead")
     today = datetime.now(context.settings.tz).date()
-    return await scheduling.generate_from_templates(today, weeks, release_rule(context), template_ids)
+    created = await scheduling.generate_from_templates(today, weeks, release_rule(context), template_ids)
+    await audit.record(
+        context.viewer.account_id,
+        "schedule.generate",
+        "weekly_template",
+        ",".join(map(str, template_ids or [])) or "all",
+        after={"weeks": weeks, "created": [row.id for row in created]},
+    )
+    return created
+
+
+async def _own_doctor_ids(context: Context) -> list[int]:
+    rows = await Doctor.filter(account_id=context.viewer.account_id).values_list("id", flat=True)
+    return [int(r) for r in rows]  # type: ignore[call-overload]
+
+
+async def my_sessions(context: Context, date_from: date, date_to: date) -> list[Schedule]:
+    """A doctor's sessions across all their profiles: today (from = to) or their history."""
+    if date_to < date_from or (date_to - date_from) > timedelta(days=MAX_RANGE_DAYS * 6):
+        raise InvalidInput("dateTo", "a range covers 0 to a year")
+    own = await _own_doctor_ids(context)
+    query = Schedule.filter(doctor_id__in=own, date__gte=date_from, date__lte=date_to)
+    return await query.order_by("starts_at", "id").limit(500)
+
+
+async def stop_my_session(context: Context, schedule_id: int, reason: str) -> Schedule:
+    """A doctor stops their own session when the hospital allows it; otherwise an administrator must."""
+    if not context.settings.doctor_may_stop_own_session:
+        raise NotAllowed("ask an administrator to stop this session (停诊)")
+    if not await Schedule.filter(id=schedule_id, doctor_id__in=await _own_doctor_ids(context)).exists():
+        raise NotFound("no such session")
+    return await stop_schedule(context, schedule_id, reason)
+
+
+async def keep_sessions_generated(settings: Settings) -> int:
+    """The background job: sessions from the templates `generate_weeks_ahead` weeks ahead. Exactly once
+    across processes: a session's template key is unique, and a process that loses the race skips it."""
+    if settings.generate_weeks_ahead == 0:
+        return 0
+    rule = ReleaseRule(tz=settings.tz, days_ahead=settings.release_days_ahead, hour=settings.release_hour)
+    today = datetime.now(settings.tz).date()
+    return len(await scheduling.generate_from_templates(today, settings.generate_weeks_ahead, rule))
+
+
+async def create_clinic_closure(
+    context: Context, day: date, reason: str, department_id: int | None, working_weekday: int | None
+) -> ClinicClosure:
+    async with in_transaction():
+        closure = await calendar.add_closure(
+            day,
+            reason,
+            department_id=department_id,
+            working_weekday=working_weekday,
+            actor_id=context.viewer.account_id,
+        )
+        await audit.record(
+            context.viewer.account_id,
+            "calendar.closure",
+            "clinic_closure",
+            closure.id,
+            after={
+                "date": day.isoformat(),
+                "department_id": department_id,
+                "working_weekday": working_weekday,
+            },
+            reason=reason.strip()[:255],
+        )
+    return closure
+
+
+async def clinic_closures(context: Context, first: date, last: date) -> list[ClinicClosure]:
+    if last < first or (last - first) > timedelta(days=400):
+        raise InvalidInput("to", "a range covers 0 to 400 days")
+    return await ClinicClosure.filter(date__gte=first, date__lte=last).order_by("date", "id")
 
 
 async def add_capacity(
     context: Context, schedule_id: int, slot_id: int | None, added: int, reason: str
 ) -> Slot:
     async with in_transaction():
-        return await scheduling.add_capacity(
+        slot = await scheduling.add_capacity(
             schedule_id, slot_id, added, actor_id=context.viewer.account_id, reason=reason.strip()
         )
+        await audit.record(
+            context.viewer.account_id,
+            "schedule.add_capacity",
+            "schedule",
+            schedule_id,
+            after={"slot_id": slot.id, "added": added},
+            reason=reason.strip()[:255],
+        )
+    return slot
 
 
 async def stop_schedule(context: Context, schedule_id: int, reason: str) -> Schedule:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -15,6 +15,7 @@ from models.accounts import (
     InvalidCredentials,
     InvalidRefreshToken,
     LoginThrottled,
+    PatientInUse,
     PatientLimitReached,
     PhoneTaken,
 )
@@ -32,7 +33,7 @@ from schema.pagination import (
     Connection,
     decode_cursor,
 )
-from schema.permissions import IsAdmin, IsAuthenticated, IsPatient
+from schema.permissions import IsAdmin, IsAuthenticated, IsPatient, IsStaff
 
 if TYPE_CHECKING:
     from schema.catalogue import Doctor
@@ -70,6 +71,26 @@ class Patient:
     def phone(self) -> str:
         return mask_phone(self._phone)
 
+    @strawberry.field(
+        permission_classes=[IsStaff],
+        description="For doctors and administrators: sex and age from the ID number and the completed "
+        "visits at this hospital, newest first. Each read is audited.",
+    )
+    async def clinical(self, info: Info) -> ClinicalFacts:
+        facts = await use_cases.clinical_facts(info.context, int(self.id))
+        return ClinicalFacts(
+            sex=facts.sex,
+            age=facts.age,
+            past_visits=[
+                PastVisit(
+                    booking_id=strawberry.ID(str(b.id)),
+                    visit_date=b.visit_date,
+                    department_id=strawberry.ID(str(b.department_id)),
+                )
+                for b in facts.past_visits
+            ],
+        )
+
     @classmethod
     def from_model(cls, row: account_models.Patient) -> Patient:
         return cls(
@@ -80,6 +101,20 @@ class Patient:
             id_number=row.id_number_masked,
             _phone=row.phone,
         )
+
+
+@strawberry.type
+class PastVisit:
+    booking_id: strawberry.ID
+    visit_date: date
+    department_id: strawberry.ID
+
+
+@strawberry.type
+class ClinicalFacts:
+    sex: str | None = strawberry.field(description="male or female, from a resident ID; else null.")
+    age: int | None
+    past_visits: list[PastVisit]
 
 
 @strawberry.type
@@ -196,6 +231,12 @@ class PhoneTakenError(Error):
     pass
 
 
+@maps(PatientInUse)
+@strawberry.type(name="PatientInUse")
+class PatientInUseError(Error):
+    pass
+
+
 @maps(InvalidRefreshToken)
 @strawberry.type
 class InvalidRefreshTokenError(Error):
@@ -262,7 +303,7 @@ AddPatientResult = Annotated[
     strawberry.union("AddPatientResult"),
 ]
 RemovePatientResult = Annotated[
-    Patient | NotFoundError | InvalidInputError, strawberry.union("RemovePatientResult")
+    Patient | NotFoundError | InvalidInputError | PatientInUseError, strawberry.union("RemovePatientResult")
 ]
 AccountResult = Annotated[
     Account | NotFoundError | InvalidInputError | NotAllowedError, strawberry.union("AccountResult")

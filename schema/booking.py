@@ -11,6 +11,7 @@ from strawberry.types.info import Info
 from models import booking as booking_models
 from models import no_shows as no_show_models
 from models.booking import BookingStatus, rules
+from models.booking import reschedule as reschedule_models
 from resolvers import booking as use_cases
 from resolvers.booking import CURSOR_KIND, BookingFilter
 from resolvers.loaders import BookingEventsByBookingLoader, PatientByIdLoader
@@ -148,18 +149,36 @@ class CancellationClosedError(Error):
     deadline: datetime
 
 
-BookSlotResult = Annotated[
-    Booking
-    | SlotUnavailableError
-    | NotYetReleasedError
+# What the one placement may refuse, whichever way a booking comes in (app, desk, reschedule).
+PlacementRefused = (
+    SlotUnavailableError
     | DuplicateBookingError
     | QuotaExceededError
     | BlacklistedError
     | BookingClosedError
-    | PatientNotFoundError
     | IdempotencyKeyReusedError
-    | InvalidInputError,
+    | InvalidInputError
+)
+BookSlotResult = Annotated[
+    Booking | NotYetReleasedError | PatientNotFoundError | PlacementRefused,
     strawberry.union("BookSlotResult"),
+]
+
+
+@maps(reschedule_models.RescheduleNotAllowed)
+@strawberry.type(name="RescheduleNotAllowed")
+class RescheduleNotAllowedError(Error):
+    pass
+
+
+RescheduleBookingResult = Annotated[
+    Booking
+    | CancellationClosedError
+    | RescheduleNotAllowedError
+    | InvalidStatusTransition
+    | NotFoundError
+    | PlacementRefused,
+    strawberry.union("RescheduleBookingResult"),
 ]
 CancelBookingResult = Annotated[
     Booking | NotFoundError | CancellationClosedError | InvalidStatusTransition,
@@ -171,6 +190,13 @@ CancelBookingResult = Annotated[
 class BookSlotInput:
     slot_id: strawberry.ID
     patient_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description="Client-chosen, 8-80 characters; retries reuse it.")
+
+
+@strawberry.input(description="改约: move a confirmed or pending booking to another slot of its department.")
+class RescheduleBookingInput:
+    booking_id: strawberry.ID
+    slot_id: strawberry.ID
     idempotency_key: str = strawberry.field(description="Client-chosen, 8-80 characters; retries reuse it.")
 
 
@@ -289,6 +315,16 @@ class Mutation:
             parse_id(input.slot_id, "slotId"),
             parse_id(input.patient_id, "patientId"),
             input.idempotency_key,
+        )
+        return Booking.from_model(row)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="The new seat is taken before the old one is given back; the fee difference follows.",
+    )
+    async def reschedule_booking(self, info: Info, input: RescheduleBookingInput) -> RescheduleBookingResult:
+        row = await use_cases.reschedule_booking(
+            info.context, int(input.booking_id), int(input.slot_id), input.idempotency_key
         )
         return Booking.from_model(row)
 

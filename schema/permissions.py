@@ -49,6 +49,17 @@ class IsStaff(BasePermission):
         return bool(viewer.is_doctor or viewer.is_admin)
 
 
+class IsRegistrar(BasePermission):
+    """Front-desk staff (scoped to their departments in the use case) and administrators."""
+
+    message = "only registration-desk staff may do this"
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        viewer = _viewer(info)
+        return bool(viewer.is_registrar or viewer.is_admin)
+
+
 class IsAdmin(BasePermission):
     message = "only an administrator may do this"
     error_extensions = {"code": "FORBIDDEN"}

@@ -8,14 +8,23 @@ from typing import Annotated
 import strawberry
 from strawberry.types.info import Info
 
+from models import schedule_edits
 from models import scheduling as scheduling_models
+from models.calendar import ClinicClosure as ClinicClosureRow
 from models.scheduling import Period, ScheduleStatus
 from resolvers import scheduling as use_cases
 from resolvers.loaders import SlotsByScheduleLoader
 from resolvers.scheduling import ScheduleInput, TemplateInput
-from schema.errors import InvalidInputError, InvalidStatusTransition, NotFoundError
+from schema.errors import (
+    Error,
+    InvalidInputError,
+    InvalidStatusTransition,
+    NotAllowedError,
+    NotFoundError,
+    maps,
+)
 from schema.ids import parse_id, parse_ids, parse_optional_id
-from schema.permissions import IsAdmin
+from schema.permissions import IsAdmin, IsDoctor
 
 # The domain enums are the GraphQL enums (strawberry.enum registers the class itself).
 strawberry.enum(Period, name="Period")
@@ -28,7 +37,8 @@ class Slot:
     start: datetime
     end: datetime
     capacity: int
-    remaining: int
+    remaining: int = strawberry.field(description="Seats left online; 0 once the slot is closed or stopped.")
+    desk_remaining: int = strawberry.field(description="现场号: seats left that only the desk may give.")
     bookable: bool
 
     @classmethod
@@ -38,9 +48,15 @@ class Slot:
             start=row.starts_at,
             end=row.ends_at,
             capacity=row.capacity,
-            remaining=row.remaining,
+            remaining=seats_left(row),
+            desk_remaining=row.desk_remaining if row.bookable else 0,
             bookable=row.bookable,
         )
+
+
+def seats_left(row: scheduling_models.Slot) -> int:
+    # A stopped session's or a closed slot's seats can be taken by nobody.
+    return row.remaining if row.bookable else 0
 
 
 @strawberry.type(description="A doctor's clinic session (排班).")
@@ -66,10 +82,10 @@ class Schedule:
         rows = await info.context.loader(SlotsByScheduleLoader).load(int(self.id))
         return [Slot.from_model(row) for row in rows]
 
-    @strawberry.field(description="Seats left over all slots.")
+    @strawberry.field(description="Seats left online over all slots; 0 once the session is stopped.")
     async def remaining(self, info: Info) -> int:
         rows = await info.context.loader(SlotsByScheduleLoader).load(int(self.id))
-        return sum(row.remaining for row in rows)
+        return sum(seats_left(row) for row in rows)
 
     @classmethod
     def from_model(cls, row: scheduling_models.Schedule) -> Schedule:
@@ -113,6 +129,47 @@ class WeeklyTemplate:
             slot_minutes=row.slot_minutes,
             capacity=row.capacity,
         )
+
+
+@strawberry.type(description="A day of the clinic calendar: closed, or worked as another weekday (调休).")
+class ClinicClosure:
+    id: strawberry.ID
+    date: date
+    department_id: strawberry.ID | None = strawberry.field(description="None: the whole hospital.")
+    reason: str
+    working_weekday: int | None = strawberry.field(
+        description="Set for an extra working day: whose weekday's templates it runs (0 is Monday)."
+    )
+
+    @classmethod
+    def from_model(cls, row: ClinicClosureRow) -> ClinicClosure:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            date=row.date,
+            department_id=strawberry.ID(str(row.department_id)) if row.department_id is not None else None,
+            reason=row.reason,
+            working_weekday=row.working_weekday,
+        )
+
+
+@strawberry.input
+class CreateClinicClosureInput:
+    date: date
+    reason: str
+    department_id: strawberry.ID | None = None
+    working_weekday: int | None = strawberry.field(
+        default=None, description="Give it for a worked weekend (调休) instead of a closure."
+    )
+
+
+CreateClinicClosureResult = Annotated[
+    ClinicClosure | InvalidInputError, strawberry.union("CreateClinicClosureResult")
+]
+
+
+@strawberry.type
+class DeletedSchedule:
+    id: strawberry.ID
 
 
 @strawberry.type
@@ -170,7 +227,41 @@ class StopScheduleInput:
     reason: str
 
 
-CreateScheduleResult = Annotated[Schedule | InvalidInputError, strawberry.union("CreateScheduleResult")]
+@maps(schedule_edits.SessionOverlaps)
+@strawberry.type(name="SessionOverlaps")
+class SessionOverlapsError(Error):
+    what: str = strawberry.field(description="doctor or room")
+    schedule_id: strawberry.ID
+
+
+@maps(schedule_edits.SessionInThePast)
+@strawberry.type(name="SessionInThePast")
+class SessionInThePastError(Error):
+    pass
+
+
+@maps(schedule_edits.BookingsOutsideNewTimes)
+@strawberry.type(name="BookingsOutsideNewTimes")
+class BookingsOutsideNewTimesError(Error):
+    booking_ids: list[strawberry.ID]
+
+
+@maps(schedule_edits.CapacityBelowBooked)
+@strawberry.type(name="CapacityBelowBooked")
+class CapacityBelowBookedError(Error):
+    booked: int
+
+
+@maps(schedule_edits.SessionHasBookings)
+@strawberry.type(name="SessionHasBookings")
+class SessionHasBookingsError(Error):
+    pass
+
+
+CreateScheduleResult = Annotated[
+    Schedule | InvalidInputError | SessionOverlapsError | SessionInThePastError,
+    strawberry.union("CreateScheduleResult"),
+]
 CreateWeeklyTemplateResult = Annotated[
     WeeklyTemplate | InvalidInputError, strawberry.union("CreateWeeklyTemplateResult")
 ]
@@ -182,6 +273,42 @@ StopScheduleResult = Annotated[
     Schedule | NotFoundError | InvalidInputError | InvalidStatusTransition,
     strawberry.union("StopScheduleResult"),
 ]
+
+
+UpdateScheduleResult = Annotated[
+    Schedule
+    | NotFoundError
+    | InvalidInputError
+    | SessionOverlapsError
+    | SessionInThePastError
+    | BookingsOutsideNewTimesError
+    | CapacityBelowBookedError,
+    strawberry.union("UpdateScheduleResult"),
+]
+StopMySessionResult = Annotated[
+    Schedule | NotFoundError | NotAllowedError | InvalidInputError | InvalidStatusTransition,
+    strawberry.union("StopMySessionResult"),
+]
+CloseSlotResult = Annotated[Slot | NotFoundError, strawberry.union("CloseSlotResult")]
+DeleteScheduleResult = Annotated[
+    DeletedSchedule | NotFoundError | SessionHasBookingsError, strawberry.union("DeleteScheduleResult")
+]
+DeleteWeeklyTemplateResult = Annotated[
+    WeeklyTemplate | NotFoundError, strawberry.union("DeleteWeeklyTemplateResult")
+]
+
+
+@strawberry.input(
+    description="替诊, another room, other times (same day) or another capacity; a reason always."
+)
+class UpdateScheduleInput:
+    schedule_id: strawberry.ID
+    doctor_id: strawberry.ID | None = None
+    room_id: strawberry.ID | None = None
+    start_time: time | None = None
+    end_time: time | None = None
+    capacity: int | None = None
+    reason: str
 
 
 @strawberry.type
@@ -208,6 +335,29 @@ class Query:
             date_to,
         )
         return [Schedule.from_model(row) for row in rows]
+
+    @strawberry.field(description="The clinic calendar's closures and extra working days in a range.")
+    async def clinic_closures(
+        self, info: Info, from_: Annotated[date, strawberry.argument(name="from")], to: date
+    ) -> list[ClinicClosure]:
+        return [
+            ClinicClosure.from_model(row) for row in await use_cases.clinic_closures(info.context, from_, to)
+        ]
+
+    @strawberry.field(
+        permission_classes=[IsDoctor], description="The doctor's own sessions in a range: today, or history."
+    )
+    async def my_sessions(self, info: Info, date_from: date, date_to: date) -> list[Schedule]:
+        return [
+            Schedule.from_model(row) for row in await use_cases.my_sessions(info.context, date_from, date_to)
+        ]
+
+    @strawberry.field(permission_classes=[IsAdmin], description="Active weekly templates, by weekday.")
+    async def weekly_templates(
+        self, info: Info, doctor_id: strawberry.ID | None = None
+    ) -> list[WeeklyTemplate]:
+        rows = await use_cases.weekly_templates(info.context, parse_optional_id(doctor_id, "doctorId"))
+        return [WeeklyTemplate.from_model(row) for row in rows]
 
 
 @strawberry.type
@@ -249,6 +399,64 @@ class Mutation:
         ids = parse_ids(input.template_ids, "templateIds") if input.template_ids else None
         rows = await use_cases.generate_schedules(info.context, input.weeks, ids)
         return GeneratedSchedules(created=[Schedule.from_model(row) for row in rows])
+
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description="替诊 (patients told the new doctor), room, times, capacity; bookings are kept.",
+    )
+    async def update_schedule(self, info: Info, input: UpdateScheduleInput) -> UpdateScheduleResult:
+        edit = schedule_edits.ScheduleEdit(
+            doctor_id=parse_optional_id(input.doctor_id, "doctorId"),
+            room_id=parse_optional_id(input.room_id, "roomId"),
+            start=input.start_time,
+            end=input.end_time,
+            capacity=input.capacity,
+        )
+        row = await use_cases.update_schedule(
+            info.context, parse_id(input.schedule_id, "scheduleId"), edit, input.reason
+        )
+        return Schedule.from_model(row)
+
+    @strawberry.mutation(
+        permission_classes=[IsAdmin], description="Generation skips (or, for 调休, adds) it."
+    )
+    async def create_clinic_closure(
+        self, info: Info, input: CreateClinicClosureInput
+    ) -> CreateClinicClosureResult:
+        row = await use_cases.create_clinic_closure(
+            info.context,
+            input.date,
+            input.reason,
+            parse_optional_id(input.department_id, "departmentId"),
+            input.working_weekday,
+        )
+        return ClinicClosure.from_model(row)
+
+    @strawberry.mutation(
+        permission_classes=[IsDoctor], description="停诊 of one's own session, when the hospital allows it."
+    )
+    async def stop_my_session(self, info: Info, input: StopScheduleInput) -> StopMySessionResult:
+        row = await use_cases.stop_my_session(
+            info.context, parse_id(input.schedule_id, "scheduleId"), input.reason
+        )
+        return Schedule.from_model(row)
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description="No new bookings in this slot.")
+    async def close_slot(self, info: Info, slot_id: strawberry.ID, reason: str) -> CloseSlotResult:
+        return Slot.from_model(await use_cases.close_slot(info.context, parse_id(slot_id, "slotId"), reason))
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description="Only a session nobody booked.")
+    async def delete_schedule(self, info: Info, schedule_id: strawberry.ID) -> DeleteScheduleResult:
+        deleted = await use_cases.delete_schedule(info.context, parse_id(schedule_id, "scheduleId"))
+        return DeletedSchedule(id=strawberry.ID(str(deleted)))
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description="It generates no more sessions.")
+    async def delete_weekly_template(
+        self, info: Info, template_id: strawberry.ID
+    ) -> DeleteWeeklyTemplateResult:
+        return WeeklyTemplate.from_model(
+            await use_cases.delete_weekly_template(info.context, parse_id(template_id, "templateId"))
+        )
 
     @strawberry.mutation(
         permission_classes=[IsAdmin], description="加号: extra seats, recorded with who and why."

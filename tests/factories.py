@@ -283,6 +283,7 @@ async def confirmed_booking(
     patient_name: str = "张小三",
     slot_starts_in: timedelta = timedelta(minutes=-10),
     slot_minutes: int = 30,
+    id_number: str | None = None,
 ) -> Any:
     """A CONFIRMED (paid) booking of `schedule` whose slot starts `slot_starts_in` from now."""
     from tortoise.expressions import F
@@ -293,7 +294,7 @@ async def confirmed_booking(
     from models.scheduling import Schedule, Slot
 
     owner = owner or await patient_user(name=patient_name)
-    person = await patient(owner, name=patient_name)
+    person = await patient(owner, name=patient_name, id_number=id_number)
     if number is None:
         await Schedule.filter(id=schedule.id).update(next_number=F("next_number") + 1)
         number = (await Schedule.get(id=schedule.id)).next_number - 1

@@ -6,12 +6,14 @@
 - `transition`: the one status writer and the change record it returns
 - `placement`: the one way a booking is made (app, waitlist, desk, reschedule)
 - `notices`: what the patient is told
+- `desk`: walk-ins registered at the desk (现场挂号)
+- `reschedule`: 改约
 - `actions`: cancellation, lapsed holds, 停诊, the no-show sweep
 
 The tables and statuses are re-exported here for the many readers that only need those.
 """
 
 from models.booking.status import ACTIVE, FHIR_STATUS, BookingStatus
-from models.booking.tables import Booking, BookingEvent, BookingQuota
+from models.booking.tables import Booking, BookingEvent, BookingQuota, DeskPayment
 
-__all__ = ["ACTIVE", "FHIR_STATUS", "Booking", "BookingEvent", "BookingQuota", "BookingStatus"]
+__all__ = ["ACTIVE", "FHIR_STATUS", "Booking", "BookingEvent", "BookingQuota", "BookingStatus", "DeskPayment"]

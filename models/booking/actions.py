@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 from models.accounts import Patient
 from models.booking.rules import check_cancellable
 from models.booking.status import BookingStatus
-from models.booking.tables import Booking
+from models.booking.tables import Booking, booking_of
 from models.clock import utcnow
 from models.errors import InvalidInput, InvalidTransition, NotFound
 from models.no_shows import NoShowPolicy, block_if_due
@@ -33,12 +33,7 @@ async def cancel_booking(
     """A patient's (account_id set: only their own) or an administrator's cancellation. Call inside a
     transaction."""
     now = now or utcnow()
-    query = Booking.filter(id=booking_id)
-    if account_id is not None:
-        query = query.filter(account_id=account_id)
-    booking = await query.first()
-    if booking is None:
-        raise NotFound("no such booking")
+    booking = await booking_of(booking_id, account_id)
     if account_id is not None:
         check_cancellable(now=now, slot_starts_at=booking.slot_starts_at, cutoff_minutes=cutoff_minutes)
     return await change_booking(
@@ -91,9 +86,11 @@ async def stop_schedule(schedule_id: int, *, actor_id: int | None, reason: str) 
 
 
 async def sweep_no_shows(policy: NoShowPolicy, now: datetime | None = None, limit: int = 50) -> int:
-    """For each session that has ended, once: CONFIRMED bookings become NO_SHOW, then patients who
-    reached the threshold inside the window are blocked. The session is claimed with a conditional
-    UPDATE of `no_shows_swept` inside the same transaction, so several processes never double-count."""
+    """Closing the day. For each session that has ended, once: CONFIRMED bookings become NO_SHOW
+    (and are told), CHECKED_IN ones never seen (never called, or skipped and never restored) become
+    LEFT_UNSEEN, then patients who reached the no-show threshold inside the window are blocked. The
+    session is claimed with a conditional UPDATE of `no_shows_swept` inside the same transaction, so
+    several processes never double-count."""
     now = now or utcnow()
     ended = await Schedule.filter(ends_at__lte=now, no_shows_swept=False).order_by("ends_at").limit(limit)
     marked = 0
@@ -108,6 +105,14 @@ async def sweep_no_shows(policy: NoShowPolicy, now: datetime | None = None, limi
                     booking, S.NO_SHOW, actor_id=None, reason="not checked in by session end", at=now
                 )
                 marked += 1
+            for booking in await Booking.filter(schedule_id=schedule.id, status=S.CHECKED_IN):
+                await change_booking(
+                    booking,
+                    S.LEFT_UNSEEN,
+                    actor_id=None,
+                    reason="checked in, not seen by session end",
+                    at=now,
+                )
             for patient in await Patient.filter(id__in=list({b.patient_id for b in missed})):
                 await block_if_due(patient, policy, now)
     return marked

@@ -19,8 +19,11 @@ NOTIFY_ON: dict[BookingStatus, tuple[str, str, str | None]] = {
     S.CONFIRMED: ("booking.confirmed", "booking.confirmed", None),
     S.CANCELLED: ("booking.cancelled", "booking.cancelled", None),
     S.EXPIRED: ("booking.cancelled", "booking.expired", "未在时限内支付 (payment window elapsed)"),
+    S.NO_SHOW: ("booking.no_show", "booking.no_show", None),
 }
+# 停诊: a refund is promised only to a booking that was paid for.
 STOPPED_NOTICE = ("schedule.stopped", "booking.stopped", None)
+STOPPED_UNPAID_NOTICE = ("schedule.stopped_unpaid", "booking.stopped", None)
 CONFIRMED_NOTICE = NOTIFY_ON[S.CONFIRMED]
 
 

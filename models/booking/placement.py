@@ -39,6 +39,7 @@ from models.booking.rules import (
     QuotaExceeded,
     SlotUnavailable,
     check_booking_window,
+    check_desk_window,
     hold_expires_at,
     request_fingerprint,
 )
@@ -90,6 +91,28 @@ class WaitlistSeat:
 
 
 @dataclass(frozen=True)
+class DeskSeat:
+    """The registration desk (现场挂号): today's sessions until they end, the desk share first
+    (decision 190), and a fee settled at the window confirms the booking at once."""
+
+    today: date  # the hospital's today, in its zone
+    settled: bool
+
+
+@dataclass(frozen=True)
+class Replacing:
+    """A reschedule (改约): the booking this placement replaces, moved out by the caller right after.
+
+    Its active-uniqueness keys are given up first (the caller's transaction undoes that on any
+    refusal), and its unit of the daily quota counts for the new booking when both fall on one day
+    (the old one gives it back in the same transaction), so a patient at the limit can still move."""
+
+    booking: Booking
+    # The old booking's fee is paid and covers the new one: the new booking is confirmed at once.
+    settled: bool
+
+
+@dataclass(frozen=True)
 class Placed:
     booking: Booking
     change: BookingChanged | None  # None when the idempotency key replayed an earlier booking
@@ -102,18 +125,20 @@ async def place_booking(
     *,
     waitlist: WaitlistSeat | None = None,
     in_callers_transaction: bool = False,
+    replacing: Replacing | None = None,
+    desk: DeskSeat | None = None,
 ) -> Placed:
     """Take one seat of a slot for a patient of the account, atomically on every database.
 
     By default it opens its own transaction (do not call it inside one) and retries deadlock victims.
-    With `in_callers_transaction` (always for the waitlist) it runs inside the caller's transaction,
-    which the caller wraps in a savepoint so that a refusal (quota, duplicate) leaves the rest of its
-    work intact.
+    With `in_callers_transaction` (always for the waitlist and a reschedule) it runs inside the
+    caller's transaction, which the caller wraps in a savepoint so that a refusal (quota, duplicate)
+    leaves the rest of its work intact.
     """
     now = now or utcnow()
     fingerprint = request_fingerprint(request.slot_id, request.patient_id)
-    if waitlist is not None or in_callers_transaction:
-        return await _place_within(request, policy, fingerprint, now, waitlist)
+    if waitlist is not None or replacing is not None or desk is not None or in_callers_transaction:
+        return await _place_within(request, policy, fingerprint, now, waitlist, replacing, desk)
     for attempt in range(3):
         try:
             return await _place_own_transaction(request, policy, fingerprint, now)
@@ -172,14 +197,20 @@ async def _place_within(
     fingerprint: str,
     now: datetime,
     waitlist: WaitlistSeat | None,
+    replacing: Replacing | None = None,
+    desk: DeskSeat | None = None,
 ) -> Placed:
     facts = await _read(request, now)
     if facts.earlier_id is not None:
         return Placed(await _replayed(facts, fingerprint), None)
     # A reserved seat is not in `remaining`: only the pool's count may say "full" here.
-    _check_request(facts, now, seat_reserved=waitlist is not None and waitlist.reserved)
+    _check_request(facts, now, seat_reserved=waitlist is not None and waitlist.reserved, desk=desk)
+    if replacing is not None:
+        await Booking.filter(id=replacing.booking.id).update(
+            active_session_key=None, active_department_day_key=None
+        )
     try:
-        return await _place_in_steps(request, policy, facts, fingerprint, now, waitlist)
+        return await _place_in_steps(request, policy, facts, fingerprint, now, waitlist, replacing, desk)
     except IntegrityError:
         raise DuplicateBooking() from None  # the caller's savepoint undoes what was written
 
@@ -209,16 +240,21 @@ async def _replayed(facts: RequestFacts, fingerprint: str) -> Booking:
     return await Booking.get(id=facts.earlier_id)
 
 
-def _check_request(facts: RequestFacts, now: datetime, *, seat_reserved: bool = False) -> None:
+def _check_request(
+    facts: RequestFacts, now: datetime, *, seat_reserved: bool = False, desk: DeskSeat | None = None
+) -> None:
     if not facts.slot_found:
         raise SlotUnavailable("no such time slot")
-    check_booking_window(
-        now=now,
-        release_at=facts.release_at,
-        session_starts_at=facts.session_starts_at,
-        stopped=facts.schedule_status == ScheduleStatus.STOPPED.value or not facts.bookable,
-    )
-    if facts.remaining <= 0 and not seat_reserved:
+    stopped = facts.schedule_status == ScheduleStatus.STOPPED.value or not facts.bookable
+    if desk is not None:
+        day, ends_at = facts.visit_date, facts.session_ends_at
+        check_desk_window(now=now, today=desk.today, visit_date=day, ends_at=ends_at, stopped=stopped)
+    else:
+        check_booking_window(
+            now=now, release_at=facts.release_at, session_starts_at=facts.session_starts_at, stopped=stopped
+        )
+    seats = facts.remaining + (facts.desk_remaining if desk is not None else 0)
+    if seats <= 0 and not seat_reserved:
         # Most of a release-hour crowd ends here, after one read. A stale read can only say "full"
         # a moment too early; it never sells a seat (the UPDATE decides).
         raise SlotUnavailable()
@@ -235,9 +271,13 @@ def _new_booking(
     fingerprint: str,
     now: datetime,
     waitlist: WaitlistSeat | None,
+    replacing: Replacing | None = None,
+    desk: DeskSeat | None = None,
 ) -> Booking:
     """The booking as it will be inserted, without its id and queue number."""
-    if waitlist is not None:
+    if (replacing is not None and replacing.settled) or (desk is not None and desk.settled):
+        status, expires_at = S.CONFIRMED, None
+    elif waitlist is not None:
         status = S.PENDING_PAYMENT if waitlist.offer_expires_at is not None else S.CONFIRMED
         expires_at = waitlist.offer_expires_at
     else:
@@ -279,22 +319,38 @@ async def _place_in_steps(
     fingerprint: str,
     now: datetime,
     waitlist: WaitlistSeat | None,
+    replacing: Replacing | None = None,
+    desk: DeskSeat | None = None,
 ) -> Placed:
     # Rows are locked in one order everywhere (quota, then slot, then session): no deadlocks. The
     # quota row is the account's own, so it goes first; the slot row everybody wants is taken as late
     # as possible, and from its UPDATE to the commit only the booking's own rows are written.
-    if not await take_quota(request.account_id, facts.visit_date, policy.max_per_account_per_day):
+    limit = policy.max_per_account_per_day
+    if (
+        replacing is not None
+        and replacing.booking.account_id == request.account_id
+        and replacing.booking.visit_date == facts.visit_date
+    ):
+        limit += 1  # the replaced booking's unit, given back before this transaction commits
+    if not await take_quota(request.account_id, facts.visit_date, limit):
         raise QuotaExceeded(policy.max_per_account_per_day)
     number = await take_seat(
-        request.slot_id, facts.schedule_id, reserved=waitlist is not None and waitlist.reserved
+        request.slot_id,
+        facts.schedule_id,
+        reserved=waitlist is not None and waitlist.reserved,
+        desk=desk is not None,
     )
     if number is None:
         raise SlotUnavailable()
-    booking = _new_booking(request, policy, facts, fingerprint, now, waitlist)
+    booking = _new_booking(request, policy, facts, fingerprint, now, waitlist, replacing, desk)
     booking.queue_number = number
     await booking.save()
     actor = request.account_id if waitlist is None else None
     reason = "" if waitlist is None else f"waitlist entry {waitlist.entry_id}"
+    if replacing is not None:
+        reason = f"改约自 booking {replacing.booking.id} (rescheduled from)"
+    if desk is not None:
+        reason = "现场挂号 (registered at the desk)"
     await BookingEvent.create(
         booking_id=booking.id,
         from_status=None,
@@ -425,29 +481,47 @@ TAKE_SEAT_SQLITE = (
     "UPDATE slot SET remaining = remaining - 1, issued = issued + 1 "
     "WHERE id = ? AND remaining > 0 AND bookable RETURNING first_number, block_size, issued"
 )
+TAKE_DESK_SEAT_SQLITE = (
+    "UPDATE slot SET desk_remaining = desk_remaining - 1, issued = issued + 1 "
+    "WHERE id = ? AND desk_remaining > 0 AND bookable RETURNING first_number, block_size, issued"
+)
 TAKE_RESERVED_SEAT_SQLITE = (
     "UPDATE slot SET issued = issued + 1 WHERE id = ? AND bookable RETURNING first_number, block_size, issued"
 )
 
 
-async def take_seat(slot_id: int, schedule_id: int, *, reserved: bool = False) -> int | None:
+async def take_seat(
+    slot_id: int, schedule_id: int, *, reserved: bool = False, desk: bool = False
+) -> int | None:
     """Take one seat of the slot and give it its queue number, or None when the slot is full or
     closed. One conditional UPDATE (with RETURNING where the database has it) decides; the number
     comes from the slot's block (same row, same statement) or, past the block, from the session's
-    counter. Call inside a transaction."""
+    counter. The desk takes a desk seat first, then an online one. Call inside a transaction."""
     conn = connections.get("default")
     if conn.capabilities.dialect == "sqlite":
-        rows = await conn.execute_query_dict(
-            TAKE_RESERVED_SEAT_SQLITE if reserved else TAKE_SEAT_SQLITE, [slot_id]
-        )
+        rows = []
+        if desk:
+            rows = await conn.execute_query_dict(TAKE_DESK_SEAT_SQLITE, [slot_id])
+        if not rows:
+            rows = await conn.execute_query_dict(
+                TAKE_RESERVED_SEAT_SQLITE if reserved else TAKE_SEAT_SQLITE, [slot_id]
+            )
         if not rows:
             return None
         row = rows[0]
     else:
         seat = Slot.filter(id=slot_id, bookable=True)
-        if not reserved:
-            seat = seat.filter(remaining__gt=0)
-            taken = await seat.update(remaining=F("remaining") - 1, issued=F("issued") + 1)
+        taken = 0
+        if desk:
+            taken = await seat.filter(desk_remaining__gt=0).update(
+                desk_remaining=F("desk_remaining") - 1, issued=F("issued") + 1
+            )
+        if taken == 1:
+            pass
+        elif not reserved:
+            taken = await seat.filter(remaining__gt=0).update(
+                remaining=F("remaining") - 1, issued=F("issued") + 1
+            )
         else:
             taken = await seat.update(issued=F("issued") + 1)
         if taken != 1:

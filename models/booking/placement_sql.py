@@ -46,8 +46,9 @@ def compiled(template: str, dialect: str) -> tuple[str, tuple[str, ...]]:
 
 READ_REQUEST = """
 SELECT e.id AS earlier_id, e.request_fingerprint AS earlier_fingerprint,
-       f.slot_starts_at, f.slot_ends_at, f.remaining, f.bookable, f.schedule_id, f.schedule_status,
-       f.release_at, f.session_starts_at, f.fee, f.visit_date, f.department_id, f.doctor_name,
+       f.slot_starts_at, f.slot_ends_at, f.remaining, f.desk_remaining, f.bookable, f.schedule_id,
+       f.schedule_status, f.release_at, f.session_starts_at, f.session_ends_at, f.fee, f.visit_date,
+       f.department_id, f.doctor_name,
        f.department_name, p.id AS patient_id, p.name AS patient_name, p.phone AS patient_phone,
        (SELECT max(b.ends_at) FROM no_show_block b
          WHERE b.identity_hash = p.id_number_hash AND b.ends_at > :now AND b.lifted_at IS NULL
@@ -55,9 +56,10 @@ SELECT e.id AS earlier_id, e.request_fingerprint AS earlier_fingerprint,
 FROM (SELECT 1 AS one) AS request
 LEFT JOIN booking e ON e.account_id = :account_id AND e.idempotency_key = :idempotency_key
 LEFT JOIN (
-    SELECT sl.starts_at AS slot_starts_at, sl.ends_at AS slot_ends_at, sl.remaining, sl.bookable,
-           sc.id AS schedule_id, sc.status AS schedule_status, sc.release_at,
-           sc.starts_at AS session_starts_at, sc.fee, sc.date AS visit_date, sc.department_id,
+    SELECT sl.starts_at AS slot_starts_at, sl.ends_at AS slot_ends_at, sl.remaining,
+           sl.desk_remaining, sl.bookable, sc.id AS schedule_id, sc.status AS schedule_status,
+           sc.release_at, sc.starts_at AS session_starts_at, sc.ends_at AS session_ends_at,
+           sc.fee, sc.date AS visit_date, sc.department_id,
            d.name AS doctor_name, dep.name AS department_name
     FROM slot sl
     JOIN schedule sc ON sc.id = sl.schedule_id
@@ -78,11 +80,13 @@ class RequestFacts:
     slot_starts_at: datetime
     slot_ends_at: datetime
     remaining: int
+    desk_remaining: int
     bookable: bool
     schedule_id: int
     schedule_status: str
     release_at: datetime
     session_starts_at: datetime
+    session_ends_at: datetime
     fee: int
     visit_date: date
     department_id: int
@@ -102,6 +106,7 @@ def _python_values(row: dict[str, Any]) -> dict[str, Any]:
         "slot_ends_at": Slot._meta.fields_map["ends_at"],
         "release_at": Schedule._meta.fields_map["release_at"],
         "session_starts_at": Schedule._meta.fields_map["starts_at"],
+        "session_ends_at": Schedule._meta.fields_map["ends_at"],
         "visit_date": Schedule._meta.fields_map["date"],
         "blocked_until": NoShowBlock._meta.fields_map["ends_at"],
     }
@@ -145,11 +150,13 @@ async def read_request(
         slot_starts_at=row["slot_starts_at"],
         slot_ends_at=row["slot_ends_at"],
         remaining=row["remaining"] or 0,
+        desk_remaining=row["desk_remaining"] or 0,
         bookable=bool(row["bookable"]),
         schedule_id=row["schedule_id"] or 0,
         schedule_status=row["schedule_status"] or "",
         release_at=row["release_at"],
         session_starts_at=row["session_starts_at"],
+        session_ends_at=row["session_ends_at"],
         fee=row["fee"] or 0,
         visit_date=row["visit_date"],
         department_id=row["department_id"] or 0,

@@ -4,7 +4,7 @@ hold deadlines and request fingerprints; and the expected failures of booking.""
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from models.errors import DomainError
 
@@ -73,6 +73,18 @@ def check_booking_window(
         raise NotYetReleased(release_at)
     if now >= session_starts_at:
         raise BookingClosed("this session has started; book at the registration desk")
+
+
+def check_desk_window(
+    *, now: datetime, today: date, visit_date: date, ends_at: datetime, stopped: bool
+) -> None:
+    """The desk registers into today's sessions, before and after they start, until they end."""
+    if stopped:
+        raise BookingClosed("this session is stopped (停诊)")
+    if visit_date != today:
+        raise BookingClosed("the desk registers only for today's sessions")
+    if now >= ends_at:
+        raise BookingClosed("this session has ended")
 
 
 def cancel_deadline(slot_starts_at: datetime, cutoff_minutes: int) -> datetime:

@@ -8,6 +8,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.booking.status import BookingStatus
+from models.errors import NotFound
 
 if TYPE_CHECKING:
     from models.accounts import Account, Patient
@@ -87,6 +88,34 @@ class BookingQuota(Model):
     class Meta:
         table = "booking_quota"
         unique_together = (("account_id", "visit_date"),)
+
+
+class DeskPayment(Model):
+    # Money taken at the window: cash, bank card or a 医保 card, by method name; amount in fen.
+    id = fields.IntField(primary_key=True)
+    booking_id: int
+    booking: fields.ForeignKeyRelation[Booking] = fields.ForeignKeyField(
+        "models.Booking", related_name="desk_payments", on_delete=fields.RESTRICT
+    )
+    method = fields.CharField(max_length=32)
+    amount = fields.IntField()
+    receipt_no = fields.CharField(max_length=32, unique=True)
+    registrar_id = fields.IntField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "desk_payment"
+
+
+async def booking_of(booking_id: int, account_id: int | None) -> Booking:
+    """The booking, scoped to an account when one is given (a patient sees only their own)."""
+    query = Booking.filter(id=booking_id)
+    if account_id is not None:
+        query = query.filter(account_id=account_id)
+    booking = await query.first()
+    if booking is None:
+        raise NotFound("no such booking")
+    return booking
 
 
 def active_session_key(patient_id: int, schedule_id: int) -> str:

@@ -6,6 +6,7 @@ reactions enqueue for payments. This package re-exports them, so `models.payment
 the module tortoise reads the tables from.
 """
 
+from models.payments.booking_money import move_paid_orders, paid_for_booking
 from models.payments.errors import (
     BookingNotPayable,
     NothingToPay,
@@ -56,8 +57,10 @@ __all__ = [
     "WaitlistEntryNotPayable",
     "can_settle",
     "can_transition",
+    "move_paid_orders",
     "new_out_refund_no",
     "new_out_trade_no",
+    "paid_for_booking",
     "record_event",
     "reserve_refund",
     "settle_refund",

@@ -28,6 +28,7 @@ from models.payments import (
     PaymentStatus,
     WaitlistEntryNotPayable,
     new_out_trade_no,
+    paid_for_booking,
     record_event,
 )
 from models.waitlist import WaitlistEntry, WaitlistStatus
@@ -121,7 +122,8 @@ async def open_order(booking: Booking, provider: PaymentProvider, payer_openid: 
         str(booking.id),
         {"booking_id": booking.id},
         account_id=booking.account_id,
-        amount=booking.fee,
+        # A rescheduled booking brings its paid orders along: only the difference is due.
+        amount=booking.fee - await paid_for_booking(booking.id),
         expires_at=booking.expires_at,
         provider=provider,
         payer_openid=payer_openid,

@@ -44,9 +44,13 @@ log = logging.getLogger("gualema.payments")
 REFUND_POLL_AFTER = timedelta(minutes=1)
 
 
-async def refund_order(settings: Settings, order_id: int, reason: str) -> Refund | None:
-    """Refund what is left of the order's payment, once: the refund row (and its number) is created
-    together with the PAID -> REFUNDING change, and a retry resubmits that same number."""
+async def refund_order(
+    settings: Settings, order_id: int, reason: str, amount: int | None = None
+) -> Refund | None:
+    """Refund what is left of the order's payment (or `amount` of it), once: the refund row (and its
+    number) is created together with the PAID -> REFUNDING change, and a retry resubmits that same
+    number. A partial refund puts the order back to PAID when it succeeds."""
+    requested = amount
     async with in_transaction():
         order = await PaymentOrder.select_for_update().get(id=order_id)
         if order.status is PaymentStatus.REFUNDING:
@@ -55,6 +59,8 @@ async def refund_order(settings: Settings, order_id: int, reason: str) -> Refund
             )
         elif order.status is PaymentStatus.PAID:
             amount = order.paid_amount - order.refund_reserved
+            if requested is not None:
+                amount = min(amount, requested)
             if amount <= 0:
                 return None
             await transition_order(order, PaymentStatus.REFUNDING, raw=None, reason=reason)
@@ -108,6 +114,8 @@ async def apply_refund_result(result: RefundResult, raw: dict[str, Any]) -> None
             await _tell_refunded(order, refund)
             if order.refunded_amount + refund.amount >= order.paid_amount:
                 await transition_order(order, PaymentStatus.REFUNDED, raw=raw, reason="refunded")
+            else:  # a partial refund: the rest is still paid and may be refunded later
+                await transition_order(order, PaymentStatus.PAID, raw=raw, reason="partially refunded")
         else:
             try:
                 await settle_refund(refund, RefundStatus.FAILED, order=order, raw=raw)
@@ -174,8 +182,9 @@ async def refund_job(settings: Settings, payload: dict[str, Any]) -> None:
                 status__in=[PaymentStatus.PAID, PaymentStatus.REFUNDING],
             )
         ]
+    amount = int(payload["amount"]) if payload.get("amount") is not None else None
     for order_id in order_ids:
-        await refund_order(settings, order_id, reason)
+        await refund_order(settings, order_id, reason, amount)
 
 
 async def waitlist_refund_job(settings: Settings, payload: dict[str, Any]) -> None:

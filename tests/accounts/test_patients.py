@@ -2,8 +2,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
 from models.accounts import Patient
 from models.audit import AuditEntry
+from models.booking import BookingStatus
+from models.booking.placement import BookingPolicy, BookingRequest, place_booking
+from models.reactions import change_booking
+from models.scheduling import Slot
 from tests import factories
 from tests.fixtures.api import GraphQLClient
 
@@ -128,3 +134,25 @@ async def test_doctors_and_admins_have_no_patient_list_of_their_own(gql: GraphQL
     _, doctor = await factories.doctor()
     body = await gql.as_(doctor.token)(MY_PATIENTS)
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_patient_with_an_active_booking_or_waitlist_entry_cannot_be_removed(
+    gql: GraphQLClient,
+) -> None:
+    user = await factories.patient_user()
+    booked = await factories.patient(user)
+    session = await factories.session(capacity=2)
+    slot = await Slot.filter(schedule_id=session.id).first()
+    assert slot is not None
+    request = BookingRequest(user.id, slot.id, booked.id, "remove-guard-1")
+    booking = (
+        await place_booking(request, BookingPolicy(hold_minutes=15, max_per_account_per_day=3))
+    ).booking
+
+    refused = await gql.as_(user.token).data(REMOVE, {"id": str(booked.id)})
+    async with in_transaction():
+        await change_booking(booking, BookingStatus.CANCELLED, actor_id=user.id, reason="不去了")
+    removed = await gql.as_(user.token).data(REMOVE, {"id": str(booked.id)})
+
+    assert refused["removePatient"]["__typename"] == "PatientInUse"
+    assert removed["removePatient"]["__typename"] == "Patient"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from models.booking import ACTIVE, Booking, BookingQuota
 from models.scheduling import Slot
 from tests.fixtures.api import GraphQLClient
 
@@ -51,3 +52,21 @@ async def book(
 
 async def first_slot(schedule_id: int) -> Slot:
     return await Slot.filter(schedule_id=schedule_id).order_by("starts_at").first()  # type: ignore[return-value]
+
+
+async def assert_seats_balance(schedule_id: int) -> None:
+    """Never a seat sold twice or lost: online + desk remaining + active bookings == capacity."""
+    for slot in await Slot.filter(schedule_id=schedule_id):
+        active = await Booking.filter(slot_id=slot.id, status__in=list(ACTIVE)).count()
+        assert slot.remaining >= 0
+        assert slot.remaining + slot.desk_remaining + active == slot.capacity, (
+            slot.id,
+            slot.remaining,
+            active,
+        )
+    # A request refused after taking its account's quota unit (the seat went meanwhile) gave it back.
+    for quota in await BookingQuota.all():
+        active = await Booking.filter(
+            account_id=quota.account_id, visit_date=quota.visit_date, status__in=list(ACTIVE)
+        ).count()
+        assert quota.active == active, (quota.account_id, quota.active, active)

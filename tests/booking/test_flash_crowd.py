@@ -16,10 +16,10 @@ import pytest
 
 from gualema.database import dialect
 from models.accounts import Account, Patient
-from models.booking import ACTIVE, Booking, BookingQuota
+from models.booking import Booking
 from models.scheduling import Slot
 from tests import factories
-from tests.booking.operations import BOOK, book_input
+from tests.booking.operations import BOOK, assert_seats_balance, book_input
 from tests.fixtures.api import LiveServer, ServerProcess
 
 LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=64)
@@ -86,19 +86,6 @@ async def _book_all(urls: list[str], calls: list[tuple[str, dict[str, Any]]]) ->
             await client.aclose()
 
 
-async def _assert_no_seat_sold_twice_or_lost(schedule_id: int) -> None:
-    for slot in await Slot.filter(schedule_id=schedule_id):
-        active = await Booking.filter(slot_id=slot.id, status__in=list(ACTIVE)).count()
-        assert slot.remaining >= 0
-        assert slot.remaining + active == slot.capacity, (slot.id, slot.remaining, active, slot.capacity)
-    # A request refused after taking its account's quota unit (the seat went meanwhile) gave it back.
-    for quota in await BookingQuota.all():
-        active = await Booking.filter(
-            account_id=quota.account_id, visit_date=quota.visit_date, status__in=list(ACTIVE)
-        ).count()
-        assert quota.active == active, (quota.account_id, quota.active, active)
-
-
 async def _release_hour(urls: list[str]) -> None:
     crowd = await _crowd(500)
     session = await factories.session(capacity=50, slot_count=5)
@@ -112,7 +99,7 @@ async def _release_hour(urls: list[str]) -> None:
     assert sorted(r["queueNumber"] for r in results if r["__typename"] == "Booking") == list(range(1, 51))
     assert [s.remaining for s in await Slot.filter(schedule_id=session.id)] == [0] * 5
     assert await Booking.filter(schedule_id=session.id).count() == 50
-    await _assert_no_seat_sold_twice_or_lost(session.id)
+    await assert_seats_balance(session.id)
 
 
 async def test_500_students_for_50_seats_get_exactly_50_bookings(live_server: LiveServer) -> None:
@@ -137,7 +124,7 @@ async def test_one_patient_pressing_book_20_times_at_once_gets_one_booking(live_
     assert {r["__typename"] for r in results[20:]} == {"Booking"}
     assert len({r["id"] for r in results[20:]}) == 1  # the same booking, answered ten times
     assert await Booking.filter(schedule_id=session.id).count() == 2
-    await _assert_no_seat_sold_twice_or_lost(session.id)
+    await assert_seats_balance(session.id)
 
 
 async def test_two_server_processes_share_the_seats_exactly(

@@ -76,7 +76,7 @@ async def test_two_no_shows_do_not_block_and_checked_in_patients_are_not_no_show
 
     assert await sweep_no_shows(POLICY) == 2
     assert await NoShowBlock.all().count() == 0
-    assert (await Booking.get(id=attended)).status is BookingStatus.CHECKED_IN
+    assert (await Booking.get(id=attended)).status is BookingStatus.LEFT_UNSEEN  # came, never seen
 
 
 async def test_an_admin_lifts_a_block_with_a_reason(gql: GraphQLClient) -> None:

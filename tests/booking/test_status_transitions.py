@@ -74,7 +74,7 @@ async def test_every_allowed_transition_changes_status_records_the_event_and_set
         assert freed == (1 if gives_seat_back else 0), (current, target)
         if target not in ACTIVE:
             assert (fresh.active_session_key, fresh.active_department_day_key) == (None, None)
-    assert len(ALLOWED) == 10
+    assert len(ALLOWED) == 13
 
 
 async def test_every_forbidden_transition_is_a_typed_error_and_changes_nothing() -> None:
@@ -91,7 +91,7 @@ async def test_every_forbidden_transition_is_a_typed_error_and_changes_nothing()
         }
         assert (await Booking.get(id=booking.id)).status is current
         assert await BookingEvent.filter(booking_id=booking.id, reason="forbidden").count() == 0
-    assert len(FORBIDDEN) == 54
+    assert len(FORBIDDEN) == 87
 
 
 async def test_a_stale_copy_loses_the_race_with_a_typed_error() -> None:
@@ -132,6 +132,6 @@ def test_statuses_map_to_fhir_appointment_statuses() -> None:
 
 def test_terminal_statuses_have_no_way_out_and_every_status_is_reachable() -> None:
     terminal = {status for status, targets in TRANSITIONS.items() if not targets}
-    assert terminal == {S.COMPLETED, S.CANCELLED, S.EXPIRED, S.NO_SHOW}
+    assert terminal == {S.COMPLETED, S.CANCELLED, S.EXPIRED, S.NO_SHOW, S.RESCHEDULED, S.LEFT_UNSEEN}
     reachable = {S.PENDING_PAYMENT, S.CONFIRMED} | set().union(*TRANSITIONS.values())
     assert reachable == set(S)

@@ -181,3 +181,18 @@ async def test_only_admins_write_the_catalogue(gql: GraphQLClient) -> None:
         body = await gql.as_(token)(CREATE, {"input": {"name": "内科", "code": "NK"}})
         assert body["data"] is None
         assert body["errors"][0]["message"] == "only an administrator may do this"
+
+
+async def test_a_sub_department_inherits_building_floor_and_ticket_prefix_unless_told(
+    gql: GraphQLClient,
+) -> None:
+    admin = await factories.admin_user()
+    parent = await _create(
+        gql, admin.token, name="内科", code="NK", building="门诊楼", floor="3F", ticketPrefix="N"
+    )
+
+    inherited = await _create(gql, admin.token, name="消化内科", code="XHNK", parentId=parent["id"])
+    own = await _create(gql, admin.token, name="心内科", code="XNK", parentId=parent["id"], floor="4F")
+
+    assert (inherited["building"], inherited["floor"], inherited["ticketPrefix"]) == ("门诊楼", "3F", "N")
+    assert (own["building"], own["floor"], own["ticketPrefix"]) == ("门诊楼", "4F", "N")

@@ -88,7 +88,9 @@ async def test_a_schedule_at_the_ends_of_the_calendar_is_refused_as_bad_input(
             }
         },
     )
-    assert {"data": body["data"]} == {"data": {"createSchedule": {"__typename": "InvalidInputError", "field": "date"}}}
+    assert {"data": body["data"]} == {
+        "data": {"createSchedule": {"__typename": "InvalidInputError", "field": "date"}}
+    }
 
 
 @pytest.mark.parametrize(

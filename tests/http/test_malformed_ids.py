@@ -244,4 +244,4 @@ async def test_every_id_argument_refuses_every_malformed_value_as_bad_input(gql:
 async def test_an_unknown_well_formed_id_is_not_found(gql: GraphQLClient) -> None:
     patient = await factories.patient_user()
     body = await gql.as_(patient.token)(f'{{ booking(id: "{UNKNOWN}") {{ __typename }} }}')
-    assert {"data": body["data"]} == {"data": {"booking": {"__typename": "NotFoundError"}}}
+    assert body["data"] == {"booking": {"__typename": "NotFoundError"}}

@@ -23,6 +23,9 @@ EVENTS = [
     "queue.three_ahead",
     "queue.your_turn",
     "schedule.stopped",
+    "schedule.stopped_unpaid",
+    "booking.no_show",
+    "schedule.substituted",
     "followup.reminder",
     "verification.code",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from models.booking import Booking, BookingStatus
+from models.catalogue import Department, Doctor
 from tests import factories
 from tests.fixtures.api import GraphQLClient
 from tests.queueing.conftest import CHECK_IN, Clinic, arrive, place_code
@@ -128,3 +129,18 @@ async def test_staff_check_a_patient_in_at_the_desk_and_patients_may_not(
 
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert data["checkInByStaff"] == {"__typename": "QueueTicket", "label": "A003", "state": "WAITING"}
+
+
+async def test_two_sessions_of_one_department_on_one_day_never_share_a_ticket_label(
+    gql: GraphQLClient, clinic: Clinic
+) -> None:
+    colleague, _ = await factories.doctor(await Department.get(id=clinic.department_id))
+    await Doctor.filter(id=colleague.id).update(room_id=clinic.room_id)
+    afternoon = await factories.clinic_today(await Doctor.get(id=colleague.id))
+    morning_patient = await arrive(gql, clinic, number=1)
+    owner = await factories.patient_user()
+    row = await factories.confirmed_booking(afternoon, owner, number=1)
+    data = await gql.as_(owner.token).data(CHECK_IN, {"bookingId": str(row.id), "code": clinic.room_code()})
+
+    assert morning_patient.label == "A001"
+    assert data["checkIn"]["label"] == "A2-001"

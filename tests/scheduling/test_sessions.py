@@ -205,9 +205,17 @@ async def test_stopping_a_session_cancels_refunds_and_notifies_everyone(gql: Gra
         int(booked[1]["id"])
     ]
     assert await jobs.Job.filter(kind="seat.freed").count() == 0  # nothing to offer in a stopped session
-    assert sorted(
-        await Notification.filter(event="schedule.stopped").values_list("account_id", flat=True)
-    ) == sorted(s.id for s in students[:2])
+    # Only the paid booking is promised a refund; the unpaid one is told its booking is cancelled.
+    assert await Notification.filter(event="schedule.stopped").values_list("account_id", flat=True) == [
+        paid.account_id
+    ]
+    assert await Notification.filter(event="schedule.stopped_unpaid").values_list(
+        "account_id", flat=True
+    ) == [students[1].id]
+    stopped_texts = await Notification.filter(event__startswith="schedule.stopped").values_list(
+        "body", flat=True
+    )
+    assert sorted("退回" in text for text in stopped_texts) == [False, True]
     assert late["__typename"] == "BookingClosed"
 
 
@@ -218,3 +226,22 @@ async def test_only_admins_manage_sessions(gql: GraphQLClient) -> None:
         CREATE, {"input": {**ids, "date": "2030-03-12", "startTime": "08:00:00", "endTime": "09:00:00"}}
     )
     assert body["errors"][0]["message"] == "only an administrator may do this"
+
+
+async def test_a_stopped_session_reports_no_seats_remaining(gql: GraphQLClient) -> None:
+    admin = await factories.admin_user()
+    session = await factories.session(capacity=4, slot_count=2)
+    await gql.as_(admin.token).data(
+        "mutation($i: StopScheduleInput!) { stopSchedule(input: $i) { __typename } }",
+        {"i": {"scheduleId": str(session.id), "reason": "医生出差"}},
+    )
+
+    data = await gql.data(
+        "query($id: ID!) { schedule(id: $id) { remaining slots { remaining deskRemaining } } }",
+        {"id": str(session.id)},
+    )
+
+    assert data["schedule"] == {
+        "remaining": 0,
+        "slots": [{"remaining": 0, "deskRemaining": 0}, {"remaining": 0, "deskRemaining": 0}],
+    }
