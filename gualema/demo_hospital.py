@@ -79,6 +79,27 @@ ROOMS: tuple[tuple[str, str], ...] = (
     ("XL", "综合楼501咨询室"),
 )
 
+# The triage knowledge base speaks of specialties; this maps each onto a department of the campus
+# hospital (it has no gynaecology, neurology or endocrinology clinic: those go to 内科).
+SPECIALTY_DEPARTMENTS: dict[str, str] = {
+    "gastroenterology": "NK-XH",
+    "respiratory": "NK-HX",
+    "cardiology": "NK-XX",
+    "general_internal": "NK",
+    "neurology": "NK",
+    "endocrinology": "NK",
+    "gynecology": "NK",
+    "general_surgery": "WK-PW",
+    "urology": "WK-PW",
+    "orthopedics": "WK-GK",
+    "stomatology": "KQ",
+    "ophthalmology": "YK",
+    "otolaryngology": "EBH",
+    "dermatology": "PF",
+    "psychology": "XL",
+    "tcm": "ZY",
+}
+
 # (phone, name, title, department code, room name, introduction)
 DOCTORS: tuple[tuple[str, str, str, str, str, str], ...] = (
     (DOCTOR.phone, "张建国", "主任医师", "NK-XH", "201诊室", "擅长胃炎、消化性溃疡及幽门螺杆菌根除治疗。"),
