@@ -19,4 +19,5 @@ MODEL_MODULES: list[str] = [
     "models.rate_limits",
     "models.navigation",
     "models.jobs",
+    "models.pre_consultation",
 ]

@@ -16,6 +16,7 @@ from models.clock import utcnow
 from models.errors import InvalidInput, NotFound
 from models.no_shows import NoShowBlock, NoShowPolicy
 from models.scheduling import Schedule
+from resolvers import pre_consultation
 from resolvers.context import Context
 from resolvers.pagination import Page, keyset_page
 
@@ -46,7 +47,14 @@ def _account_id(context: Context) -> int:
     return account_id
 
 
-async def book_slot(context: Context, slot_id: int, patient_id: int, idempotency_key: str) -> Booking:
+async def book_slot(
+    context: Context,
+    slot_id: int,
+    patient_id: int,
+    idempotency_key: str,
+    *,
+    pre_consultation_id: int | None = None,
+) -> Booking:
     key = idempotency_key.strip()
     if not 8 <= len(key) <= 80:
         raise InvalidInput("idempotencyKey", "an idempotency key has 8-80 characters")
@@ -54,8 +62,15 @@ async def book_slot(context: Context, slot_id: int, patient_id: int, idempotency
         account_id=_account_id(context), slot_id=slot_id, patient_id=patient_id, idempotency_key=key
     )
     tz = context.settings.tz
+    if pre_consultation_id is not None:
+        await pre_consultation.check_attachable(request.account_id, patient_id, pre_consultation_id)
     try:
-        return await booking_models.book_slot(request, booking_policy(context.settings))
+        booked = await booking_models.book_slot(request, booking_policy(context.settings))
+        if pre_consultation_id is not None:
+            await pre_consultation.attach_to_booking(
+                request.account_id, patient_id, pre_consultation_id, booked.id
+            )
+        return booked
     except Blacklisted as refused:  # dates are shown in the hospital's zone
         raise Blacklisted(refused.ends_at.astimezone(tz)) from None
     except NotYetReleased as refused:

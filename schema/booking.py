@@ -20,7 +20,7 @@ from resolvers.booking import CURSOR_KIND, BookingFilter
 from resolvers.loaders import PatientByIdLoader
 from schema.accounts import Patient
 from schema.errors import Error, InvalidInputError, InvalidStatusTransition, NotFoundError, maps
-from schema.pagination import Connection, decode_cursor, input_errors_as_graphql_errors
+from schema.pagination import Connection, decode_cursor, input_errors_as_graphql_errors, parse_id
 from schema.permissions import IsAdmin, IsAuthenticated, IsPatient, IsStaff
 from schema.scheduling import local
 
@@ -187,6 +187,10 @@ class BookSlotInput:
     slot_id: strawberry.ID
     patient_id: strawberry.ID
     idempotency_key: str = strawberry.field(description="Client-chosen, 8-80 characters; retries reuse it.")
+    pre_consultation_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="A finished pre-consultation of this patient: its summary goes to the doctor.",
+    )
 
 
 @strawberry.input
@@ -309,7 +313,15 @@ class Mutation:
     @strawberry.mutation(permission_classes=[IsPatient])
     async def book_slot(self, info: Info, input: BookSlotInput) -> BookSlotResult:
         row = await use_cases.book_slot(
-            info.context, int(input.slot_id), int(input.patient_id), input.idempotency_key
+            info.context,
+            int(input.slot_id),
+            int(input.patient_id),
+            input.idempotency_key,
+            pre_consultation_id=(
+                parse_id(input.pre_consultation_id, "preConsultationId")
+                if input.pre_consultation_id
+                else None
+            ),
         )
         return Booking.from_model(row)
 

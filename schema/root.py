@@ -17,6 +17,7 @@ from schema import (
     navigation,
     notifications,
     payments,
+    pre_consultation,
     queueing,
     scheduling,
     waitlist,
@@ -33,6 +34,7 @@ AREAS: tuple[ModuleType, ...] = (
     waitlist,
     notifications,
     navigation,
+    pre_consultation,
 )
 
 

@@ -192,6 +192,13 @@ def _negated(
 ) -> bool:
     cue_end = _cue_before(kb, text, breaks, start, covered)
     if cue_end is None:
+        # "没有胸痛、出汗": the item right before, joined by 、/和/也, was denied
+        before = [(s, e) for s, e, _ in accepted if e <= start]
+        if before:
+            last = max(before, key=lambda span: span[1])
+            gap = text[last[1] : start]
+            if gap and all(ch in kb.negation.list_joiners for ch in gap) and negated_spans.get(last, False):
+                return True
         return _denied_after(kb, text, breaks, end)
     between = [(s, e) for s, e, _ in accepted if s >= cue_end and e <= start]
     if not between:

@@ -23,6 +23,7 @@ WRITERS = {
     ("models/payments.py", "transition_order"),
     ("models/waitlist.py", "move"),
     ("models/queueing.py", "change_state"),
+    ("models/pre_consultation.py", "move"),
 }
 
 # Written elsewhere today, to be folded into the writers (issue 12, point 2).
