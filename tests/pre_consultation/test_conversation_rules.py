@@ -37,7 +37,8 @@ def test_an_english_patient_is_asked_in_english() -> None:
     state = ConversationState()
     assessment = step(bundled(), state, "I've had a cough for a week", ConversationPolicy())
     assert state.language == "en"
-    assert assessment.question is not None and assessment.question.isascii()
+    assert assessment.question is not None
+    assert assessment.question.isascii()
 
 
 def test_zero_questions_recommends_at_once_with_the_allergy_field_explicit() -> None:
