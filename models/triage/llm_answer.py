@@ -16,7 +16,7 @@ PROMPT_VERSION = "triage-json/1"
 MAX_REPLY_CHARS = 400
 # Diagnoses and medicines are never shown to a patient (互联网诊疗监管细则): refuse any reply naming them.
 FORBIDDEN = re.compile(
-    r"(诊断为|确诊|考虑是|可能是.{0,6}(炎|症|病)|得了|处方|服用|吃点?.{0,4}药|用药|剂量|毫克|mg\b|片\b|胶囊|布洛芬|"
+    r"(诊断为|确诊|考虑是|考虑为|疑似|可能是|应该是|得了|处方|服用|吃点?.{0,4}药|用药|剂量|毫克|mg\b|片\b|胶囊|布洛芬|"
     r"对乙酰氨基酚|阿莫西林|头孢|抗生素|激素|diagnos|you have (a|an)\b|prescri|dose|tablet|capsule|ibuprofen|"
     r"paracetamol|acetaminophen|amoxicillin|antibiotic|medicine|medication)",
     re.IGNORECASE,

@@ -81,18 +81,20 @@ async def test_any_broken_stream_falls_back_to_the_rules_and_says_so(
     assert result == (rules, "llm-fallback")
 
 
-async def test_a_reply_naming_a_medicine_is_refused(settings: Settings, fake_llm: RunningFake) -> None:
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"reply": "可以先服用布洛芬。", "specialties": ["neurology"], "urgency": "IV"},
+        {"reply": "您可能是偏头痛。", "specialties": ["neurology"], "urgency": "IV"},
+        {"reply": "建议就诊。", "specialties": ["astrology"], "urgency": "IV"},
+        {"reply": "建议就诊。", "specialties": ["neurology"], "urgency": "V"},
+    ],
+)
+async def test_a_diagnosis_a_medicine_or_an_unknown_code_is_refused(
+    settings: Settings, fake_llm: RunningFake, answer: dict[str, Any]
+) -> None:
     state, rules = _done("头疼两天")
-    fake_llm.fake.answer = {"reply": "可以先服用布洛芬。", "specialties": ["neurology"], "urgency": "IV"}
-    assert await refine(_with_llm(settings, fake_llm), bundled(), state, rules, "pc:x") == (
-        rules,
-        "llm-fallback",
-    )
-
-
-async def test_specialties_outside_the_list_are_refused(settings: Settings, fake_llm: RunningFake) -> None:
-    state, rules = _done("头疼两天")
-    fake_llm.fake.answer = {"reply": "建议就诊。", "specialties": ["astrology"], "urgency": "IV"}
+    fake_llm.fake.answer = answer
     assert await refine(_with_llm(settings, fake_llm), bundled(), state, rules, "pc:x") == (
         rules,
         "llm-fallback",
