@@ -288,8 +288,18 @@ async def seed_demo() -> int:
         await _patients()
     await seed_demo_schedules()
     await seed_demo_map()
+    await seed_demo_triage_map()
     print_demo_logins()
     return 0
+
+
+async def seed_demo_triage_map() -> None:
+    """The first triage knowledge version: the shipped knowledge base with the campus hospital's map.
+    Left alone once any version exists (an administrator's edits survive a re-run)."""
+    from models import pre_consultation
+
+    if await pre_consultation.current_version() == 0:
+        await pre_consultation.save_version(pre_consultation.default_document(SPECIALTY_DEPARTMENTS), None)
 
 
 def print_demo_logins() -> None:

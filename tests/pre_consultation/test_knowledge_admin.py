@@ -85,3 +85,12 @@ async def test_patients_cannot_read_or_edit_the_knowledge_base(gql: GraphQLClien
     actor, _ = await patient_with_login()
     body = await gql.as_(actor.token)(EXPORT)
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_the_demo_hospital_maps_every_specialty_to_a_department_it_has() -> None:
+    from gualema.demo_hospital import DEPARTMENTS, SPECIALTY_DEPARTMENTS
+    from models.triage.knowledge import bundled
+
+    codes = {code for code, *_ in DEPARTMENTS} | {sub for *_, subs in DEPARTMENTS for sub, _, _ in subs}
+    assert set(SPECIALTY_DEPARTMENTS) == set(bundled().specialties)
+    assert set(SPECIALTY_DEPARTMENTS.values()) <= codes
