@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 from strawberry.types.info import Info
 
 from models import pre_consultation as models
+from models.identity import mask_phone
 from models.triage.urgency import ADVICE, Urgency
 from resolvers import pre_consultation as use_cases
 from schema.errors import Error, InvalidInputError, NotFoundError, maps
@@ -168,7 +169,7 @@ class PreConsultationReport:
     booking_id: strawberry.ID
     patient_name: str
     patient_id_number_masked: str
-    patient_phone: str
+    patient_phone_masked: str
 
 
 @strawberry.type
@@ -219,7 +220,7 @@ class Query:
             booking_id=strawberry.ID(str(report.booking.id)),
             patient_name=report.patient.name,
             patient_id_number_masked=report.patient.id_number_masked,
-            patient_phone=report.patient.phone,
+            patient_phone_masked=mask_phone(report.patient.phone),
         )
 
     @strawberry.field(
