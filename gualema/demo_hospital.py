@@ -79,6 +79,27 @@ ROOMS: tuple[tuple[str, str], ...] = (
     ("XL", "综合楼501咨询室"),
 )
 
+# The triage knowledge base speaks of specialties; this maps each onto a department of the campus
+# hospital (it has no gynaecology, neurology or endocrinology clinic: those go to 内科).
+SPECIALTY_DEPARTMENTS: dict[str, str] = {
+    "gastroenterology": "NK-XH",
+    "respiratory": "NK-HX",
+    "cardiology": "NK-XX",
+    "general_internal": "NK",
+    "neurology": "NK",
+    "endocrinology": "NK",
+    "gynecology": "NK",
+    "general_surgery": "WK-PW",
+    "urology": "WK-PW",
+    "orthopedics": "WK-GK",
+    "stomatology": "KQ",
+    "ophthalmology": "YK",
+    "otolaryngology": "EBH",
+    "dermatology": "PF",
+    "psychology": "XL",
+    "tcm": "ZY",
+}
+
 # (phone, name, title, department code, room name, introduction)
 DOCTORS: tuple[tuple[str, str, str, str, str, str], ...] = (
     (DOCTOR.phone, "张建国", "主任医师", "NK-XH", "201诊室", "擅长胃炎、消化性溃疡及幽门螺杆菌根除治疗。"),
@@ -267,8 +288,18 @@ async def seed_demo() -> int:
         await _patients()
     await seed_demo_schedules()
     await seed_demo_map()
+    await seed_demo_triage_map()
     print_demo_logins()
     return 0
+
+
+async def seed_demo_triage_map() -> None:
+    """The first triage knowledge version: the shipped knowledge base with the campus hospital's map.
+    Left alone once any version exists (an administrator's edits survive a re-run)."""
+    from models import pre_consultation
+
+    if await pre_consultation.current_version() == 0:
+        await pre_consultation.save_version(pre_consultation.default_document(SPECIALTY_DEPARTMENTS), None)
 
 
 def print_demo_logins() -> None:

@@ -219,6 +219,14 @@ class Settings(BaseSettings):
     waitlist_offer_minutes: int = Field(default=30, ge=1, le=24 * 60)
     waitlist_max_entries: int = Field(default=3, ge=1, le=50)
     waitlist_expire_hour: int = Field(default=23, ge=0, le=23)  # the day before the visit
+    # AI预问诊 (issue 14): the offline engine is the default; an OpenAI-compatible LLM is optional.
+    pre_consultation_max_questions: int = Field(default=5, ge=0, le=12)
+    pre_consultation_max_answer_chars: int = Field(default=500, ge=20, le=4000)
+    pre_consultation_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    llm_base_url: str = ""  # e.g. https://api.deepseek.com/v1 ; empty: no LLM step
+    llm_api_key: SecretStr = SecretStr("")
+    llm_model: str = ""
+    llm_timeout_seconds: float = Field(default=8.0, gt=0, le=120)
 
     # -- operations (issue 19; docs/decisions/152-156)
     log_format: Literal["text", "json"] = "text"

@@ -23,4 +23,5 @@ MODEL_MODULES: list[str] = [
     "models.wechat",
     "models.statistics.tables",
     "models.partners",
+    "models.pre_consultation",
 ]

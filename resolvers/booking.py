@@ -19,6 +19,7 @@ from models.errors import DomainError, InvalidInput, NotFound
 from models.no_shows import NoShowBlock, NoShowPolicy
 from models.scheduling import Schedule
 from models.statistics.refusals import count_refusal
+from resolvers import pre_consultation
 from resolvers.context import Context
 from resolvers.pagination import Page, keyset_page
 
@@ -50,14 +51,23 @@ def _account_id(context: Context) -> int:
     return account_id
 
 
-async def book_slot(context: Context, slot_id: int, patient_id: int, idempotency_key: str) -> Booking:
+async def book_slot(
+    context: Context,
+    slot_id: int,
+    patient_id: int,
+    idempotency_key: str,
+    *,
+    pre_consultation_id: int | None = None,
+) -> Booking:
     key = checked_idempotency_key(idempotency_key)
     request = BookingRequest(
         account_id=_account_id(context), slot_id=slot_id, patient_id=patient_id, idempotency_key=key
     )
     tz = context.settings.tz
+    if pre_consultation_id is not None:
+        await pre_consultation.check_attachable(request.account_id, patient_id, pre_consultation_id)
     try:
-        return (await place_booking(request, booking_policy(context.settings))).booking
+        booked = (await place_booking(request, booking_policy(context.settings))).booking
     except DomainError as refused:
         # 挂号成功率 counts refused attempts by reason, after the refused transaction.
         await count_refusal(refused, slot_id=slot_id, account_id=request.account_id, at=utcnow(), tz=tz)
@@ -66,6 +76,11 @@ async def book_slot(context: Context, slot_id: int, patient_id: int, idempotency
         if isinstance(refused, NotYetReleased):
             raise NotYetReleased(refused.release_at.astimezone(tz)) from None
         raise
+    if pre_consultation_id is not None:
+        await pre_consultation.attach_to_booking(
+            request.account_id, patient_id, pre_consultation_id, booked.id
+        )
+    return booked
 
 
 async def cancel_booking(context: Context, booking_id: int, reason: str) -> Booking:

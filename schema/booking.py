@@ -191,6 +191,10 @@ class BookSlotInput:
     slot_id: strawberry.ID
     patient_id: strawberry.ID
     idempotency_key: str = strawberry.field(description="Client-chosen, 8-80 characters; retries reuse it.")
+    pre_consultation_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="A finished pre-consultation of this patient: its summary goes to the doctor.",
+    )
 
 
 @strawberry.input(description="改约: move a confirmed or pending booking to another slot of its department.")
@@ -315,6 +319,7 @@ class Mutation:
             parse_id(input.slot_id, "slotId"),
             parse_id(input.patient_id, "patientId"),
             input.idempotency_key,
+            pre_consultation_id=parse_optional_id(input.pre_consultation_id, "preConsultationId"),
         )
         return Booking.from_model(row)
 
@@ -324,7 +329,10 @@ class Mutation:
     )
     async def reschedule_booking(self, info: Info, input: RescheduleBookingInput) -> RescheduleBookingResult:
         row = await use_cases.reschedule_booking(
-            info.context, int(input.booking_id), int(input.slot_id), input.idempotency_key
+            info.context,
+            parse_id(input.booking_id, "bookingId"),
+            parse_id(input.slot_id, "slotId"),
+            input.idempotency_key,
         )
         return Booking.from_model(row)
 

@@ -21,6 +21,7 @@ from schema import (
     notifications,
     partners,
     payments,
+    pre_consultation,
     queueing,
     scheduling,
     statistics,
@@ -42,6 +43,7 @@ AREAS: tuple[ModuleType, ...] = (
     navigation,
     statistics,
     partners,
+    pre_consultation,
 )
 
 

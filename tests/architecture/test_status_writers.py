@@ -29,6 +29,7 @@ WRITERS = {
     ("models/queueing.py", "write_state"),
     ("models/scheduling.py", "write_status"),
     ("models/partners.py", "change_manifest_status"),  # partner manifests (issue 17)
+    ("models/pre_consultation.py", "move"),  # AI pre-consultations (issue 14)
 }
 
 # The writers that models/reactions.py wraps with their effects: nobody else may call them.
