@@ -15,6 +15,7 @@ from resolvers import desk as use_cases
 from schema.accounts import Account, AccountResult, PhoneTakenError
 from schema.booking import Booking, PlacementRefused
 from schema.errors import Error, InvalidInputError, NotFoundError, maps
+from schema.ids import parse_id, parse_ids, parse_optional_id
 from schema.permissions import IsAdmin, IsRegistrar
 
 CreateStaffAccountResult = Annotated[
@@ -94,7 +95,7 @@ class Mutation:
             input.password,
             input.name,
             input.role,
-            [int(d) for d in input.department_ids],
+            parse_ids(input.department_ids, "departmentIds"),
         )
         return Account.from_model(row)
 
@@ -105,8 +106,8 @@ class Mutation:
     async def register_walk_in(self, info: Info, input: RegisterWalkInInput) -> RegisterWalkInResult:
         row = await use_cases.register_walk_in_at_desk(
             info.context,
-            int(input.schedule_id),
-            int(input.patient_id) if input.patient_id else None,
+            parse_id(input.schedule_id, "scheduleId"),
+            parse_optional_id(input.patient_id, "patientId"),
             (input.name, input.id_number, input.phone),
             input.payment_method,
             input.idempotency_key,
@@ -115,9 +116,9 @@ class Mutation:
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Audited; the account's logins end.")
     async def set_account_role(self, info: Info, input: SetAccountRoleInput) -> AccountResult:
-        departments = [int(d) for d in input.department_ids]
+        departments = parse_ids(input.department_ids, "departmentIds")
         row = await admin_accounts.set_account_role(
-            info.context, int(input.account_id), input.role, departments, input.reason
+            info.context, parse_id(input.account_id, "accountId"), input.role, departments, input.reason
         )
         return Account.from_model(row)
 
@@ -125,5 +126,7 @@ class Mutation:
         permission_classes=[IsAdmin], description="Through the payment module's refund path."
     )
     async def refund_booking(self, info: Info, input: RefundBookingInput) -> RefundBookingResult:
-        row = await use_cases.refund_booking(info.context, int(input.booking_id), input.amount, input.reason)
+        row = await use_cases.refund_booking(
+            info.context, parse_id(input.booking_id, "bookingId"), input.amount, input.reason
+        )
         return Booking.from_model(row)
