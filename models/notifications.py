@@ -28,8 +28,6 @@ from models.message_templates import Locale, RenderedMessage, render
 
 WORKER_ID = secrets.token_hex(6)
 REDACTED = "[redacted after sending]"
-# Events whose text is a secret (a login code): the body is blanked once the attempt is over.
-SENSITIVE_EVENTS = frozenset({"verification.code"})
 
 
 # A booking that becomes certain (paid, or booked from the waitlist) gets the day-before reminder.
@@ -263,10 +261,10 @@ async def claim_due_sms(*, lease: timedelta, limit: int) -> list[SmsMessage]:
     return await SmsMessage.filter(locked_by=token, status=SmsStatus.PENDING).order_by("id")
 
 
-def _finished_body(message: SmsMessage) -> dict[str, Any]:
-    if message.event in SENSITIVE_EVENTS:
-        return {"body": REDACTED, "params": {}}
-    return {}
+# Text that must reach the provider is kept only until the attempts are over (sent, or given up):
+# then body and parameters are blanked, for every event, so the outbox holds no names, codes or
+# times once it has done its job (issue 13.9). The in-app copy, which the inbox shows, is kept.
+ERASED_TEXT: dict[str, Any] = {"body": REDACTED, "params": {}}
 
 
 async def mark_sent(message: SmsMessage, provider_message_id: str) -> bool:
@@ -277,9 +275,18 @@ async def mark_sent(message: SmsMessage, provider_message_id: str) -> bool:
         sent_at=utcnow(),
         locked_until=None,
         provider_message_id=provider_message_id[:128],
-        **_finished_body(message),
+        **ERASED_TEXT,
     )
     return done == 1
+
+
+async def flush_erased_text() -> None:
+    """On SQLite the erased text lives on in the write-ahead log's older page images until a
+    checkpoint: copy the log into the file (secure_delete zeroes the freed cells there) and truncate
+    it. PostgreSQL and MariaDB keep their logs out of an application's reach; nothing to do there."""
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "sqlite":
+        await conn.execute_query("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 async def mark_attempt_failed(
@@ -294,7 +301,7 @@ async def mark_attempt_failed(
             failed_at=now,
             locked_until=None,
             last_error=error[:2000],
-            **_finished_body(message),
+            **ERASED_TEXT,
         )
         return False
     await owned.update(

@@ -100,6 +100,8 @@ async def dispatch_sms(settings: Settings, provider: SmsProvider, *, rounds: int
             break
         for outcome in await asyncio.gather(*(_deliver(provider, m, policy) for m in batch)):
             counts[outcome] += 1
+    if counts["sent"] or counts["failed"]:
+        await notifications.flush_erased_text()
     return DispatchReport(**counts)
 
 
