@@ -37,12 +37,14 @@ from models.clock import utcnow
 from models.errors import InvalidInput, NotFound
 from models.identity import (
     campus_number_problem,
+    normalise_campus_number,
     normalise_phone,
     normalise_resident_id,
     phone_problem,
     resident_id_problem,
 )
 from models.passwords import hash_password, needs_rehash, password_problem, verify_password
+from models.text_rules import clean_text
 from resolvers.context import Context
 
 
@@ -62,10 +64,7 @@ def clean_phone(phone: str, field: str = "phone") -> str:
 
 
 def clean_name(name: str, field: str = "name") -> str:
-    name = name.strip()
-    if not 1 <= len(name) <= 64:
-        raise InvalidInput(field, "a name has 1-64 characters")
-    return name
+    return clean_text(name, field=field, max_length=64)
 
 
 def clean_password(password: str, field: str = "password") -> str:
@@ -205,7 +204,7 @@ def _clean_id_number(id_kind: IdKind, id_number: str) -> str:
         cleaned = normalise_resident_id(id_number)
     else:
         problem = campus_number_problem(id_number)
-        cleaned = id_number.strip().upper()
+        cleaned = normalise_campus_number(id_number)
     if problem:
         raise InvalidInput("idNumber", problem)
     return cleaned
@@ -293,9 +292,7 @@ async def remove_patient(context: Context, patient_id: int) -> Patient:
 
 async def reveal_patient_id_number(context: Context, patient_id: int, reason: str) -> str:
     """Admins only (enforced on the field); every reveal is audit-logged, the value never is."""
-    reason = reason.strip()
-    if not reason:
-        raise InvalidInput("reason", "say why the full number is needed")
+    reason = clean_text(reason, field="reason", max_length=200)
     patient = await Patient.get_or_none(id=patient_id)
     if patient is None:
         raise NotFound("patient not found")

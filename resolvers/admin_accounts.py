@@ -7,8 +7,9 @@ from tortoise.transactions import in_transaction
 from models import access_revocations, audit
 from models.accounts import ACCOUNT_AUDIT_FIELDS, Account, Role, revoke_all_sessions
 from models.audit import AuditEntry
-from models.errors import InvalidInput, NotAllowed, NotFound
+from models.errors import NotAllowed, NotFound
 from models.identity import mask_phone, normalise_phone
+from models.text_rules import clean_text
 from resolvers.context import Context
 from resolvers.pagination import Page, keyset_page
 
@@ -36,12 +37,7 @@ async def list_accounts(
 
 
 def _clean_reason(reason: str) -> str:
-    reason = reason.strip()
-    if not reason:
-        raise InvalidInput("reason", "say why the account is disabled")
-    if len(reason) > 200:
-        raise InvalidInput("reason", "a reason has at most 200 characters")
-    return reason
+    return clean_text(reason, field="reason", max_length=200)
 
 
 async def disable_account(context: Context, account_id: int, reason: str) -> Account:
@@ -93,9 +89,7 @@ async def enable_account(context: Context, account_id: int) -> Account:
 
 
 async def reveal_account_phone(context: Context, account_id: int, reason: str) -> str:
-    reason = reason.strip()
-    if not reason:
-        raise InvalidInput("reason", "say why the full number is needed")
+    reason = _clean_reason(reason)
     account = await Account.get_or_none(id=account_id)
     if account is None:
         raise NotFound("account not found")

@@ -22,6 +22,7 @@ from models.identity import mask_phone, normalise_phone, phone_problem
 from models.message_templates import template_for
 from models.notifications import Notification, RetryPolicy, SmsMessage
 from models.rate_limits import Limit
+from models.text_rules import clean_text
 from realtime.broker import get_broker
 from resolvers.accounts import AccountDisabled, Session, _open_session
 from resolvers.context import Context
@@ -230,6 +231,7 @@ class FollowUpReminder:
 
 async def set_follow_up_reminder(context: Context, booking_id: int, on: date, note: str) -> FollowUpReminder:
     settings = context.settings
+    note = clean_text(note, field="note", max_length=200, required=False)
     sends_at = await reminders.set_followup_reminder(
         int(context.viewer.account_id or 0),
         booking_id,
@@ -238,7 +240,7 @@ async def set_follow_up_reminder(context: Context, booking_id: int, on: date, no
         hour=settings.followup_reminder_hour,
         tz_name=settings.timezone,
     )
-    return FollowUpReminder(booking_id, on, note.strip(), sends_at)
+    return FollowUpReminder(booking_id, on, note, sends_at)
 
 
 # -- background work, registered in gualema/background.py

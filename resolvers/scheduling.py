@@ -16,6 +16,7 @@ from models.catalogue import Doctor
 from models.errors import InvalidInput, NotFound
 from models.scheduling import Period, ReleaseRule, Schedule, SessionSpec, Slot, WeeklyTemplate
 from models.session_rules import PERIOD_HOURS
+from models.text_rules import clean_text
 from resolvers.context import Context
 
 MAX_RANGE_DAYS = 62
@@ -128,19 +129,23 @@ async def generate_schedules(context: Context, weeks: int, template_ids: list[in
     return await scheduling.generate_from_templates(today, weeks, release_rule(context), template_ids)
 
 
+def _reason(reason: str) -> str:
+    return clean_text(reason, field="reason", max_length=255, required=False)
+
+
 async def add_capacity(
     context: Context, schedule_id: int, slot_id: int | None, added: int, reason: str
 ) -> Slot:
     async with in_transaction():
         return await scheduling.add_capacity(
-            schedule_id, slot_id, added, actor_id=context.viewer.account_id, reason=reason.strip()
+            schedule_id, slot_id, added, actor_id=context.viewer.account_id, reason=_reason(reason)
         )
 
 
 async def stop_schedule(context: Context, schedule_id: int, reason: str) -> Schedule:
     async with in_transaction():
         stopped, cancelled = await booking_actions.stop_schedule(
-            schedule_id, actor_id=context.viewer.account_id, reason=reason.strip()
+            schedule_id, actor_id=context.viewer.account_id, reason=_reason(reason)
         )
         await audit.record(
             context.viewer.account_id,

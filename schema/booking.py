@@ -176,7 +176,7 @@ BookSlotResult = Annotated[
     strawberry.union("BookSlotResult"),
 ]
 CancelBookingResult = Annotated[
-    Booking | NotFoundError | CancellationClosedError | InvalidStatusTransition,
+    Booking | NotFoundError | CancellationClosedError | InvalidStatusTransition | InvalidInputError,
     strawberry.union("CancelBookingResult"),
 ]
 
