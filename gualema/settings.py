@@ -94,6 +94,13 @@ class Settings(BaseSettings):
     # Password logins per phone number + client IP within a window (docs/decisions/021-login-throttle.md).
     login_max_attempts: int = Field(default=5, ge=1, le=1000)
     login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # Failed password logins per client address across every phone in the same window: a ceiling on
+    # password spraying (one password against many phones). Successful logins give their count back.
+    login_ip_max_failures: int = Field(default=50, ge=1, le=100_000)
+    # Registrations per client address and per phone (docs/decisions/171).
+    register_ip_limit_per_hour: int = Field(default=10, ge=1)
+    register_ip_limit_per_day: int = Field(default=50, ge=1)
+    register_phone_limit_per_day: int = Field(default=5, ge=1)
     # Key of the keyed hash stored beside each encrypted ID number (uniqueness and lookup). Unset:
     # derived from GUALEMA_SECRET_KEY. Set it in production so the secret key can change on its own.
     pii_lookup_key: SecretStr | None = None
@@ -179,6 +186,9 @@ class Settings(BaseSettings):
     sms_limit_per_day: int = Field(default=10, ge=1)
     sms_ip_limit_per_hour: int = Field(default=30, ge=1)
     sms_ip_limit_per_day: int = Field(default=200, ge=1)
+    # Every text to one phone in a rolling day, whatever caused it (codes, bookings, reminders): the
+    # texts beyond are not sent (the in-app message still is). Aliyun's own default is 10 a day.
+    sms_daily_cap_per_phone: int = Field(default=20, ge=1, le=1000)
 
     # -- queue calling (issue 5). Check-in opens this long before the slot starts and closes this long
     # after it ends; arriving after the slot ended marks the patient late (behind those on time).

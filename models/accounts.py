@@ -156,6 +156,11 @@ async def clear_login_attempts(key: str) -> None:
     await LoginThrottle.filter(key=key).delete()
 
 
+async def give_back_login_attempt(key: str) -> None:
+    """A successful login does not count against a ceiling of failures (e.g. per client address)."""
+    await LoginThrottle.filter(key=key, attempts__gt=0).update(attempts=F("attempts") - 1)
+
+
 async def purge_login_throttles(window: timedelta) -> int:
     return await LoginThrottle.filter(window_started_at__lt=utcnow() - window).delete()
 

@@ -14,6 +14,7 @@ Lengths are checked on the raw value first, so a megabyte of input costs no norm
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from models.errors import InvalidInput
@@ -54,3 +55,25 @@ def clean_text(value: str, *, field: str, max_length: int, required: bool = True
     if len(text) > max_length:
         raise InvalidInput(field, f"at most {max_length} characters")
     return text
+
+
+# A person's name as an SMS may carry it: Han characters (with the CJK extension A and compatibility
+# blocks), Latin letters, the middle dot of transliterated names (阿卜杜拉·艾买提), a hyphen and single
+# spaces. No digits, punctuation, brackets or dots: nothing that reads as a headline (【退费通知】), a
+# link (evil.example) or a number to call.
+_PERSON_NAME = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaffA-Za-z·\- ]{1,30}")
+PERSON_NAME_MAX = 30
+
+
+def person_name(value: str, *, field: str = "name") -> str:
+    """A patient's or account holder's name: free text rules, then NFKC (fullwidth letters fold)
+    and the person-name pattern, so that what texts carry is a validated name and nothing more."""
+    text = unicodedata.normalize("NFKC", clean_text(value, field=field, max_length=PERSON_NAME_MAX))
+    text = re.sub(" {2,}", " ", text)
+    if not is_person_name(text):
+        raise InvalidInput(field, "a name has 1-30 Chinese characters or letters (and · - or spaces)")
+    return text
+
+
+def is_person_name(value: str) -> bool:
+    return _PERSON_NAME.fullmatch(value) is not None

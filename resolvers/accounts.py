@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from models import audit
+from gualema.settings import Settings
+from models import audit, rate_limits
 from models.access_revocations import remember, revoke_family, revoke_token
 from models.access_tokens import hash_refresh_token, issue_access_token, new_refresh_token
 from models.accounts import (
@@ -28,6 +29,7 @@ from models.accounts import (
     Role,
     claim_login_attempt,
     clear_login_attempts,
+    give_back_login_attempt,
     id_number_lookup_hash,
     reveal_id_number,
     revoke_all_sessions,
@@ -44,7 +46,8 @@ from models.identity import (
     resident_id_problem,
 )
 from models.passwords import hash_password, needs_rehash, password_problem, verify_password
-from models.text_rules import clean_text
+from models.rate_limits import Limit
+from models.text_rules import clean_text, person_name
 from resolvers.context import Context
 
 
@@ -99,10 +102,23 @@ async def _open_session(context: Context, account: Account, family: str | None =
     return Session(account, access, expires, refresh)
 
 
+def registration_limits(settings: Settings) -> tuple[list[Limit], list[Limit]]:
+    per_ip = [
+        Limit("register-ip-hour", settings.register_ip_limit_per_hour, timedelta(hours=1)),
+        Limit("register-ip-day", settings.register_ip_limit_per_day, timedelta(days=1)),
+    ]
+    per_phone = [Limit("register-phone-day", settings.register_phone_limit_per_day, timedelta(days=1))]
+    return per_ip, per_phone
+
+
 async def register(context: Context, phone: str, password: str, name: str) -> Session:
     phone = clean_phone(phone)
     clean_password(password)
-    name = clean_name(name)
+    name = person_name(name)
+    per_ip, per_phone = registration_limits(context.settings)
+    await rate_limits.take(
+        [(limit, context.client_ip) for limit in per_ip] + [(limit, phone) for limit in per_phone]
+    )
     password_hash = await hash_password_off_loop(password)
     try:
         async with in_transaction():
@@ -118,13 +134,18 @@ def _throttle_key(phone: str, client_ip: str) -> str:
     return hashlib.sha256(f"login|{phone}|{client_ip}".encode()).hexdigest()
 
 
+def _address_key(client_ip: str) -> str:
+    return hashlib.sha256(f"login-address|{client_ip}".encode()).hexdigest()
+
+
 async def login(context: Context, phone: str, password: str) -> Session:
     phone = normalise_phone(phone)
     settings = context.settings
     throttle_key = _throttle_key(phone, context.client_ip)
-    await claim_login_attempt(
-        throttle_key, settings.login_max_attempts, timedelta(minutes=settings.login_window_minutes)
-    )
+    address_key = _address_key(context.client_ip)
+    window = timedelta(minutes=settings.login_window_minutes)
+    await claim_login_attempt(throttle_key, settings.login_max_attempts, window)
+    await claim_login_attempt(address_key, settings.login_ip_max_failures, window)
     account = await Account.get_or_none(phone=phone)
     stored_hash = account.password_hash if account else None
     # An unknown phone is verified against a dummy hash, so both answers take as long.
@@ -133,6 +154,7 @@ async def login(context: Context, phone: str, password: str) -> Session:
     if account.disabled:
         raise AccountDisabled()
     await clear_login_attempts(throttle_key)
+    await give_back_login_attempt(address_key)
     if stored_hash is not None and needs_rehash(stored_hash):
         # Upgrade to the current parameters while the password is at hand; a concurrent password
         # change wins (conditional on the old hash).
@@ -214,7 +236,7 @@ async def add_patient(
     context: Context, name: str, id_number: str, phone: str, relation: Relation, id_kind: IdKind
 ) -> Patient:
     account_id = context.viewer.account_id
-    name = clean_name(name)
+    name = person_name(name)
     id_number = _clean_id_number(id_kind, id_number)
     phone = clean_phone(phone)
     lookup = id_number_lookup_hash(id_kind, id_number)

@@ -24,7 +24,7 @@ from resolvers import accounts as use_cases
 from resolvers import admin_accounts
 from resolvers.context import Context
 from resolvers.loaders import AccountByIdLoader, DoctorByAccountLoader, PatientsByAccountLoader
-from schema.errors import Error, InvalidInputError, NotAllowedError, NotFoundError, maps
+from schema.errors import Error, InvalidInputError, NotAllowedError, NotFoundError, RateLimitedError, maps
 from schema.pagination import (
     DEFAULT_PAGE_SIZE,
     Connection,
@@ -226,7 +226,8 @@ AuthResult = Annotated[
     | AccountDisabledError
     | PhoneTakenError
     | InvalidInputError
-    | LoginThrottledError,
+    | LoginThrottledError
+    | RateLimitedError,
     strawberry.union("AuthResult"),
 ]
 RefreshResult = Annotated[

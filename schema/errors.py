@@ -9,6 +9,7 @@ from strawberry.types.field import StrawberryField
 from strawberry.types.info import Info
 
 from models.errors import DomainError, InvalidInput, InvalidTransition, NotAllowed, NotFound
+from models.rate_limits import RateLimited
 
 T = TypeVar("T")
 
@@ -69,3 +70,10 @@ class InvalidStatusTransition(Error):
     entity: str
     from_status: str
     to_status: str
+
+
+@maps(RateLimited)
+@strawberry.type
+class RateLimitedError(Error):
+    limit: str
+    retry_after_seconds: int

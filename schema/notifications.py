@@ -12,13 +12,12 @@ from strawberry.types.info import Info
 
 from models import notifications as notification_models
 from models.identity import mask_phone
-from models.rate_limits import RateLimited
 from models.verification_codes import InvalidCode, TooManyCodeAttempts
 from realtime.broker import get_broker
 from resolvers import notifications as use_cases
 from resolvers.notifications import CODE_FIELDS, OneCodeRequestPerOperation
 from schema.accounts import AccountDisabledError, AuthPayload
-from schema.errors import Error, InvalidInputError, NotAllowedError, NotFoundError, maps
+from schema.errors import Error, InvalidInputError, NotAllowedError, NotFoundError, RateLimitedError, maps
 from schema.pagination import (
     DEFAULT_PAGE_SIZE,
     Connection,
@@ -65,13 +64,6 @@ class FollowUpReminder:
     date: dt.date
     note: str
     sends_at: dt.datetime
-
-
-@maps(RateLimited)
-@strawberry.type
-class RateLimitedError(Error):
-    limit: str
-    retry_after_seconds: int
 
 
 @maps(InvalidCode)
