@@ -25,9 +25,11 @@ from tortoise.transactions import in_transaction
 from models.accounts import Account
 from models.clock import utcnow
 from models.message_templates import Locale, RenderedMessage, render
+from models.text_rules import is_person_name
 
 WORKER_ID = secrets.token_hex(6)
 REDACTED = "[redacted after sending]"
+UNNAMED_PATIENT = "就诊人"
 
 
 # A booking that becomes certain (paid, or booked from the waitlist) gets the day-before reminder.
@@ -158,8 +160,17 @@ def rendered_notice(
     """The message as notify() records it, with the settings it was recorded under: also for a caller
     that writes the outbox rows in its own statement (the booking hot path, models/booking_sql.py)."""
     defaults = notice_defaults()
-    rendered = render(event, params, locale or defaults.locale, ZoneInfo(defaults.tz_name))
+    rendered = render(event, _named_safely(params), locale or defaults.locale, ZoneInfo(defaults.tz_name))
     return rendered, defaults
+
+
+def _named_safely(params: dict[str, Any]) -> dict[str, Any]:
+    # Names are validated when typed (text_rules.person_name); one stored before that rule, or by a
+    # path that skipped it, is never carried into a hospital-branded text.
+    name = params.get("patient_name")
+    if isinstance(name, str) and not is_person_name(name):
+        return {**params, "patient_name": UNNAMED_PATIENT}
+    return params
 
 
 async def notify(
@@ -174,6 +185,7 @@ async def notify(
     locale: Locale | None = None,
     phone: str | None = None,
     visit_date: date | None = None,
+    sms_params: dict[str, Any] | None = None,
 ) -> None:
     """Record a message for `account_id` inside the caller's transaction.
 
@@ -181,6 +193,8 @@ async def notify(
     variables (TemplateError otherwise). The same `dedupe_key` never records a second message.
     `phone` overrides the account's phone for the text (e.g. a family member's). With `booking_id`
     the in-app message links to the booking (the visit reminder is a reaction: models/reactions.py).
+    `sms_params`, when given, are the text's words where the in-app message may show the patient's
+    own (their cancel reason): an SMS carries only the hospital's words.
     """
     _check_dedupe_key(dedupe_key)
     rendered, defaults = rendered_notice(event, params, locale)
@@ -188,8 +202,9 @@ async def notify(
         if phone is None:
             account = await Account.get(id=account_id)
             phone = account.phone
+        texted = rendered if sms_params is None else rendered_notice(event, sms_params, locale)[0]
         await record_sms(
-            phone, rendered, dedupe_key=dedupe_key, account_id=account_id, max_attempts=defaults.max_attempts
+            phone, texted, dedupe_key=dedupe_key, account_id=account_id, max_attempts=defaults.max_attempts
         )
     if in_app:
         await _insert_ignoring_duplicate(

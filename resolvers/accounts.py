@@ -257,6 +257,8 @@ async def add_patient(
                 # Re-adding a removed person brings the row back (bookings still point at it).
                 before = audit.snapshot(patient, PATIENT_AUDIT_FIELDS)
                 patient.archived_at = None
+                if patient.phone != phone:
+                    patient.phone_verified_at = None  # a new number proves itself again
                 patient.name, patient.phone, patient.relation = name, phone, relation
                 await patient.save()
                 action = "patient.restore"

@@ -4,6 +4,8 @@ follow-up reminders."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -16,8 +18,9 @@ from tortoise.transactions import in_transaction
 from gualema.settings import Settings
 from integrations.sms.interface import OutgoingSms, SmsError, SmsProvider
 from models import jobs, notifications, rate_limits, reminders, verification_codes
-from models.accounts import Account, Role
-from models.errors import DomainError, InvalidInput
+from models.accounts import Account, Patient, Role
+from models.clock import utcnow
+from models.errors import DomainError, InvalidInput, NotFound
 from models.identity import mask_phone, normalise_phone, phone_problem
 from models.message_templates import template_for
 from models.notifications import Notification, RetryPolicy, SmsMessage
@@ -30,7 +33,7 @@ from resolvers.pagination import Page, keyset_page
 
 log = logging.getLogger("gualema.notifications")
 
-CODE_FIELDS = frozenset({"sendLoginCode", "loginWithCode"})
+CODE_FIELDS = frozenset({"sendLoginCode", "loginWithCode", "sendPatientPhoneCode", "verifyPatientPhone"})
 
 
 class OneCodeRequestPerOperation(DomainError):
@@ -63,13 +66,36 @@ def _outgoing(message: SmsMessage) -> OutgoingSms:
     )
 
 
-async def _deliver(provider: SmsProvider, message: SmsMessage, policy: RetryPolicy) -> str:
+@dataclass(frozen=True)
+class DailyCap:
+    """Texts per phone per rolling day; the phone is counted under a keyed hash, so the limiter's
+    table and the SQL log never show it."""
+
+    limit: Limit
+    key: bytes
+
+    def subject(self, phone: str) -> str:
+        return hmac.new(self.key, phone.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+async def _deliver(provider: SmsProvider, message: SmsMessage, policy: RetryPolicy, cap: DailyCap) -> str:
     if message.attempts > message.max_attempts:
         # The lease of the last attempt ran out (its process died): give up rather than send again.
         await notifications.mark_attempt_failed(
             message, "gave up: the last attempt did not finish", retryable=False, policy=policy
         )
         return "failed"
+    if message.attempts == 1:
+        # Every text to one phone counts, whatever path wrote it (codes, the booking hot path,
+        # reminders): the cap is taken here, where they all pass, once per message.
+        try:
+            await rate_limits.take([(cap.limit, cap.subject(message.phone))])
+        except rate_limits.RateLimited:
+            await notifications.mark_attempt_failed(
+                message, "daily cap for this phone reached", retryable=False, policy=policy
+            )
+            log.warning("SMS %s to %s not sent: daily cap", message.event, mask_phone(message.phone))
+            return "failed"
     try:
         receipt = await provider.send(_outgoing(message))
     except SmsError as exc:
@@ -94,12 +120,16 @@ async def dispatch_sms(settings: Settings, provider: SmsProvider, *, rounds: int
     """Claims due texts in batches and sends each batch concurrently; one call empties what is due."""
     policy = RetryPolicy(settings.notification_backoff_seconds, settings.notification_backoff_max_seconds)
     lease = timedelta(seconds=settings.notification_lease_seconds)
+    cap = DailyCap(
+        Limit("sms-destination-day", settings.sms_daily_cap_per_phone, timedelta(days=1)),
+        settings.secret_key.get_secret_value().encode(),
+    )
     counts = {"sent": 0, "retried": 0, "failed": 0}
     for _round in range(rounds):
         batch = await notifications.claim_due_sms(lease=lease, limit=settings.notification_batch_size)
         if not batch:
             break
-        for outcome in await asyncio.gather(*(_deliver(provider, m, policy) for m in batch)):
+        for outcome in await asyncio.gather(*(_deliver(provider, m, policy, cap) for m in batch)):
             counts[outcome] += 1
     if counts["sent"] or counts["failed"]:
         await notifications.flush_erased_text()
@@ -195,14 +225,18 @@ async def send_login_code(context: Context, phone: str) -> CodeSent:
     return CodeSent(phone, row.expires_at)
 
 
-_CODE = re.compile(r"^\d{6}$")
+_CODE = re.compile(r"[0-9]{6}")
+
+
+def _check_code(code: str) -> None:
+    if not _CODE.fullmatch(code):
+        raise InvalidInput("code", "a login code has 6 digits")
 
 
 async def login_with_code(context: Context, phone: str, code: str) -> Session:
     """Registers a patient account on the first login of a phone (docs/decisions/073-login-codes.md)."""
     phone = _phone(phone)
-    if not _CODE.match(code):
-        raise InvalidInput("code", "a login code has 6 digits")
+    _check_code(code)
     await verification_codes.verify(phone, code, secret=context.settings.secret_key.get_secret_value())
     account = await Account.get_or_none(phone=phone)
     if account is None:
@@ -216,6 +250,56 @@ async def login_with_code(context: Context, phone: str, code: str) -> Session:
     if account.disabled:
         raise AccountDisabled()
     return await _open_session(context, account)
+
+
+# -- a 就诊人's own phone: booking texts go there only once a code sent there came back
+
+
+def _patient_phone_purpose(patient_id: int) -> str:
+    return f"patient-phone:{patient_id}"
+
+
+async def _own_patient(context: Context, patient_id: int) -> Patient:
+    patient = await Patient.get_or_none(
+        id=patient_id, account_id=context.viewer.account_id, archived_at__isnull=True
+    )
+    if patient is None:
+        raise NotFound("patient not found")
+    return patient
+
+
+async def send_patient_phone_code(context: Context, patient_id: int) -> CodeSent:
+    settings = context.settings
+    patient = await _own_patient(context, patient_id)
+    per_phone, per_ip = _limits(settings)
+    await rate_limits.take(
+        [(limit, patient.phone) for limit in per_phone] + [(limit, context.client_ip) for limit in per_ip]
+    )
+    row = await verification_codes.issue(
+        patient.phone,
+        secret=settings.secret_key.get_secret_value(),
+        minutes=settings.login_code_minutes,
+        max_attempts=settings.login_code_max_attempts,
+        locale=settings.notification_locale,
+        tz=settings.tz,
+        account_id=patient.account_id,  # type: ignore[attr-defined]
+        purpose=_patient_phone_purpose(patient.id),
+    )
+    return CodeSent(patient.phone, row.expires_at)
+
+
+async def verify_patient_phone(context: Context, patient_id: int, code: str) -> Patient:
+    patient = await _own_patient(context, patient_id)
+    _check_code(code)
+    await verification_codes.verify(
+        patient.phone,
+        code,
+        secret=context.settings.secret_key.get_secret_value(),
+        purpose=_patient_phone_purpose(patient.id),
+    )
+    # Conditional on the phone the code went to: a phone changed meanwhile stays unverified.
+    await Patient.filter(id=patient.id, phone=patient.phone).update(phone_verified_at=utcnow())
+    return await Patient.get(id=patient.id)
 
 
 # -- follow-up reminders

@@ -416,7 +416,7 @@ async def apply_refund_result(result: RefundResult, raw: dict[str, Any]) -> None
 
 
 async def _tell_refunded(order: PaymentOrder, refund: Refund) -> None:
-    from models.accounts import Patient
+    from models.accounts import Patient, text_phone
 
     booking_id: int | None = order.booking_id  # type: ignore[attr-defined]
     if booking_id is not None:
@@ -431,7 +431,7 @@ async def _tell_refunded(order: PaymentOrder, refund: Refund) -> None:
         {"patient_name": patient.name, "amount_fen": refund.amount},
         dedupe_key=f"refund.completed:{refund.out_refund_no}",
         booking_id=booking_id,
-        phone=patient.phone,
+        phone=text_phone(patient),
     )
 
 

@@ -64,6 +64,10 @@ class Patient:
     relation: Relation
     id_kind: IdKind
     id_number: str = strawberry.field(description="Masked, e.g. 110************1234.")
+    phone_verified: bool = strawberry.field(
+        description="Booking texts go to this phone only once verified (verifyPatientPhone); "
+        "until then they go to the account holder's phone."
+    )
     _phone: strawberry.Private[str]
 
     @strawberry.field(description="Masked, e.g. 138****0000.")
@@ -78,6 +82,7 @@ class Patient:
             relation=row.relation,
             id_kind=row.id_kind,
             id_number=row.id_number_masked,
+            phone_verified=row.phone_verified_at is not None,
             _phone=row.phone,
         )
 

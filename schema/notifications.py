@@ -16,7 +16,7 @@ from models.verification_codes import InvalidCode, TooManyCodeAttempts
 from realtime.broker import get_broker
 from resolvers import notifications as use_cases
 from resolvers.notifications import CODE_FIELDS, OneCodeRequestPerOperation
-from schema.accounts import AccountDisabledError, AuthPayload
+from schema.accounts import AccountDisabledError, AuthPayload, Patient
 from schema.errors import Error, InvalidInputError, NotAllowedError, NotFoundError, RateLimitedError, maps
 from schema.pagination import (
     DEFAULT_PAGE_SIZE,
@@ -26,7 +26,7 @@ from schema.pagination import (
     input_errors_as_graphql_errors,
     parse_id,
 )
-from schema.permissions import IsAuthenticated, IsDoctor
+from schema.permissions import IsAuthenticated, IsDoctor, IsPatient
 
 
 @strawberry.type
@@ -97,6 +97,19 @@ LoginWithCodeResult = Annotated[
     | OneCodeRequestPerOperationError,
     strawberry.union("LoginWithCodeResult"),
 ]
+SendPatientPhoneCodeResult = Annotated[
+    LoginCodeSent | RateLimitedError | NotFoundError | InvalidInputError | OneCodeRequestPerOperationError,
+    strawberry.union("SendPatientPhoneCodeResult"),
+]
+VerifyPatientPhoneResult = Annotated[
+    Patient
+    | InvalidCodeError
+    | TooManyCodeAttemptsError
+    | NotFoundError
+    | InvalidInputError
+    | OneCodeRequestPerOperationError,
+    strawberry.union("VerifyPatientPhoneResult"),
+]
 SetFollowUpReminderResult = Annotated[
     FollowUpReminder | NotFoundError | NotAllowedError | InvalidInputError,
     strawberry.union("SetFollowUpReminderResult"),
@@ -162,6 +175,27 @@ class Mutation:
     async def login_with_code(self, info: Info, phone: str, code: str) -> LoginWithCodeResult:
         refuse_code_floods(info)
         return AuthPayload.from_session(await use_cases.login_with_code(info.context, phone, code))
+
+    @strawberry.mutation(
+        permission_classes=[IsPatient], description="Texts a code to a 就诊人's phone to verify it."
+    )
+    async def send_patient_phone_code(
+        self, info: Info, patient_id: strawberry.ID
+    ) -> SendPatientPhoneCodeResult:
+        refuse_code_floods(info)
+        sent = await use_cases.send_patient_phone_code(info.context, parse_id(patient_id, "patientId"))
+        return LoginCodeSent(phone=mask_phone(sent.phone), expires_at=sent.expires_at)
+
+    @strawberry.mutation(
+        permission_classes=[IsPatient],
+        description="The code texted by sendPatientPhoneCode: from now on booking texts go to that phone.",
+    )
+    async def verify_patient_phone(
+        self, info: Info, patient_id: strawberry.ID, code: str
+    ) -> VerifyPatientPhoneResult:
+        refuse_code_floods(info)
+        patient = await use_cases.verify_patient_phone(info.context, parse_id(patient_id, "patientId"), code)
+        return Patient.from_model(patient)
 
     @strawberry.mutation(permission_classes=[IsDoctor], description="A 复诊 reminder texted on `date`.")
     async def set_follow_up_reminder(

@@ -25,7 +25,7 @@ async def every_stored_value() -> str:
         for model in app.values():
             table = model._meta.db_table
             quote = "`" if conn.capabilities.dialect == "mysql" else '"'
-            rows = await conn.execute_query_dict(f"SELECT * FROM {quote}{table}{quote}")  # noqa: S608
+            rows = await conn.execute_query_dict(f"SELECT * FROM {quote}{table}{quote}")
             dumped.extend(repr(row) for row in rows)
     return "\n".join(dumped)
 

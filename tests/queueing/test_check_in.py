@@ -137,7 +137,7 @@ async def test_a_doctor_of_another_room_cannot_check_in_this_rooms_patient(
     # Given a doctor who serves another room of the same department, and an administrator at a desk
     owner = await factories.patient_user()
     booking = await factories.confirmed_booking(clinic.schedule, owner, number=4)
-    other_doctor, other_login = await factories.doctor(await factories.department())
+    _, other_login = await factories.doctor(await factories.department())
     admin = await factories.admin_user()
 
     # When the other room's doctor checks the patient in, then the booking is not theirs to see
