@@ -124,7 +124,9 @@ async def test_a_cancel_reason_with_nul_or_bidi_characters_is_refused_and_the_bo
     as_owner = gql.as_(owner.token)
 
     answers = [
-        (await as_owner.data(CANCEL, {"input": {"bookingId": booked["id"], "reason": reason}}))["cancelBooking"]
+        (await as_owner.data(CANCEL, {"input": {"bookingId": booked["id"], "reason": reason}}))[
+            "cancelBooking"
+        ]
         for reason in ("改天\x00再来", "\u202e来再天改", "改" * 2000)
     ]
 

@@ -80,7 +80,9 @@ async def test_readyz_is_503_while_the_database_is_unreachable_and_healthz_stays
     )
 
 
-@pytest.mark.skipif(not DATABASE_URL.startswith("sqlite"), reason="SQLite's query_only stands in for a full disk")
+@pytest.mark.skipif(
+    not DATABASE_URL.startswith("sqlite"), reason="SQLite's query_only stands in for a full disk"
+)
 async def test_readyz_is_503_when_the_database_reads_but_cannot_write(http: httpx.AsyncClient) -> None:
     # Given a database that still answers SELECT but refuses every write (as on a full disk or a
     # read-only file: SQLite's query_only fails writes the same way)
