@@ -17,14 +17,13 @@ from tortoise.transactions import in_transaction
 
 from gualema.background import BackgroundWorkers
 from gualema.database import close_database, dialect, migrate, open_database
-from gualema.graphql_endpoint import GraphQLEndpoint
+from gualema.graphql_endpoint import LOCAL_ORIGIN_REGEX, GraphQLEndpoint
 from gualema.graphql_schema import schema_for
 from gualema.settings import Settings, get_settings
 from realtime.broker import create_broker, get_broker, set_broker
 
 log = logging.getLogger("gualema.app")
 
-LOCAL_ORIGIN_REGEX = r"https?://(localhost|127\.0\.0\.1)(:[0-9]{1,5})?"
 # The request headers browsers may send cross-origin: what Apollo, urql, Relay and fetch wrappers add.
 CLIENT_HEADERS = [
     "content-type",

@@ -9,7 +9,9 @@ invalid, variables that do not coerce) gets REQUEST_ERROR_STATUS and no `data` k
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import timedelta
@@ -31,6 +33,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
+from gualema import session_watch
 from gualema.authentication import viewer_from_authorization
 from gualema.graphql_schema import INTERNAL_ERROR_CODE
 from gualema.settings import Settings
@@ -41,6 +44,9 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 # 400, not the April-2026 draft's 422: see docs/decisions/010. One constant to flip.
 REQUEST_ERROR_STATUS = 400
+# A front-end dev server (Vite, webpack, Expo…) on any port of this machine.
+LOCAL_ORIGIN_REGEX = r"https?://(localhost|127\.0\.0\.1)(:[0-9]{1,5})?"
+LOCAL_ORIGIN = re.compile(LOCAL_ORIGIN_REGEX)
 _OUTCOME = "gualema_graphql_outcome"
 HTTP_OPERATIONS: dict[str, set[OperationType]] = {
     "GET": {OperationType.QUERY},
@@ -100,7 +106,15 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             allowed_origins=settings.ws_allowed_origins,
         )
         self.settings = settings
+        self._local_origins_allowed = not settings.is_production and not settings.ws_allowed_origins
         self._encoded_events = SharedEventEncodings()
+
+    def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
+        # Development without a list: a dev server on any localhost/127.0.0.1 port, like CORS
+        # (gualema/app.py). Production answers only the origins in GUALEMA_WS_ALLOWED_ORIGINS.
+        if self._local_origins_allowed and LOCAL_ORIGIN.fullmatch(origin):
+            return True
+        return super().is_websocket_origin_allowed(request, origin)
 
     def encode_json(self, data: object) -> str | bytes:
         # A subscription event shared by every display of a board (decision 095) arrives here once
@@ -114,7 +128,13 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
+            started: list[asyncio.Task[None]] = []
+            session_watch.watchers.set(started)
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                for task in started:
+                    task.cancel()
             return
         request = Request(scope, receive)
         response = await self._precheck(request)
@@ -251,6 +271,13 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             )
         except InvalidToken:
             raise ConnectionRejectionError({"message": "invalid or expired token"}) from None
+        if isinstance(context.request, WebSocket):
+            session_watch.watch(
+                context.request,
+                context.viewer,
+                check_seconds=self.settings.ws_session_check_seconds,
+                refresh_seconds=self.settings.revocation_refresh_seconds,
+            )
         return UNSET  # a bare connection_ack, without `"payload": null`
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:

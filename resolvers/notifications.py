@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -27,6 +27,7 @@ from models.notifications import Notification, RetryPolicy, SmsMessage
 from models.rate_limits import Limit
 from models.text_rules import clean_text
 from realtime.broker import get_broker
+from realtime.messages import is_resync
 from resolvers.accounts import AccountDisabled, Session, _open_session
 from resolvers.context import Context
 from resolvers.pagination import Page, keyset_page
@@ -173,6 +174,36 @@ async def mark_read(context: Context, ids: list[int] | None) -> int:
 
 async def own_notification(account_id: int, notification_id: int) -> Notification | None:
     return await Notification.get_or_none(id=notification_id, account_id=account_id)
+
+
+CATCH_UP_LIMIT = 100
+
+
+async def notification_stream(context: Context) -> AsyncIterator[Notification]:
+    """The account's new notifications as they are published. Pub/sub is at-most-once: on the broker's
+    resync (Redis came back, or this subscriber fell behind) the stream reads what it may have missed
+    from the database, every row since the subscription began that it has not delivered, in order, so
+    a notification published during an outage still arrives (once)."""
+    account_id = int(context.viewer.account_id or 0)
+    delivered: set[int] = set()
+    async with get_broker().subscribe(notifications.channel_for(account_id)) as messages:
+        # Subscribed first, then the baseline: a row committed in between is caught by either path.
+        since = await Notification.filter(account_id=account_id).order_by("-id").first()
+        baseline = since.id if since is not None else 0
+        async for message in messages:
+            if is_resync(message):
+                missed = (
+                    await Notification.filter(account_id=account_id, id__gt=baseline)
+                    .exclude(id__in=list(delivered))
+                    .order_by("id")
+                    .limit(CATCH_UP_LIMIT)
+                )
+            else:
+                row = await own_notification(account_id, int(message.get("id", 0)))
+                missed = [row] if row is not None and row.id not in delivered else []
+            for row in missed:
+                delivered.add(row.id)
+                yield row
 
 
 # -- login codes

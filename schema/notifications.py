@@ -13,7 +13,6 @@ from strawberry.types.info import Info
 from models import notifications as notification_models
 from models.identity import mask_phone
 from models.verification_codes import InvalidCode, TooManyCodeAttempts
-from realtime.broker import get_broker
 from resolvers import notifications as use_cases
 from resolvers.notifications import CODE_FIELDS, OneCodeRequestPerOperation
 from schema.accounts import AccountDisabledError, AuthPayload, Patient
@@ -213,9 +212,5 @@ class Mutation:
 class Subscription:
     @strawberry.subscription(permission_classes=[IsAuthenticated], description="New in-app notifications.")
     async def notifications(self, info: Info) -> AsyncGenerator[Notification, None]:
-        account_id = int(info.context.viewer.account_id or 0)
-        async with get_broker().subscribe(notification_models.channel_for(account_id)) as messages:
-            async for message in messages:
-                row = await use_cases.own_notification(account_id, int(message.get("id", 0)))
-                if row is not None:
-                    yield Notification.from_model(row)
+        async for row in use_cases.notification_stream(info.context):
+            yield Notification.from_model(row)
