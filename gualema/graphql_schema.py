@@ -216,5 +216,7 @@ class _AlreadyExecuted:
 def schema_for(settings: Settings, cache: DocumentCache | None = None) -> strawberry.Schema:
     quiet_strawberry_error_log()
     return build_schema(
-        extensions=schema_extensions(settings, cache), execution_context_class=SharedEventExecution
+        extensions=schema_extensions(settings, cache),
+        zone=settings.tz,
+        execution_context_class=SharedEventExecution,
     )

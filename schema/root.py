@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from types import ModuleType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import strawberry
 from strawberry.extensions import SchemaExtension
@@ -22,6 +24,7 @@ from schema import (
     waitlist,
 )
 from schema.errors import exception_handlers
+from schema.scalars import DEFAULT_ZONE, hospital_datetime
 
 AREAS: tuple[ModuleType, ...] = (
     accounts,
@@ -47,9 +50,12 @@ Subscription = _merged("Subscription")
 
 
 def build_schema(
-    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] | None = None, **kwargs: Any
+    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] | None = None,
+    zone: ZoneInfo = DEFAULT_ZONE,
+    **kwargs: Any,
 ) -> strawberry.Schema:
     return strawberry.Schema(
+        scalar_overrides={datetime: hospital_datetime(zone)},
         query=Query,  # type: ignore[arg-type]
         mutation=Mutation,
         subscription=Subscription,
