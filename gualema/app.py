@@ -111,6 +111,10 @@ def area_routes(settings: Settings) -> list[BaseRoute]:
     from gualema.payment_routes import payment_routes
 
     routes += payment_routes(settings)  # issue 4: provider notifications, sandbox pay page
+    if settings.graphiql_enabled:
+        from gualema.graphiql_page import graphiql_asset_routes
+
+        routes += graphiql_asset_routes()  # issue 13.10: GraphiQL works offline
     return routes
 
 

@@ -35,6 +35,7 @@ from strawberry.types.unset import UNSET
 
 from gualema import session_watch
 from gualema.authentication import viewer_from_authorization
+from gualema.graphiql_page import offline_graphiql_html
 from gualema.graphql_schema import INTERNAL_ERROR_CODE
 from gualema.settings import Settings
 from models.access_tokens import InvalidToken
@@ -108,6 +109,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         self.settings = settings
         self._local_origins_allowed = not settings.is_production and not settings.ws_allowed_origins
         self._encoded_events = SharedEventEncodings()
+
+    @property
+    def graphql_ide_html(self) -> str:
+        return offline_graphiql_html()  # assets served by this application (gualema/graphiql_page.py)
 
     def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
         # Development without a list: a dev server on any localhost/127.0.0.1 port, like CORS
