@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     # addresses or networks, "*" for any. Only the balancer's own address: a client that reaches the
     # API directly must not pick its address for the login and SMS throttles (docs/decisions/110).
     forwarded_allow_ips: str = "127.0.0.1"
+    # Where the QR landing page hands a visitor to the mini-program: a URL with `{code}` for the marker
+    # code, either the mini-program's URL scheme (weixin://dl/business/?appid=…&path=…&query=code%3D{code})
+    # or its URL link (https://wxaurl.cn/…). Empty: the page only says where the visitor stands.
+    miniprogram_link: str = ""
 
     # -- HTTP server limits (uvicorn; docs/decisions/111)
     # Bytes a non-GraphQL POST route (payment notifications, sandbox pay) reads before answering 413.
@@ -236,6 +240,13 @@ class Settings(BaseSettings):
         scheme = value.split("://", 1)[0]
         if scheme not in {"sqlite", "postgres", "asyncpg", "psycopg", "mysql"}:
             raise ValueError(f"unsupported database scheme {scheme!r} (sqlite, postgres, mysql)")
+        return value
+
+    @field_validator("miniprogram_link")
+    @classmethod
+    def _miniprogram_link(cls, value: str) -> str:
+        if value and not value.startswith(("weixin://", "https://")):
+            raise ValueError("the mini-program link is a weixin:// URL scheme or an https:// URL link")
         return value
 
     @field_validator("cors_origins", "ws_allowed_origins")
