@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import strawberry
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema import (
@@ -55,7 +56,7 @@ def build_schema(
     **kwargs: Any,
 ) -> strawberry.Schema:
     return strawberry.Schema(
-        scalar_overrides={datetime: hospital_datetime(zone)},
+        config=StrawberryConfig(scalar_map={datetime: hospital_datetime(zone)}),
         query=Query,  # type: ignore[arg-type]
         mutation=Mutation,
         subscription=Subscription,

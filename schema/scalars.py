@@ -4,15 +4,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
 DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
 
 
-def hospital_datetime(zone: ZoneInfo = DEFAULT_ZONE) -> Any:
+def hospital_datetime(zone: ZoneInfo = DEFAULT_ZONE) -> ScalarDefinition:
     def serialize(value: datetime) -> str:
         if value.tzinfo is None:
             raise ValueError("a DateTime must be timezone-aware")  # a programming error, never guessed
@@ -26,7 +26,6 @@ def hospital_datetime(zone: ZoneInfo = DEFAULT_ZONE) -> Any:
         return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=zone)
 
     return strawberry.scalar(
-        datetime,
         name="DateTime",
         description="ISO 8601 date and time, always with the hospital's UTC offset (e.g. +08:00).",
         serialize=serialize,

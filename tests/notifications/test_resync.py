@@ -4,42 +4,18 @@ not hear, once; myWaitlist sends a fresh snapshot."""
 
 from __future__ import annotations
 
-from models.notifications import Notification, channel_for, notify
+from models.notifications import channel_for
 from models.waitlist import WaitlistEntry, WaitlistStatus
 from realtime.broker import get_broker
 from tests import factories
 from tests.fixtures.api import GraphQLClient, LiveServer
-from tests.fixtures.graphql_ws import GraphQLSocket, graphql_socket
+from tests.fixtures.graphql_ws import graphql_socket
 from tests.fixtures.outage import broker_outage
+from tests.notifications.inbox_steps import turn, until_subscribed
 from tests.waitlist.scenario import full_session, join, person
 
 NOTIFICATIONS = "subscription { notifications { id body } }"
 MY_WAITLIST = "subscription { myWaitlist { id status } }"
-
-
-async def _turn(account_id: int, ticket: str) -> Notification:
-    await notify(
-        account_id,
-        "queue.your_turn",
-        {"patient_name": "王小明", "room": "诊室3", "ticket": ticket},
-        dedupe_key=f"turn:{account_id}:{ticket}",
-        sms=False,
-    )
-    return await Notification.get(dedupe_key=f"turn:{account_id}:{ticket}")
-
-
-async def _live(socket: GraphQLSocket, operation: str, account_id: int) -> None:
-    """Publishes a probe until the subscription answers: the server registers it asynchronously."""
-    probe = await _turn(account_id, "PROBE")
-    for _ in range(100):
-        await get_broker().publish(channel_for(account_id), {"id": probe.id})
-        try:
-            data = await socket.next_data(operation, "notifications", within=0.1)
-        except TimeoutError:
-            continue
-        assert data["id"] == str(probe.id)
-        return
-    raise AssertionError("the subscription never answered")
 
 
 async def test_a_notification_published_during_an_outage_arrives_after_it_once(
@@ -48,10 +24,10 @@ async def test_a_notification_published_during_an_outage_arrives_after_it_once(
     me = await factories.patient_user()
     async with graphql_socket(live_server.ws_url, me.token) as socket:
         operation = await socket.subscribe(NOTIFICATIONS)
-        await _live(socket, operation, me.id)
+        await until_subscribed(socket, operation, me.id)
 
         # Given a notification committed while the broker could not deliver it (its publish was lost)
-        lost = await _turn(me.id, "A011")
+        lost = await turn(me.id, "A011")
 
         # When the broker reconnects
         await broker_outage()
@@ -60,7 +36,7 @@ async def test_a_notification_published_during_an_outage_arrives_after_it_once(
         pushed = await socket.next_data(operation, "notifications")
         assert pushed == {"id": str(lost.id), "body": "王小明，请A011号到诊室3就诊。"}
         await get_broker().publish(channel_for(me.id), {"id": lost.id})
-        after = await _turn(me.id, "A012")
+        after = await turn(me.id, "A012")
         await get_broker().publish(channel_for(me.id), {"id": after.id})
         assert (await socket.next_data(operation, "notifications"))["id"] == str(after.id)
 
