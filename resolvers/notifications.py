@@ -192,12 +192,10 @@ async def notification_stream(context: Context) -> AsyncIterator[Notification]:
         baseline = since.id if since is not None else 0
         async for message in messages:
             if is_resync(message):
-                missed = (
-                    await Notification.filter(account_id=account_id, id__gt=baseline)
-                    .exclude(id__in=list(delivered))
-                    .order_by("id")
-                    .limit(CATCH_UP_LIMIT)
-                )
+                since_subscribed = Notification.filter(account_id=account_id, id__gt=baseline)
+                if delivered:
+                    since_subscribed = since_subscribed.exclude(id__in=list(delivered))
+                missed = await since_subscribed.order_by("id").limit(CATCH_UP_LIMIT)
             else:
                 row = await own_notification(account_id, int(message.get("id", 0)))
                 missed = [row] if row is not None and row.id not in delivered else []

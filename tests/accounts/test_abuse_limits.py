@@ -98,3 +98,25 @@ async def test_successful_logins_do_not_count_against_the_address(
     ]
 
     assert answers == ["AuthPayload"] * 6
+
+
+SEND_CODE = """
+mutation($phone: String!) {
+  sendLoginCode(phone: $phone) { __typename ... on RateLimitedError { limit } }
+}"""
+
+
+async def test_login_codes_are_limited_per_address_across_phones_and_per_phone_across_addresses(
+    gql: GraphQLClient, other_address: GraphQLClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "sms_ip_limit_per_hour", 3)
+
+    from_one_address = [
+        (await gql.data(SEND_CODE, {"phone": f"1350000{n:04d}"}))["sendLoginCode"] for n in range(4)
+    ]
+    # one phone, asked again from another address within the minute
+    again = (await other_address.data(SEND_CODE, {"phone": "13500000000"}))["sendLoginCode"]
+
+    assert [r["__typename"] for r in from_one_address] == ["LoginCodeSent"] * 3 + ["RateLimitedError"]
+    assert from_one_address[3]["limit"] == "ip-hour"
+    assert again == {"__typename": "RateLimitedError", "limit": "phone-minute"}
