@@ -152,6 +152,7 @@ class ReferenceSubscription:
         async with reference_broadcast.subscribe(channel=f"room:{room_id}") as subscriber:
             yield reference_board_from(reference_board_data(0))  # the snapshot: the display is live
             async for event in subscriber:  # type: ignore[union-attr]
+                assert event is not None
                 yield reference_board_from(json.loads(event.message))
 
 
@@ -173,6 +174,7 @@ class SharedReferenceSubscription:
         async with reference_broadcast.subscribe(channel=channel) as subscriber:
             yield reference_board_from(reference_board_data(0))  # the snapshot: the display is live
             async for event in subscriber:  # type: ignore[union-attr]
+                assert event is not None
                 data = json.loads(event.message)
 
                 async def render(data: dict[str, Any] = data) -> ReferenceBoard:
@@ -570,7 +572,8 @@ async def seed_gualema(bookings: int) -> SeededRoom:
     written directly, as tests.factories does; check-in then goes through the API)."""
     from gualema.database import close_database, migrate, open_database
     from gualema.settings import get_settings, reset_settings
-    from models.booking import Booking, BookingStatus, active_department_day_key, active_session_key
+    from models.booking import Booking, BookingStatus
+    from models.booking.tables import active_department_day_key, active_session_key
     from models.scheduling import Slot
     from tests import factories
 

@@ -300,7 +300,7 @@ async def seed(patients: int, seats: int, slots: int) -> Seeded:
         ],
         batch_size=500,
     )
-    patient_of = {p.account_id: p.id for p in await Patient.all()}  # type: ignore[attr-defined]
+    patient_of = {p.account_id: p.id for p in await Patient.all()}
     crowd = []
     for a in accounts:
         token, _ = issue_access_token(SECRET, subject=a.id, role="patient", lifetime=timedelta(hours=2))
@@ -597,8 +597,8 @@ async def main(args: argparse.Namespace) -> tuple[Figures, Figures]:
             ratio = (minimal.server_cpu / minimal.requests) / (full.server_cpu / full.requests)
             print(f"same ratio from server CPU per call (robust on a busy machine): {ratio:.2f}")
         p99 = sorted(full.latencies)[int(0.99 * len(full.latencies))] * 1000
-        capped = f" (each process capped at {args.cpu_per_process} core)" if args.cpu_per_process else ""
-        print(f"full path p99: {p99:.0f} ms (target < 500 uncapped){capped}")
+        cap_note = f" (each process capped at {args.cpu_per_process} core)" if args.cpu_per_process else ""
+        print(f"full path p99: {p99:.0f} ms (target < 500 uncapped){cap_note}")
         print(f"oversell: {problems + problems_full} (must be 0)")
         if args.profile:
             print(f"profile: {args.profile}/bookslot.txt (collapsed stacks; summarise with --summarise)")

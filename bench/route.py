@@ -175,7 +175,7 @@ async def main(args: argparse.Namespace) -> None:
         department = await Department.create(name="内科", code="NK")
         # One room per room point by default, so a route goes to one door, not the nearest of many.
         await Room.bulk_create([Room(name=f"诊室{i}", department=department) for i in range(args.rooms)])
-        room_ids = [int(i) for i in await Room.all().values_list("id", flat=True)]
+        room_ids: list[int] = list(await Room.all().values_list("id", flat=True))  # type: ignore[arg-type]
         document = generated_map(args.points, room_ids)
         started = time.perf_counter()
         summary = await navigation.import_map(document)

@@ -36,6 +36,7 @@ async def seed_demo_schedules() -> None:
     doctors = await Doctor.filter(archived=False, room_id__isnull=False).order_by("id")
     wanted: dict[str, SessionSpec] = {}
     for doctor in doctors:
+        assert doctor.room_id is not None  # filtered above
         kind = types.get("专家号" if doctor.title in EXPERT_TITLES else "普通号", fallback)
         for offset in range(DAYS):
             day = today + timedelta(days=offset)
@@ -46,7 +47,7 @@ async def seed_demo_schedules() -> None:
                 wanted[key] = SessionSpec(
                     doctor_id=doctor.id,
                     registration_type_id=kind.id,
-                    room_id=doctor.room_id,  # type: ignore[attr-defined]
+                    room_id=doctor.room_id,
                     day=day,
                     start=start,
                     end=end,

@@ -60,7 +60,7 @@ class DocumentCosts:
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
                 inner_parent = type_from_ast(self.schema, condition) if condition else parent
-                total += self.of(selection.selection_set, inner_parent)  # type: ignore[arg-type]
+                total += self.of(selection.selection_set, inner_parent)
             elif isinstance(selection, FragmentSpreadNode):
                 total += self.of_fragment(selection.name.value)
         return total
@@ -86,7 +86,7 @@ class DocumentCosts:
         if fragment is None or name in self.in_progress:
             return 0  # unknown fragments and cycles are other rules' errors
         self.in_progress.add(name)
-        cost = self.of(fragment.selection_set, type_from_ast(self.schema, fragment.type_condition))  # type: ignore[arg-type]
+        cost = self.of(fragment.selection_set, type_from_ast(self.schema, fragment.type_condition))
         self.in_progress.discard(name)
         self.costed[name] = cost
         return cost
@@ -100,7 +100,7 @@ class DocumentCosts:
                 return max(1, int(argument.value.value))
             if isinstance(argument.value, VariableNode):
                 return MAX_PAGE_SIZE
-        if is_list_type(get_nullable_type(field.type)):  # type: ignore[arg-type]
+        if is_list_type(get_nullable_type(field.type)):
             if parent is not None and parent.name.endswith("Connection"):
                 return 1
             return DEFAULT_LIST_SIZE

@@ -92,6 +92,7 @@ class RefreshToken(Model):
     # One row per issued refresh token; a family is the chain of rotations of one login.
 
     id = fields.IntField(primary_key=True)
+    account_id: int
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="refresh_tokens", on_delete=fields.CASCADE
     )

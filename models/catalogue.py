@@ -22,6 +22,7 @@ class Department(Model):
     # Two levels: a clinical department (内科) and its sub-departments (消化内科).
 
     id = fields.IntField(primary_key=True)
+    parent_id: int | None
     name = fields.CharField(max_length=64)
     code = fields.CharField(max_length=16, unique=True)
     parent: fields.ForeignKeyNullableRelation[Department] = fields.ForeignKeyField(
@@ -55,6 +56,7 @@ DEPARTMENT_AUDIT_FIELDS = (
 
 class Room(Model):
     id = fields.IntField(primary_key=True)
+    department_id: int
     name = fields.CharField(max_length=64)
     department: fields.ForeignKeyRelation[Department] = fields.ForeignKeyField(
         "models.Department", related_name="rooms", on_delete=fields.RESTRICT
@@ -88,6 +90,9 @@ REGISTRATION_TYPE_AUDIT_FIELDS = ("name", "fee", "sort_order", "archived")
 
 class Doctor(Model):
     id = fields.IntField(primary_key=True)
+    account_id: int
+    department_id: int
+    room_id: int | None
     account: fields.OneToOneRelation[Account] = fields.OneToOneField(
         "models.Account", related_name="doctor", on_delete=fields.RESTRICT
     )

@@ -53,6 +53,7 @@ class Building(Model):
 
 class Floor(Model):
     id = fields.IntField(primary_key=True)
+    building_id: int
     building: fields.ForeignKeyRelation[Building] = fields.ForeignKeyField(
         "models.Building", related_name="floors", on_delete=fields.RESTRICT
     )
@@ -66,6 +67,7 @@ class Floor(Model):
 
 class MapPoint(Model):
     id = fields.IntField(primary_key=True)
+    floor_id: int
     key = fields.CharField(max_length=64, unique=True)  # stable name used by the import document
     floor: fields.ForeignKeyRelation[Floor] = fields.ForeignKeyField(
         "models.Floor", related_name="points", on_delete=fields.RESTRICT
@@ -87,6 +89,8 @@ class MapPoint(Model):
 
 class MapEdge(Model):
     id = fields.IntField(primary_key=True)
+    start_id: int
+    end_id: int
     start: fields.ForeignKeyRelation[MapPoint] = fields.ForeignKeyField(
         "models.MapPoint", related_name="edges_out", on_delete=fields.RESTRICT
     )

@@ -71,6 +71,7 @@ class SmsMessage(Model):
 class Notification(Model):
     # An in-app message, shown in the app's inbox and pushed to its subscription.
     id = fields.BigIntField(primary_key=True)
+    account_id: int
     account: fields.ForeignKeyRelation[Any] = fields.ForeignKeyField(
         "models.Account", related_name="notifications", on_delete=fields.CASCADE
     )

@@ -71,6 +71,8 @@ class RefundStatus(StrEnum):
 
 class PaymentOrder(Model):
     id = fields.IntField(primary_key=True)
+    booking_id: int | None
+    waitlist_entry_id: int | None
     # An order pays for a booking, or for joining a prepaid waitlist (booking NULL until a seat is
     # given, when the entry's order is attached to the new booking: decision 090).
     booking: fields.ForeignKeyNullableRelation[Any] = fields.ForeignKeyField(
@@ -107,6 +109,7 @@ class PaymentOrder(Model):
 
 class Refund(Model):
     id = fields.IntField(primary_key=True)
+    order_id: int
     order: fields.ForeignKeyRelation[PaymentOrder] = fields.ForeignKeyField(
         "models.PaymentOrder", related_name="refunds", on_delete=fields.RESTRICT
     )
@@ -127,6 +130,7 @@ class Refund(Model):
 class PaymentEvent(Model):
     # The audit trail: every order transition and every refund change, with the raw provider payload.
     id = fields.BigIntField(primary_key=True)
+    order_id: int
     order: fields.ForeignKeyRelation[PaymentOrder] = fields.ForeignKeyField(
         "models.PaymentOrder", related_name="events", on_delete=fields.RESTRICT
     )

@@ -74,7 +74,7 @@ async def _doctor_for(room_id: int, called: QueueTicket | None, now: datetime) -
         .first()
     )
     if session is not None:
-        return await Doctor.get_or_none(id=session.doctor_id)  # type: ignore[attr-defined]
+        return await Doctor.get_or_none(id=session.doctor_id)
     return await Doctor.filter(room_id=room_id, archived=False).order_by("id").first()
 
 
@@ -88,7 +88,7 @@ async def load_room_board(
     room = await Room.get_or_none(id=room_id)
     if room is None:
         raise NotFound("no such room")
-    department = await Department.get(id=room.department_id)  # type: ignore[attr-defined]
+    department = await Department.get(id=room.department_id)
     tickets = await QueueTicket.filter(room_id=room_id, visit_date=visit_date, state__in=list(_ON_BOARD))
     waiting = queue_order(t for t in tickets if t.state is T.WAITING)
     called = sorted(
@@ -212,7 +212,7 @@ async def patient_view(
 ) -> PatientQueueView:
     """`waiting_room_id`: the booked room, shown before check-in."""
     ticket = await current_ticket(booking_id)
-    room = await Room.get(id=ticket.room_id if ticket else waiting_room_id)  # type: ignore[attr-defined]
+    room = await Room.get(id=ticket.room_id if ticket else waiting_room_id)
     sequence = await sequence_of(room_board(room.id))
     position: int | None = None
     ahead: int | None = None

@@ -21,7 +21,7 @@ T = TicketState
 
 
 async def return_after_tests(ticket: QueueTicket, rules: QueueRules, *, actor_id: int | None) -> QueueTicket:
-    waiting = await waiting_in_order(ticket.room_id, ticket.visit_date)  # type: ignore[attr-defined]
+    waiting = await waiting_in_order(ticket.room_id, ticket.visit_date)
     rank = reentry_rank(waiting, rules.returned_after)
     return await change_ticket(ticket, T.WAITING, actor_id=actor_id, updates={"rank": rank, "returned": True})
 
@@ -51,7 +51,7 @@ async def call_next(
 
 
 async def restore(ticket: QueueTicket, rules: QueueRules, *, actor_id: int | None) -> QueueTicket:
-    waiting = await waiting_in_order(ticket.room_id, ticket.visit_date)  # type: ignore[attr-defined]
+    waiting = await waiting_in_order(ticket.room_id, ticket.visit_date)
     rank = reentry_rank(waiting, rules.restored_after)
     return await change_ticket(ticket, T.WAITING, actor_id=actor_id, updates={"rank": rank, "restored": True})
 
@@ -61,12 +61,12 @@ async def transfer(
 ) -> QueueTicket:
     """The ticket ends as TRANSFERRED and a WAITING ticket with the same label opens in the target
     room, near its front (the patient has already waited once)."""
-    if ticket.room_id == target_room_id:  # type: ignore[attr-defined]
+    if ticket.room_id == target_room_id:
         raise InvalidTransition("ticket", ticket.state.value, T.TRANSFERRED.value)
     await change_ticket(ticket, T.TRANSFERRED, actor_id=actor_id, at=now)
     waiting = await waiting_in_order(target_room_id, ticket.visit_date)
     moved = await QueueTicket.create(
-        booking_id=ticket.booking_id,  # type: ignore[attr-defined]
+        booking_id=ticket.booking_id,
         room_id=target_room_id,
         department_id=ticket.department_id,
         account_id=ticket.account_id,
@@ -83,7 +83,7 @@ async def transfer(
         late=ticket.late,
         returned=ticket.returned,
         checked_in_at=now,
-        live_booking_key=ticket.booking_id,  # type: ignore[attr-defined]
+        live_booking_key=ticket.booking_id,
     )
     await QueueTicket.filter(id=ticket.id).update(transferred_to_id=moved.id)
     return moved

@@ -255,8 +255,8 @@ async def write_state(
         setattr(ticket, key, value)
     return TicketChanged(
         ticket.id,
-        ticket.booking_id,  # type: ignore[attr-defined]
-        ticket.room_id,  # type: ignore[attr-defined]
+        ticket.booking_id,
+        ticket.room_id,
         current,
         target,
         actor_id,
@@ -321,7 +321,7 @@ async def open_ticket(
             booking_id=booking.id,
             room_id=room_id,
             department_id=booking.department_id,
-            account_id=booking.account_id,  # type: ignore[attr-defined]
+            account_id=booking.account_id,
             visit_date=booking.visit_date,
             label=label,
             number=booking.queue_number,

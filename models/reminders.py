@@ -70,9 +70,9 @@ async def set_followup_reminder(
     booking = await Booking.get_or_none(id=booking_id)
     if booking is None:
         raise NotFound("booking not found")
-    schedule = await Schedule.get(id=booking.schedule_id)  # type: ignore[attr-defined]
+    schedule = await Schedule.get(id=booking.schedule_id)
     doctor = await Doctor.get_or_none(account_id=doctor_account_id)
-    if doctor is None or doctor.id != schedule.doctor_id:  # type: ignore[attr-defined]
+    if doctor is None or doctor.id != schedule.doctor_id:
         raise NotAllowed("only the booking's doctor may set its follow-up reminder")
     if booking.status in FOLLOWUP_CANCELLED_BY:
         raise NotAllowed("this booking was cancelled")
@@ -87,11 +87,11 @@ async def set_followup_reminder(
 
 
 async def _booking_params(booking: Booking) -> dict[str, Any]:
-    schedule = await Schedule.get(id=booking.schedule_id)  # type: ignore[attr-defined]
-    patient = await Patient.get(id=booking.patient_id)  # type: ignore[attr-defined]
-    department = await Department.get(id=schedule.department_id)  # type: ignore[attr-defined]
-    doctor = await Doctor.get(id=schedule.doctor_id)  # type: ignore[attr-defined]
-    room = await Room.get(id=schedule.room_id)  # type: ignore[attr-defined]
+    schedule = await Schedule.get(id=booking.schedule_id)
+    patient = await Patient.get(id=booking.patient_id)
+    department = await Department.get(id=schedule.department_id)
+    doctor = await Doctor.get(id=schedule.doctor_id)
+    room = await Room.get(id=schedule.room_id)
     location = " ".join(part for part in (room.building, room.floor, room.name) if part)
     return {
         "patient_name": patient.name,
@@ -110,7 +110,7 @@ async def send_visit_reminder(job: jobs.Job) -> None:
             return  # cancelled, expired or otherwise settled since it was scheduled: nothing to say
         facts = await _booking_params(booking)
         await notify(
-            booking.account_id,  # type: ignore[attr-defined]
+            booking.account_id,
             "visit.reminder",
             {
                 "patient_name": facts["patient_name"],
@@ -131,7 +131,7 @@ async def send_followup_reminder(job: jobs.Job) -> None:
             return
         facts = await _booking_params(booking)
         await notify(
-            booking.account_id,  # type: ignore[attr-defined]
+            booking.account_id,
             "followup.reminder",
             {
                 "patient_name": facts["patient_name"],

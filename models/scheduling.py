@@ -114,6 +114,7 @@ class Slot(Model):
 class CapacityChange(Model):
     # 加号: extra capacity, with who and why.
     id = fields.IntField(primary_key=True)
+    schedule_id: int
     schedule: fields.ForeignKeyRelation[Schedule] = fields.ForeignKeyField(
         "models.Schedule", related_name="capacity_changes", on_delete=fields.CASCADE
     )
@@ -195,7 +196,7 @@ async def create_schedule(spec: SessionSpec, rule: ReleaseRule) -> Schedule:
         raise InvalidInput("releaseAt", "numbers are released before the session starts")
     schedule = await Schedule.create(
         doctor_id=doctor.id,
-        department_id=doctor.department_id,  # type: ignore[attr-defined]
+        department_id=doctor.department_id,
         registration_type_id=registration_type.id,
         room_id=spec.room_id,
         date=spec.day,
@@ -263,9 +264,9 @@ async def generate_from_templates(
         if key in existing:
             continue
         spec = SessionSpec(
-            doctor_id=template.doctor_id,  # type: ignore[attr-defined]
-            registration_type_id=template.registration_type_id,  # type: ignore[attr-defined]
-            room_id=template.room_id,  # type: ignore[attr-defined]
+            doctor_id=template.doctor_id,
+            registration_type_id=template.registration_type_id,
+            room_id=template.room_id,
             day=day,
             start=minute_to_time(template.start_minute),
             end=minute_to_time(template.end_minute),

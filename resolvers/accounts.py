@@ -176,14 +176,14 @@ async def refresh(context: Context, token: str) -> Session:
             # A used token came back: it was stolen or replayed. Revoke the whole login.
             await RefreshToken.filter(family=row.family, revoked_at__isnull=True).update(revoked_at=now)
             revoked = await revoke_family(
-                row.account_id,  # type: ignore[attr-defined]
+                row.account_id,
                 row.family,
                 context.settings.access_token_lifetime,
             )
             reused = True
         else:
             reused = False
-            account = await Account.get(id=row.account_id)  # type: ignore[attr-defined]
+            account = await Account.get(id=row.account_id)
     if reused:
         remember(revoked)  # the family's access tokens too, at once here (elsewhere at a refresh)
         raise InvalidRefreshToken("this refresh token was already used; every session of it is revoked")

@@ -140,7 +140,7 @@ async def session_bookings(context: Context, schedule_id: int) -> list[Booking]:
         raise NotFound("no such session")
     if not context.viewer.is_admin:
         own = await Doctor.filter(account_id=context.viewer.account_id).values_list("id", flat=True)
-        if schedule.doctor_id not in own:  # type: ignore[attr-defined]
+        if schedule.doctor_id not in own:
             raise NotFound("no such session")
     return await Booking.filter(schedule_id=schedule_id).order_by("queue_number")
 

@@ -104,7 +104,7 @@ def _require_active_department(row: Department | None, field: str) -> Department
 
 def _require_top_level_parent(parent: Department | None) -> Department:
     parent = _require_active_department(parent, "parentId")
-    if parent.parent_id is not None:  # type: ignore[attr-defined]
+    if parent.parent_id is not None:
         raise DepartmentDepthExceeded(
             "a department may have at most two levels: the parent is itself a sub-department"
         )
@@ -112,7 +112,7 @@ def _require_top_level_parent(parent: Department | None) -> Department:
 
 
 def _top_level_id(row: Department) -> int:
-    parent_id: int | None = row.parent_id  # type: ignore[attr-defined]
+    parent_id: int | None = row.parent_id
     return parent_id if parent_id is not None else row.id
 
 
@@ -122,7 +122,7 @@ async def _require_room_for(department_row: Department, room_id: int, *, lock: b
     room = await (query.select_for_update() if lock else query).first()
     if room is None or room.archived:
         raise InvalidInput("roomId", "no active room has this id")
-    room_department = await Department.get(id=room.department_id)  # type: ignore[attr-defined]
+    room_department = await Department.get(id=room.department_id)
     if _top_level_id(room_department) != _top_level_id(department_row):
         raise InvalidInput("roomId", "the room belongs to another department")
     return room
@@ -191,7 +191,7 @@ async def update_department(context: Context, department_id: int, changes: Chang
             row = locked.get(department_id)
             if row is None:
                 raise NotFound("department not found")
-            if new_parent_id is not None and new_parent_id != row.parent_id:  # type: ignore[attr-defined]
+            if new_parent_id is not None and new_parent_id != row.parent_id:
                 if new_parent_id == row.id:
                     raise DepartmentDepthExceeded("a department cannot be its own parent")
                 _require_top_level_parent(locked.get(new_parent_id))
@@ -301,7 +301,7 @@ async def update_room(context: Context, room_id: int, changes: Changes) -> Room:
         row = await Room.select_for_update().get_or_none(id=room_id)
         if row is None:
             raise NotFound("room not found")
-        if values.get("department_id", row.department_id) != row.department_id:  # type: ignore[attr-defined]
+        if values.get("department_id", row.department_id) != row.department_id:
             users = await Doctor.filter(room_id=row.id, archived=False).count()
             if users:
                 raise RoomHasActiveDoctors(users)
@@ -463,16 +463,16 @@ async def update_doctor(context: Context, doctor_id: int, changes: Changes) -> D
         current = await Doctor.get_or_none(id=doctor_id)
         if current is None:
             raise NotFound("doctor not found")
-        department_id: int = values.get("department_id") or current.department_id  # type: ignore[attr-defined]
+        department_id: int = values.get("department_id") or current.department_id
         home = (await _lock_departments(department_id)).get(department_id)
         if "department_id" in values:
             home = _require_active_department(home, "departmentId")
         assert home is not None  # a doctor's department cannot be deleted (RESTRICT)
-        room_id = values.get("room_id", current.room_id)  # type: ignore[attr-defined]
+        room_id = values.get("room_id", current.room_id)
         if room_id is not None and ("room_id" in values or "department_id" in values):
             await _require_room_for(home, room_id, lock=True)
         row = await Doctor.select_for_update().get(id=doctor_id)
-        login = await Account.get(id=row.account_id)  # type: ignore[attr-defined]
+        login = await Account.get(id=row.account_id)
         before = _doctor_snapshot(row, login.phone)
         row.update_from_dict(values)
         after = _doctor_snapshot(row, login.phone)
@@ -493,7 +493,7 @@ async def archive_doctor(context: Context, doctor_id: int) -> Doctor:
             raise NotFound("doctor not found")
         if row.archived:
             return row
-        login = await Account.get(id=row.account_id)  # type: ignore[attr-defined]
+        login = await Account.get(id=row.account_id)
         before = _doctor_snapshot(row, login.phone)
         row.archived = True
         await row.save(update_fields=["archived"])

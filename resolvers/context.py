@@ -64,7 +64,7 @@ class Context:
         if existing is None:
             existing = loader_class()
             self._loaders[loader_class] = existing
-        return existing  # type: ignore[no-any-return]
+        return existing
 
     def fresh_loaders(self) -> None:
         self._loaders.clear()

@@ -99,5 +99,5 @@ class DoctorByAccountLoader(DataLoader[int, Doctor | None]):
 
     async def _load(self, keys: list[int]) -> Sequence[Doctor | None]:
         rows = await Doctor.filter(account_id__in=set(keys))
-        found = {row.account_id: row for row in rows}  # type: ignore[attr-defined]
+        found = {row.account_id: row for row in rows}
         return [found.get(key) for key in keys]

@@ -374,7 +374,7 @@ async def _get(model: type[T], item_id: int, what: str) -> T:
     row = await model.get_or_none(id=item_id)  # type: ignore[attr-defined]
     if row is None:
         raise NotFound(f"{what} not found")
-    return row  # type: ignore[no-any-return]
+    return row
 
 
 def _as_ints(values: Iterable[Any]) -> list[int]:
@@ -506,7 +506,7 @@ async def save_edge(edge_id: int | None, values: EdgeValues) -> MapEdge:
         end = await _get(MapPoint, values.end_id, "end point")
         length = values.length_m
         if length is None:
-            if start.floor_id != end.floor_id:  # type: ignore[attr-defined]
+            if start.floor_id != end.floor_id:
                 raise InvalidInput("lengthM", "lengthM is required for an edge between floors")
             length = round(math.hypot(end.x - start.x, end.y - start.y), 2)
         if not (math.isfinite(length) and length > 0):
@@ -661,9 +661,9 @@ async def export_map() -> dict[str, Any]:
     edges = await MapEdge.all().order_by("id")
     floors_by_building: dict[int, list[Floor]] = {}
     for floor in floors:
-        floors_by_building.setdefault(floor.building_id, []).append(floor)  # type: ignore[attr-defined]
+        floors_by_building.setdefault(floor.building_id, []).append(floor)
     building_codes = {b.id: b.code for b in buildings}
-    floor_place = {f.id: (building_codes[f.building_id], f.name) for f in floors}  # type: ignore[attr-defined]
+    floor_place = {f.id: (building_codes[f.building_id], f.name) for f in floors}
     point_keys = {p.id: p.key for p in points}
     document = MapDocument(
         buildings=[
@@ -678,7 +678,7 @@ async def export_map() -> dict[str, Any]:
         points=[
             DocPoint(
                 p.key,
-                *floor_place[p.floor_id],  # type: ignore[attr-defined]
+                *floor_place[p.floor_id],
                 p.kind,
                 p.name,
                 p.x,
@@ -691,8 +691,8 @@ async def export_map() -> dict[str, Any]:
         ],
         edges=[
             DocEdge(
-                point_keys[e.start_id],  # type: ignore[attr-defined]
-                point_keys[e.end_id],  # type: ignore[attr-defined]
+                point_keys[e.start_id],
+                point_keys[e.end_id],
                 e.length_m,
                 e.stairs,
                 e.lift,
@@ -738,4 +738,4 @@ class FloorsByBuildingLoader(DataLoader[int, list[Floor]]):
 
     async def _load(self, building_ids: list[int]) -> list[list[Floor]]:
         rows = await Floor.filter(building_id__in=building_ids).order_by("level")
-        return _group(rows, lambda f: f.building_id, building_ids)  # type: ignore[attr-defined]
+        return _group(rows, lambda f: f.building_id, building_ids)

@@ -142,7 +142,7 @@ async def publish_in_app(limit: int = 200) -> int:
     rows = await notifications.claim_unpublished(limit)
     broker = get_broker()
     for row in rows:
-        await broker.publish(notifications.channel_for(row.account_id), {"id": row.id, "event": row.event})  # type: ignore[attr-defined]
+        await broker.publish(notifications.channel_for(row.account_id), {"id": row.id, "event": row.event})
     return len(rows)
 
 

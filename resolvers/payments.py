@@ -128,7 +128,7 @@ async def pay_waitlist_entry(
     order = await _open_order(
         f"w{entry.id}",
         {"waitlist_entry_id": entry.id},
-        account_id=entry.account_id,  # type: ignore[attr-defined]
+        account_id=entry.account_id,
         amount=entry.fee_due,
         expires_at=entry.payment_expires_at,
         provider=provider,
@@ -169,7 +169,7 @@ async def open_order(booking: Booking, provider: PaymentProvider, payer_openid: 
     return await _open_order(
         str(booking.id),
         {"booking_id": booking.id},
-        account_id=booking.account_id,  # type: ignore[attr-defined]
+        account_id=booking.account_id,
         amount=booking.fee,
         expires_at=booking.expires_at,
         provider=provider,
@@ -250,10 +250,10 @@ async def apply_trade(provider: PaymentProvider, trade: Trade, raw: dict[str, An
         if trade.amount != order.amount:
             raise NotificationRejected(f"amount {trade.amount} does not match the order's {order.amount}")
         changed = await record_paid(order, trade, raw)
-        if changed and order.waitlist_entry_id is not None:  # type: ignore[attr-defined]
+        if changed and order.waitlist_entry_id is not None:
             from resolvers.waitlist import publish_change
 
-            await publish_change(order.account_id, order.waitlist_entry_id)  # type: ignore[attr-defined]
+            await publish_change(order.account_id, order.waitlist_entry_id)
     elif trade.status is TradeStatus.PAYERROR and order.status is PaymentStatus.CREATED:
         # Already paid, closed or failed: the first news won and this one changes nothing.
         with contextlib.suppress(InvalidTransition):
@@ -285,10 +285,10 @@ async def record_paid(order: PaymentOrder, trade: Trade, raw: dict[str, Any]) ->
             )
         except InvalidTransition:
             return False  # a concurrent delivery of the same news won the conditional update
-        if order.booking_id is None:  # type: ignore[attr-defined]
+        if order.booking_id is None:
             await _record_waitlist_fee(order)
             return True
-        booking = await Booking.get(id=order.booking_id)  # type: ignore[attr-defined]
+        booking = await Booking.get(id=order.booking_id)
         confirmed = False
         if booking.status is BookingStatus.PENDING_PAYMENT:
             try:
@@ -318,7 +318,8 @@ async def record_paid(order: PaymentOrder, trade: Trade, raw: dict[str, Any]) ->
 async def _record_waitlist_fee(order: PaymentOrder) -> None:
     """The fee of a prepaid waitlist entry arrived (inside record_paid's transaction): the entry gets
     in line, or, when it lapsed or was left meanwhile, the money goes back (as decision 040)."""
-    entry_id: int = order.waitlist_entry_id  # type: ignore[attr-defined]
+    entry_id = order.waitlist_entry_id
+    assert entry_id is not None
     assert order.paid_at is not None
     if await admit_paid(entry_id, order.id, order.paid_amount, order.paid_at):
         await record_event(order, "waitlist_joined", raw=None, reason=f"waitlist entry {entry_id}")
@@ -382,7 +383,7 @@ async def apply_refund_result(result: RefundResult, raw: dict[str, Any]) -> None
     if result.state in (RefundState.PROCESSING, RefundState.NOT_FOUND):
         return
     async with in_transaction():
-        order = await PaymentOrder.select_for_update().get(id=refund.order_id)  # type: ignore[attr-defined]
+        order = await PaymentOrder.select_for_update().get(id=refund.order_id)
         if result.state is RefundState.SUCCESS:
             changed = await Refund.filter(id=refund.id, status=RefundStatus.PROCESSING).update(
                 status=RefundStatus.SUCCEEDED, succeeded_at=utcnow(), provider_refund_no=result.refund_no[:64]
@@ -418,12 +419,12 @@ async def apply_refund_result(result: RefundResult, raw: dict[str, Any]) -> None
 async def _tell_refunded(order: PaymentOrder, refund: Refund) -> None:
     from models.accounts import Patient, text_phone
 
-    booking_id: int | None = order.booking_id  # type: ignore[attr-defined]
+    booking_id: int | None = order.booking_id
     if booking_id is not None:
-        patient_id = (await Booking.get(id=booking_id)).patient_id  # type: ignore[attr-defined]
+        patient_id = (await Booking.get(id=booking_id)).patient_id
     else:  # a prepaid waitlist fee that bought no seat
-        entry = await WaitlistEntry.get(id=order.waitlist_entry_id)  # type: ignore[attr-defined]
-        patient_id = entry.patient_id  # type: ignore[attr-defined]
+        entry = await WaitlistEntry.get(id=order.waitlist_entry_id)
+        patient_id = entry.patient_id
     patient = await Patient.get(id=patient_id)
     await notify(
         order.account_id,
@@ -441,7 +442,7 @@ async def poll_refunds(settings: Settings) -> int:
         status=RefundStatus.PROCESSING, created_at__lte=utcnow() - REFUND_POLL_AFTER
     ).limit(20)
     for refund in stale:
-        order = await PaymentOrder.get(id=refund.order_id)  # type: ignore[attr-defined]
+        order = await PaymentOrder.get(id=refund.order_id)
         adapter = gateway(settings, order.provider)
         result = await adapter.query_refund(order.out_trade_no, refund.out_refund_no)
         if result.state is RefundState.NOT_FOUND:

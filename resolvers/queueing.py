@@ -98,8 +98,8 @@ async def check_in(context: Context, booking_id: int, code: str) -> QueueTicket:
     booking = await Booking.get_or_none(id=booking_id, account_id=context.viewer.account_id)
     if booking is None:
         raise NotFound("no such booking")
-    schedule = await Schedule.get(id=booking.schedule_id)  # type: ignore[attr-defined]
-    if signed.kind == "room" and signed.id != schedule.room_id:  # type: ignore[attr-defined]
+    schedule = await Schedule.get(id=booking.schedule_id)
+    if signed.kind == "room" and signed.id != schedule.room_id:
         raise WrongCheckInPlace()
     if signed.kind == "department" and not await _department_covers(signed.id, booking.department_id):
         raise WrongCheckInPlace()
@@ -110,11 +110,11 @@ async def check_in_by_staff(context: Context, booking_id: int) -> QueueTicket:
     booking = await Booking.get_or_none(id=booking_id)
     if booking is None:
         raise NotFound("no such booking")
-    schedule = await Schedule.get(id=booking.schedule_id)  # type: ignore[attr-defined]
+    schedule = await Schedule.get(id=booking.schedule_id)
     # Only the doctors who serve the booking's room (or an administrator at a desk): a doctor of
     # another room gets the same answer as for an unknown booking, telling nothing about it.
     try:
-        await _acting_doctor(context, schedule.room_id)  # type: ignore[attr-defined]
+        await _acting_doctor(context, schedule.room_id)
     except NotAllowed:
         raise NotFound("no such booking") from None
     return await _check_in(context, booking, schedule)
@@ -125,12 +125,12 @@ async def _department_covers(code_department_id: int, booking_department_id: int
     if code_department_id == booking_department_id:
         return True
     department = await Department.get_or_none(id=booking_department_id)
-    return department is not None and department.parent_id == code_department_id  # type: ignore[attr-defined]
+    return department is not None and department.parent_id == code_department_id
 
 
 async def _check_in(context: Context, booking: Booking, schedule: Schedule) -> QueueTicket:
     now = utcnow()
-    room_id: int = schedule.room_id  # type: ignore[attr-defined]
+    room_id: int = schedule.room_id
     boards = [room_board(room_id), department_board(booking.department_id)]
     if booking.status is BookingStatus.IN_CONSULTATION:
         return await _return_after_tests(context, booking, boards)
@@ -149,7 +149,7 @@ async def _check_in(context: Context, booking: Booking, schedule: Schedule) -> Q
     if now > closes_at:
         raise CheckInClosed()
     department = await Department.get(id=booking.department_id)
-    patient = await Patient.get(id=booking.patient_id)  # type: ignore[attr-defined]
+    patient = await Patient.get(id=booking.patient_id)
     await ensure_boards(*boards)
     async with in_transaction():
         sequences = await bump(boards)
@@ -195,7 +195,7 @@ async def _acting_doctor(context: Context, room_id: int) -> int | None:
     doctor = await Doctor.get_or_none(account_id=viewer.account_id, archived=False)
     if doctor is None:
         raise NotAllowed("only the room's doctors may act on its queue")
-    if doctor.room_id == room_id:  # type: ignore[attr-defined]
+    if doctor.room_id == room_id:
         return doctor.id
     if await Schedule.filter(doctor_id=doctor.id, room_id=room_id, date=today(context)).exists():
         return doctor.id
@@ -207,7 +207,7 @@ async def call_next_patient(context: Context, room_id: int) -> QueueTicket:
     if room is None:
         raise NotFound("no such room")
     doctor_id = await _acting_doctor(context, room_id)
-    boards = [room_board(room_id), department_board(room.department_id)]  # type: ignore[attr-defined]
+    boards = [room_board(room_id), department_board(room.department_id)]
     await ensure_boards(*boards)
     async with in_transaction():
         sequences = await bump(boards)
@@ -230,12 +230,12 @@ async def _on_ticket(
     context: Context, ticket_id: int, event: str, action: TicketAction, *, also_room: Room | None = None
 ) -> QueueTicket:
     ticket = await get_ticket(ticket_id)
-    doctor_id = await _acting_doctor(context, ticket.room_id)  # type: ignore[attr-defined]
-    rooms = [ticket.room_id]  # type: ignore[attr-defined]
+    doctor_id = await _acting_doctor(context, ticket.room_id)
+    rooms = [ticket.room_id]
     departments = [ticket.department_id]
     if also_room is not None:
         rooms.append(also_room.id)
-        departments.append(also_room.department_id)  # type: ignore[attr-defined]
+        departments.append(also_room.department_id)
     boards = [room_board(r) for r in rooms] + [department_board(d) for d in departments]
     await ensure_boards(*boards)
     async with in_transaction():
@@ -347,7 +347,7 @@ async def publish_boards(
     transaction; the others are read now. A failure is logged, not raised: the change is committed,
     and subscribers cross the gap with the next message or re-snapshot on the broker's resync."""
     options = _board_loader(context, today(context))
-    happened = {"kind": event, "ticket_id": ticket.id, "label": ticket.label, "room_id": ticket.room_id}  # type: ignore[attr-defined]
+    happened = {"kind": event, "ticket_id": ticket.id, "label": ticket.label, "room_id": ticket.room_id}
     broker = get_broker()
     # What was read in the transaction goes out first, before any query.
     for board_key in sorted(sequences, key=lambda key: key not in read):
@@ -485,13 +485,13 @@ async def my_queue_stream(context: Context, booking_id: int) -> AsyncIterator[qu
     if booking is None:
         # The same answer for someone else's booking and a missing one: existence is not revealed.
         raise refused("no such booking", "NOT_FOUND")
-    schedule = await Schedule.get(id=booking.schedule_id)  # type: ignore[attr-defined]
+    schedule = await Schedule.get(id=booking.schedule_id)
     settings = context.settings
 
     async def load() -> queue_board.PatientQueueView:
         return await queue_board.patient_view(
             booking_id,
-            waiting_room_id=schedule.room_id,  # type: ignore[attr-defined]
+            waiting_room_id=schedule.room_id,
             default_minutes_per_patient=settings.queue_default_minutes_per_patient,
             pace_sample=settings.queue_pace_sample,
         )

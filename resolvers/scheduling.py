@@ -167,7 +167,7 @@ class SlotsByScheduleLoader(DataLoader[int, list[Slot]]):
     async def _load(self, keys: list[int]) -> Sequence[list[Slot]]:
         grouped: dict[int, list[Slot]] = defaultdict(list)
         for row in await Slot.filter(schedule_id__in=set(keys)).order_by("starts_at", "id"):
-            grouped[row.schedule_id].append(row)  # type: ignore[attr-defined]
+            grouped[row.schedule_id].append(row)
         return [grouped.get(key, []) for key in keys]
 
 

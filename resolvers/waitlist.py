@@ -117,7 +117,7 @@ async def join(context: Context, request: JoinRequest) -> WaitlistEntry:
         patient.id,
         request.schedule_id,
         first.department_id,
-        visit_date,  # type: ignore[attr-defined]
+        visit_date,
         request.period.value if request.period else None,
     )
     # The hospital's mode is read at each join (tests and operators may switch it); an entry keeps
@@ -149,7 +149,7 @@ async def join(context: Context, request: JoinRequest) -> WaitlistEntry:
                 account_id=account_id,
                 patient_id=patient.id,
                 schedule_id=request.schedule_id,
-                department_id=first.department_id,  # type: ignore[attr-defined]
+                department_id=first.department_id,
                 visit_date=visit_date,
                 period=request.period.value if request.period else None,
                 registration_type_id=request.registration_type_id,
@@ -191,7 +191,7 @@ async def leave(context: Context, entry_id: int) -> WaitlistEntry:
                 await entry.refresh_from_db()
         if entry.status in entries.ACTIVE:
             await move_entry(entry, WaitlistStatus.LEFT, reason="left by the patient")
-    await publish_change(entry.account_id, entry.id)  # type: ignore[attr-defined]
+    await publish_change(entry.account_id, entry.id)
     return entry
 
 
@@ -259,10 +259,10 @@ async def run_waitlist(settings: Settings) -> int:
     runner = jobs.JobRunner({jobs.SEAT_FREED: lambda job: handle_seat_freed(job, settings)})
     handled = await runner.run_once()
     for entry in await lifecycle.lapse_unpaid():
-        await publish_change(entry.account_id, entry.id)  # type: ignore[attr-defined]
+        await publish_change(entry.account_id, entry.id)
         handled += 1
     for entry in await lifecycle.expire_due():
-        await publish_change(entry.account_id, entry.id)  # type: ignore[attr-defined]
+        await publish_change(entry.account_id, entry.id)
         handled += 1
     handled += await sweep_pools(settings)
     return handled

@@ -34,7 +34,7 @@ class BookingEventsByBookingLoader(DataLoader[int, list[booking_models.BookingEv
     async def _load(self, keys: list[int]) -> Sequence[list[booking_models.BookingEvent]]:
         grouped: dict[int, list[booking_models.BookingEvent]] = defaultdict(list)
         for row in await booking_models.BookingEvent.filter(booking_id__in=set(keys)).order_by("id"):
-            grouped[row.booking_id].append(row)  # type: ignore[attr-defined]
+            grouped[row.booking_id].append(row)
         return [grouped.get(key, []) for key in keys]
 
 
@@ -91,9 +91,9 @@ class Booking:
             status=row.status,
             fhir_status=booking_models.FHIR_STATUS[row.status],
             queue_number=row.queue_number,
-            schedule_id=strawberry.ID(str(row.schedule_id)),  # type: ignore[attr-defined]
-            slot_id=strawberry.ID(str(row.slot_id)),  # type: ignore[attr-defined]
-            patient_id=strawberry.ID(str(row.patient_id)),  # type: ignore[attr-defined]
+            schedule_id=strawberry.ID(str(row.schedule_id)),
+            slot_id=strawberry.ID(str(row.slot_id)),
+            patient_id=strawberry.ID(str(row.patient_id)),
             department_id=strawberry.ID(str(row.department_id)),
             visit_date=row.visit_date,
             slot_start=local(row.slot_starts_at),

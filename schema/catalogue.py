@@ -98,7 +98,7 @@ class Department:
             sort_order=row.sort_order,
             archived=row.archived,
             _id=row.id,
-            _parent_id=row.parent_id,  # type: ignore[attr-defined]
+            _parent_id=row.parent_id,
         )
 
 
@@ -124,7 +124,7 @@ class Room:
             building=row.building,
             floor=row.floor,
             archived=row.archived,
-            _department_id=row.department_id,  # type: ignore[attr-defined]
+            _department_id=row.department_id,
         )
 
 
@@ -185,9 +185,9 @@ class Doctor:
             title=row.title,
             introduction=row.introduction,
             archived=row.archived,
-            _department_id=row.department_id,  # type: ignore[attr-defined]
-            _room_id=row.room_id,  # type: ignore[attr-defined]
-            _account_id=row.account_id,  # type: ignore[attr-defined]
+            _department_id=row.department_id,
+            _room_id=row.room_id,
+            _account_id=row.account_id,
         )
 
 

@@ -46,7 +46,7 @@ def maps(exception_class: type[DomainError]) -> Any:
     def register(gql_type: type[T]) -> type[T]:
         field_names = [f.name for f in gql_type.__strawberry_definition__.fields]  # type: ignore[attr-defined]
 
-        class Handler(strawberry.ExceptionHandler):  # type: ignore[type-arg]
+        class Handler(strawberry.ExceptionHandler):
             exception_type = exception_class
             error_type = gql_type
 

@@ -73,7 +73,7 @@ class MapPoint:
             name=row.name,
             x=row.x,
             y=row.y,
-            floor_id=_id(row.floor_id),  # type: ignore[attr-defined]
+            floor_id=_id(row.floor_id),
             room_id=_id(row.room_id) if row.room_id is not None else None,
             department_id=_id(row.department_id) if row.department_id is not None else None,
             marker_id=row.marker_id,
@@ -89,7 +89,7 @@ class Floor:
 
     @classmethod
     def from_model(cls, row: map_models.Floor) -> Floor:
-        return cls(id=_id(row.id), building_id=_id(row.building_id), name=row.name, level=row.level)  # type: ignore[attr-defined]
+        return cls(id=_id(row.id), building_id=_id(row.building_id), name=row.name, level=row.level)
 
 
 @strawberry.type
@@ -126,8 +126,8 @@ class MapEdge:
     def from_model(cls, row: map_models.MapEdge) -> MapEdge:
         return cls(
             id=_id(row.id),
-            start_id=_id(row.start_id),  # type: ignore[attr-defined]
-            end_id=_id(row.end_id),  # type: ignore[attr-defined]
+            start_id=_id(row.start_id),
+            end_id=_id(row.end_id),
             length_m=row.length_m,
             stairs=row.stairs,
             lift=row.lift,

@@ -41,8 +41,8 @@ class PaymentOrder:
     def from_model(cls, row: payment_models.PaymentOrder) -> PaymentOrder:
         return cls(
             id=strawberry.ID(str(row.id)),
-            booking_id=_optional_id(row.booking_id),  # type: ignore[attr-defined]
-            waitlist_entry_id=_optional_id(row.waitlist_entry_id),  # type: ignore[attr-defined]
+            booking_id=_optional_id(row.booking_id),
+            waitlist_entry_id=_optional_id(row.waitlist_entry_id),
             provider=row.provider,
             out_trade_no=row.out_trade_no,
             amount=row.amount,

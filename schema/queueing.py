@@ -70,8 +70,8 @@ class QueueTicket:
             id=strawberry.ID(str(row.id)),
             label=row.label,
             state=row.state,
-            room_id=strawberry.ID(str(row.room_id)),  # type: ignore[attr-defined]
-            booking_id=strawberry.ID(str(row.booking_id)),  # type: ignore[attr-defined]
+            room_id=strawberry.ID(str(row.room_id)),
+            booking_id=strawberry.ID(str(row.booking_id)),
             number=row.number,
             patient_name=row.display_name,
             priority=row.priority,

@@ -79,10 +79,10 @@ class Schedule:
     def from_model(cls, row: scheduling_models.Schedule) -> Schedule:
         return cls(
             id=strawberry.ID(str(row.id)),
-            doctor_id=strawberry.ID(str(row.doctor_id)),  # type: ignore[attr-defined]
-            department_id=strawberry.ID(str(row.department_id)),  # type: ignore[attr-defined]
-            registration_type_id=strawberry.ID(str(row.registration_type_id)),  # type: ignore[attr-defined]
-            room_id=strawberry.ID(str(row.room_id)),  # type: ignore[attr-defined]
+            doctor_id=strawberry.ID(str(row.doctor_id)),
+            department_id=strawberry.ID(str(row.department_id)),
+            registration_type_id=strawberry.ID(str(row.registration_type_id)),
+            room_id=strawberry.ID(str(row.room_id)),
             date=row.date,
             period=row.period,
             starts_at=local(row.starts_at),
@@ -110,7 +110,7 @@ class WeeklyTemplate:
     def from_model(cls, row: scheduling_models.WeeklyTemplate) -> WeeklyTemplate:
         return cls(
             id=strawberry.ID(str(row.id)),
-            doctor_id=strawberry.ID(str(row.doctor_id)),  # type: ignore[attr-defined]
+            doctor_id=strawberry.ID(str(row.doctor_id)),
             weekday=row.weekday,
             start_time=scheduling_models.minute_to_time(row.start_minute),
             end_time=scheduling_models.minute_to_time(row.end_minute),

@@ -57,7 +57,7 @@ class WaitlistEntry:
             id=strawberry.ID(str(row.id)),
             status=row.status,
             mode=row.mode,
-            patient_id=strawberry.ID(str(row.patient_id)),  # type: ignore[attr-defined]
+            patient_id=strawberry.ID(str(row.patient_id)),
             schedule_id=optional_id(row.schedule_id),
             department_id=strawberry.ID(str(row.department_id)),
             date=row.visit_date,

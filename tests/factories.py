@@ -151,9 +151,9 @@ async def session(
     release_at = utcnow() - timedelta(hours=1) if released else utcnow() + timedelta(hours=1)
     row = await Schedule.create(
         doctor_id=doc.id,
-        department_id=doc.department_id,  # type: ignore[attr-defined]
+        department_id=doc.department_id,
         registration_type=reg,
-        room_id=doc.room_id,  # type: ignore[attr-defined]
+        room_id=doc.room_id,
         date=starts_at.date(),
         period=Period.MORNING,
         starts_at=starts_at,
@@ -206,9 +206,9 @@ async def held_booking(
     starts_at = (utcnow() + timedelta(days=1)).replace(microsecond=0)
     schedule = await Schedule.create(
         doctor_id=doc.id,
-        department_id=doc.department_id,  # type: ignore[attr-defined]
+        department_id=doc.department_id,
         registration_type=reg,
-        room_id=doc.room_id,  # type: ignore[attr-defined]
+        room_id=doc.room_id,
         date=starts_at.date(),
         period=Period.MORNING,
         starts_at=starts_at,
@@ -232,7 +232,7 @@ async def held_booking(
         patient_id=person.id,
         schedule_id=schedule.id,
         slot_id=slot.id,
-        department_id=doc.department_id,  # type: ignore[attr-defined]
+        department_id=doc.department_id,
         visit_date=schedule.date,
         slot_starts_at=slot.starts_at,
         slot_ends_at=slot.ends_at,
@@ -241,7 +241,7 @@ async def held_booking(
         fee=fee,
         expires_at=utcnow() + hold,
         active_session_key=active_session_key(person.id, schedule.id),
-        active_department_day_key=active_department_day_key(person.id, doc.department_id, schedule.date),  # type: ignore[attr-defined]
+        active_department_day_key=active_department_day_key(person.id, doc.department_id, schedule.date),
         idempotency_key=f"pay-test-{next(_sequence)}",
         request_fingerprint="x",
     )
@@ -260,9 +260,9 @@ async def clinic_today(doctor_row: Doctor | None = None, **doctor_overrides: Any
     now = utcnow().replace(microsecond=0)
     return await Schedule.create(
         doctor_id=doc.id,
-        department_id=doc.department_id,  # type: ignore[attr-defined]
+        department_id=doc.department_id,
         registration_type=await registration_type(),
-        room_id=doc.room_id,  # type: ignore[attr-defined]
+        room_id=doc.room_id,
         date=now.astimezone(get_settings().tz).date(),
         period=Period.CUSTOM,
         starts_at=now - timedelta(hours=1),

@@ -145,7 +145,7 @@ async def _place_own_transaction(
     # come, first served. Under a release-hour crowd the others wait here, in order, rather than in
     # the database's lock queue on the hot slot rows (which costs its CPU) or in asyncpg's pool (which
     # lets a newcomer take a connection just handed to a waiter and starved a few for seconds).
-    writers = min(policy.writers, client.pool_maxsize) if in_one_statement else policy.writers  # type: ignore[attr-defined]
+    writers = min(policy.writers, client.pool_maxsize) if in_one_statement else policy.writers
     async with _writers_gate(writers):
         if not in_one_statement:
             facts = await _read(request, now)

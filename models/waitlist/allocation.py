@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from tortoise.exceptions import OperationalError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
@@ -115,9 +118,9 @@ async def _first_waiter_takes(
             reserved=reserved,
             offer_expires_at=now + timedelta(minutes=policy.offer_minutes) if needs_payment else None,
         )
-        request = waitlist_request(entry.account_id, slot_id, entry.patient_id, entry.id)  # type: ignore[attr-defined]
+        request = waitlist_request(entry.account_id, slot_id, entry.patient_id, entry.id)
         try:
-            async with in_transaction():
+            async with _savepoint():
                 # Claim the waiter first: of two workers serving the same line, the one that loses
                 # this conditional UPDATE moves on to the next waiter.
                 await move_entry(entry, target, served_at=now if target is W.BOOKED else None)
@@ -138,8 +141,23 @@ async def _first_waiter_takes(
         except tuple(_ENDS_ENTRY) as refusal:
             await _end_entry(entry, _ENDS_ENTRY[type(refusal)])
             continue
-        return Allocation(entry.id, entry.account_id, booking.id, target)  # type: ignore[attr-defined]
+        return Allocation(entry.id, entry.account_id, booking.id, target)
     return None
+
+
+@asynccontextmanager
+async def _savepoint() -> AsyncIterator[None]:
+    try:
+        async with in_transaction():
+            yield
+    except Exception as exc:
+        # InnoDB rolls a deadlock victim's whole transaction back, savepoints included, so the
+        # ROLLBACK TO SAVEPOINT that follows fails (1305, raised by the driver itself) and would hide
+        # the deadlock: surface the deadlock, which the caller retries as a whole.
+        cause = exc.__context__
+        if isinstance(cause, OperationalError) and "deadlock" in str(cause).lower():
+            raise cause from None
+        raise
 
 
 async def _end_entry(entry: WaitlistEntry, reason: str) -> None:

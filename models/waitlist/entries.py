@@ -96,7 +96,7 @@ def can_transition(current: WaitlistStatus, target: WaitlistStatus) -> bool:
 
 def entry_key(entry: WaitlistEntry) -> str:
     return entry_active_key(
-        entry.patient_id,  # type: ignore[attr-defined]
+        entry.patient_id,
         entry.schedule_id,
         entry.department_id,
         entry.visit_date,
@@ -156,8 +156,8 @@ async def write_status(
         setattr(entry, key, value)
     return WaitlistChanged(
         entry_id=entry.id,
-        account_id=entry.account_id,  # type: ignore[attr-defined]
-        patient_id=entry.patient_id,  # type: ignore[attr-defined]
+        account_id=entry.account_id,
+        patient_id=entry.patient_id,
         department_id=entry.department_id,
         visit_date=entry.visit_date,
         mode=entry.mode,

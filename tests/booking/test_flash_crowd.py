@@ -48,7 +48,7 @@ async def _crowd(size: int) -> list[tuple[str, int]]:
             for a in accounts[1:]
         ]
     )
-    patients = {p.account_id: p.id for p in await Patient.all()}  # type: ignore[attr-defined]
+    patients = {p.account_id: p.id for p in await Patient.all()}
     return [(factories.token_for(a, minutes=10), patients[a.id]) for a in accounts]
 
 

@@ -88,7 +88,7 @@ async def test_an_admin_filters_all_bookings_by_department_and_status(gql: Graph
     pending = await gql.as_(admin.token).data(query, {"f": {"statuses": ["PENDING_PAYMENT"]}})
     first_department = await gql.as_(admin.token).data(
         query,
-        {"f": {"departmentId": str(sessions[0].department_id)}},  # type: ignore[attr-defined]
+        {"f": {"departmentId": str(sessions[0].department_id)}},
     )
     by_patient = await gql.as_((await factories.patient_user()).token)(query, {"f": None})
 
@@ -96,10 +96,8 @@ async def test_an_admin_filters_all_bookings_by_department_and_status(gql: Graph
         return [edge["node"] for edge in data["bookings"]["edges"]]
 
     assert len(nodes(everything)) == 2
-    assert nodes(pending) == [
-        {"status": "PENDING_PAYMENT", "departmentId": str(sessions[1].department_id)}  # type: ignore[attr-defined]
-    ]
+    assert nodes(pending) == [{"status": "PENDING_PAYMENT", "departmentId": str(sessions[1].department_id)}]
     assert nodes(first_department) == [
-        {"status": "CONFIRMED", "departmentId": str(sessions[0].department_id)}  # type: ignore[attr-defined]
+        {"status": "CONFIRMED", "departmentId": str(sessions[0].department_id)}
     ]
     assert by_patient["errors"][0]["message"] == "only an administrator may do this"

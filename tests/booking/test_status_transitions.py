@@ -51,7 +51,7 @@ async def test_every_allowed_transition_changes_status_records_the_event_and_set
     admin = await factories.admin_user()
     for current, target in ALLOWED:
         booking = await _booking_in(current)
-        remaining_before = (await Slot.get(id=booking.slot_id)).remaining  # type: ignore[attr-defined]
+        remaining_before = (await Slot.get(id=booking.slot_id)).remaining
         freed_before = await jobs.Job.filter(kind="seat.freed").count()
 
         async with in_transaction():
@@ -68,7 +68,7 @@ async def test_every_allowed_transition_changes_status_records_the_event_and_set
             "walked by the test",
         )
         gives_seat_back = current in ACTIVE and target in RELEASES_SEAT
-        remaining_after = (await Slot.get(id=booking.slot_id)).remaining  # type: ignore[attr-defined]
+        remaining_after = (await Slot.get(id=booking.slot_id)).remaining
         assert remaining_after == remaining_before + (1 if gives_seat_back else 0), (current, target)
         freed = await jobs.Job.filter(kind="seat.freed").count() - freed_before
         assert freed == (1 if gives_seat_back else 0), (current, target)

@@ -54,6 +54,6 @@ async def test_two_moves_cannot_build_a_third_level(gql: GraphQLClient) -> None:
         )
 
         found = await Department.filter(id__in=[a.id, b.id, c.id])
-        rows = {row.id: row.parent_id for row in found}  # type: ignore[attr-defined]
+        rows = {row.id: row.parent_id for row in found}
         for parent_id in rows.values():
             assert parent_id is None or rows.get(parent_id) is None, rows

@@ -62,7 +62,7 @@ async def test_a_doctors_default_room_cannot_be_archived(gql: GraphQLClient) -> 
     doctor, _ = await factories.doctor()
     spare = await factories.room()
 
-    used = await gql.as_(admin.token).data(ARCHIVE_ROOM, {"id": str(doctor.room_id)})  # type: ignore[attr-defined]
+    used = await gql.as_(admin.token).data(ARCHIVE_ROOM, {"id": str(doctor.room_id)})
     unused = await gql.as_(admin.token).data(ARCHIVE_ROOM, {"id": str(spare.id)})
 
     assert used["archiveRoom"] == {"__typename": "RoomHasActiveDoctorsError", "doctorCount": 1}

@@ -29,11 +29,11 @@ Peer = Callable[[str], AbstractAsyncContextManager[GraphQLClient]]
 def peer(app: Starlette, settings: Settings) -> Peer:
     """A client connecting from `address`, through the proxy-header rule uvicorn applies when serving."""
     trusted = server_options(settings)["forwarded_allow_ips"]
-    behind_rule = ProxyHeadersMiddleware(app, trusted_hosts=trusted)
+    behind_rule = ProxyHeadersMiddleware(app, trusted_hosts=trusted)  # type: ignore[arg-type]  # ASGI typings differ
 
     @asynccontextmanager
     async def connect(address: str) -> AsyncIterator[GraphQLClient]:
-        transport = httpx.ASGITransport(app=behind_rule, client=(address, 40000))
+        transport = httpx.ASGITransport(app=behind_rule, client=(address, 40000))  # type: ignore[arg-type]
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield GraphQLClient(client)
 

@@ -158,7 +158,8 @@ async def test_a_body_over_the_limit_is_413_whether_declared_or_streamed(client_
         padding = "x" * 2000
         declared = await http.post("/graphql", json={"query": "{ __typename }", "variables": {"p": padding}})
 
-        async def chunks():  # no Content-Length: the limit must hold while reading
+        # no Content-Length: the limit must hold while reading
+        async def chunks() -> AsyncGenerator[bytes, None]:
             yield b'{"query": "{ __typename }", "variables": {"p": "'
             for _ in range(20):
                 yield b"x" * 100

@@ -205,7 +205,7 @@ async def test_the_target_names_exactly_one_destination(gql: GraphQLClient, clin
 
 async def _booking_today(owner: factories.Actor, room: Room, status: BookingStatus, hour: int) -> Booking:
     settings = get_settings()
-    doc, _ = await factories.doctor(await Department.get(id=room.department_id), room=room)  # type: ignore[attr-defined]
+    doc, _ = await factories.doctor(await Department.get(id=room.department_id), room=room)
     schedule = await factories.session(doctor_row=doc, starts_in=timedelta(minutes=1))
     slot = (await schedule.slots.all())[0]
     person = await factories.patient(owner)
@@ -218,7 +218,7 @@ async def _booking_today(owner: factories.Actor, room: Room, status: BookingStat
         slot_id=slot.id,
         department_id=room.department_id,
         visit_date=today,
-        slot_starts_at=starts,  # type: ignore[attr-defined]
+        slot_starts_at=starts,
         slot_ends_at=starts + timedelta(minutes=30),
         status=status,
         queue_number=1,

@@ -58,7 +58,7 @@ async def test_a_confirmed_booking_is_reminded_the_evening_before() -> None:
     [text] = await SmsMessage.filter(event="visit.reminder")
     assert text.phone == holder.account.phone
     assert text.body.startswith("王小明，您预约了明天")
-    room = await Room.get(id=(await Schedule.get(id=booking.schedule_id)).room_id)  # type: ignore[attr-defined]
+    room = await Room.get(id=(await Schedule.get(id=booking.schedule_id)).room_id)
     assert text.params["location"] == room.name
 
 
@@ -81,9 +81,9 @@ async def test_the_doctor_sets_a_follow_up_reminder_that_is_texted_on_the_day(gq
     from models.catalogue import Doctor
 
     booking, holder = await confirmed_booking(status=BookingStatus.COMPLETED)
-    schedule = await Schedule.get(id=booking.schedule_id)  # type: ignore[attr-defined]
-    doctor = await Doctor.get(id=schedule.doctor_id).prefetch_related("account")  # type: ignore[attr-defined]
-    token = factories.token_for(doctor.account)  # type: ignore[arg-type]
+    schedule = await Schedule.get(id=booking.schedule_id)
+    doctor = await Doctor.get(id=schedule.doctor_id).prefetch_related("account")
+    token = factories.token_for(doctor.account)
     on = date.today() + timedelta(days=14)  # noqa: DTZ011
 
     answer = await gql.as_(token).data(
@@ -124,12 +124,12 @@ async def test_a_follow_up_for_a_booking_cancelled_meanwhile_is_not_sent(gql: Gr
     from models.reminders import set_followup_reminder
 
     booking, _ = await confirmed_booking()
-    schedule = await Schedule.get(id=booking.schedule_id)  # type: ignore[attr-defined]
+    schedule = await Schedule.get(id=booking.schedule_id)
     from models.catalogue import Doctor
 
-    doctor = await Doctor.get(id=schedule.doctor_id)  # type: ignore[attr-defined]
+    doctor = await Doctor.get(id=schedule.doctor_id)
     await set_followup_reminder(
-        doctor.account_id,  # type: ignore[attr-defined]
+        doctor.account_id,
         booking.id,
         date.today() + timedelta(days=10),  # noqa: DTZ011
         "",

@@ -64,6 +64,7 @@ async def clinic() -> Clinic:
     dept = await factories.department(ticket_prefix="A")
     doctor_row, login = await factories.doctor(dept)
     schedule = await factories.clinic_today(doctor_row)
+    assert doctor_row.room_id is not None
     return Clinic(schedule, doctor_row, login, doctor_row.room_id, dept.id)
 
 

@@ -80,14 +80,14 @@ async def three_subscribers_see(field: str, board: object) -> list[object]:
     feeds.clear()
     everyone_subscribed[:] = [asyncio.Event()]
     streams = [await schema.subscribe(f"subscription {{ {field} {{ label }} }}") for _ in range(SUBSCRIBERS)]
-    pending = [asyncio.ensure_future(anext(stream)) for stream in streams]  # type: ignore[arg-type]
+    pending = [asyncio.ensure_future(anext(stream)) for stream in streams]
     async with asyncio.timeout(5):
         await everyone_subscribed[0].wait()
         for feed in feeds:
             feed.put_nowait(board)  # the same object to every subscriber, as the board stream does
         results = await asyncio.gather(*pending)
     for stream in streams:
-        await stream.aclose()  # type: ignore[union-attr]
+        await stream.aclose()
     return [result.data for result in results]
 
 

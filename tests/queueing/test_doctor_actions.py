@@ -112,6 +112,7 @@ async def test_a_transferred_patient_leaves_this_queue_and_waits_near_the_front_
         booking = await factories.confirmed_booking(other_schedule, owner, number=number)
         from models.checkin_codes import sign_code
 
+        assert other_doctor.room_id is not None
         await gql.as_(owner.token).data(
             CHECK_IN, {"bookingId": str(booking.id), "code": sign_code("room", other_doctor.room_id)}
         )
@@ -150,7 +151,7 @@ async def test_two_doctors_sharing_a_queue_never_call_the_same_patient(
 ) -> None:
     # Given a second doctor in the same room and eight patients waiting
     colleague, colleague_login = await factories.doctor(room=await _room(clinic))
-    assert colleague.room_id == clinic.room_id  # type: ignore[attr-defined]
+    assert colleague.room_id == clinic.room_id
     for number in range(1, 9):
         await arrive(gql, clinic, number=number)
     doctors = [gql.as_(clinic.doctor_login.token), gql.as_(colleague_login.token)]

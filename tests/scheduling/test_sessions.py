@@ -37,7 +37,7 @@ query($dept: ID, $from: Date!, $to: Date!) {
 async def _catalogue() -> dict[str, str]:
     doc, _ = await factories.doctor()
     reg = await factories.registration_type(fee=500)
-    return {"doctorId": str(doc.id), "registrationTypeId": str(reg.id), "roomId": str(doc.room_id)}  # type: ignore[attr-defined]
+    return {"doctorId": str(doc.id), "registrationTypeId": str(reg.id), "roomId": str(doc.room_id)}
 
 
 async def test_an_admin_creates_a_session_split_into_slots_released_by_the_default_rule(
@@ -118,11 +118,11 @@ async def test_browsing_shows_live_counts_with_a_constant_number_of_queries(gql:
         queries.append(query)
         return await original(query, values)
 
-    connection.execute_query = counting  # type: ignore[method-assign]
+    connection.execute_query = counting
     try:
         data = await gql.data(SCHEDULES, {"dept": str(dept.id), "from": day, "to": day})
     finally:
-        connection.execute_query = original  # type: ignore[method-assign]
+        connection.execute_query = original
 
     assert [s["remaining"] for s in data["schedules"]] == [5, 6, 6]
     assert [slot["remaining"] for slot in data["schedules"][0]["slots"]] == [1, 2, 2]

@@ -35,7 +35,7 @@ async def test_ten_simultaneous_cancellations_serve_the_first_ten_of_fifteen_wai
     assert len(set(served_bookings)) == 10
     active = await active_bookings(schedule.id)
     assert len(active) == 10
-    assert sorted(b.patient_id for b in active) == sorted(w.patient_id for w in waiters[:10])  # type: ignore[attr-defined]
+    assert sorted(b.patient_id for b in active) == sorted(w.patient_id for w in waiters[:10])
     slot = await Slot.get(schedule_id=schedule.id)
     assert slot.remaining == 0
     summary = await stats(schedule_id=schedule.id)

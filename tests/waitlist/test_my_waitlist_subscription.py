@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from gualema.settings import Settings
 from tests.fixtures.api import GraphQLClient, LiveServer
 from tests.fixtures.graphql_ws import graphql_socket
@@ -22,7 +24,7 @@ async def test_a_waiter_sees_their_line_then_the_seat_they_were_given(
 
         await cancel(gql, holders[0], booking_ids[0])
         await drain(settings)
-        booked = await socket.next_data(operation, "myWaitlist")
+        booked: list[dict[str, Any]] = await socket.next_data(operation, "myWaitlist")  # type: ignore[assignment]
         assert booked[0]["status"] == "BOOKED"
         assert booked[0]["position"] == 0
         assert booked[0]["bookingId"] is not None

@@ -100,9 +100,8 @@ async def run_payment_work(settings: Settings, workers: int = 2) -> None:
 
 
 async def events(account_id: int) -> list[str]:
-    return list(
-        await Notification.filter(account_id=account_id).order_by("id").values_list("event", flat=True)
-    )
+    rows = await Notification.filter(account_id=account_id).order_by("id").values_list("event", flat=True)
+    return [str(event) for event in rows]
 
 
 async def test_the_fee_is_paid_on_joining_and_the_line_is_in_payment_order(gql: GraphQLClient) -> None:
@@ -174,11 +173,11 @@ async def test_a_freed_seat_books_the_prepaid_waiter_once_and_a_later_cancel_ref
     entry = await WaitlistEntry.get(id=entry_id)
     booking = await Booking.get(id=entry.booking_id)
     assert (entry.status, booking.status, booking.fee) == (W.BOOKED, BookingStatus.CONFIRMED, 1500)
-    assert [b.patient_id for b in await active_bookings(schedule.id)] == [waiter.patient_id]  # type: ignore[attr-defined]
+    assert [b.patient_id for b in await active_bookings(schedule.id)] == [waiter.patient_id]
     assert (await WaitlistEntry.get(id=second_id)).status is W.WAITING
     assert (await Slot.get(schedule_id=schedule.id)).remaining == 0
     order = await PaymentOrder.get(waitlist_entry_id=entry_id)
-    assert (order.status, order.booking_id) == (PaymentStatus.PAID, booking.id)  # type: ignore[attr-defined]
+    assert (order.status, order.booking_id) == (PaymentStatus.PAID, booking.id)
     assert await events(waiter.actor.account.id) == ["waitlist.joined", "waitlist.booked"]
 
     # Later the patient cancels the booked seat: the booking's own refund job returns the fee, once.
@@ -196,7 +195,7 @@ async def test_a_freed_seat_books_the_prepaid_waiter_once_and_a_later_cancel_ref
     assert (await events(waiter.actor.account.id))[-1] == "refund.completed"
     assert (await WaitlistEntry.get(id=second_id)).status is W.BOOKED
     second_order = await PaymentOrder.get(waitlist_entry_id=second_id)
-    assert (second_order.status, second_order.booking_id) == (  # type: ignore[attr-defined]
+    assert (second_order.status, second_order.booking_id) == (
         PaymentStatus.PAID,
         (await WaitlistEntry.get(id=second_id)).booking_id,
     )
@@ -369,10 +368,10 @@ async def test_two_server_processes_book_each_prepaid_waiter_once_and_refund_the
     entries = [await WaitlistEntry.get(id=i) for i in entry_ids]
     assert [e.status for e in entries] == [W.BOOKED] * 4 + [W.WAITING]
     active = await active_bookings(schedule.id)
-    assert sorted(b.patient_id for b in active) == sorted(w.patient_id for w in waiters[:4])  # type: ignore[attr-defined]
+    assert sorted(b.patient_id for b in active) == sorted(w.patient_id for w in waiters[:4])
     assert {b.status for b in active} == {BookingStatus.CONFIRMED}
-    orders = {o.waitlist_entry_id: o for o in await PaymentOrder.filter(waitlist_entry_id__in=entry_ids)}  # type: ignore[attr-defined]
-    assert [orders[e.id].booking_id for e in entries[:4]] == [e.booking_id for e in entries[:4]]  # type: ignore[attr-defined]
+    orders = {o.waitlist_entry_id: o for o in await PaymentOrder.filter(waitlist_entry_id__in=entry_ids)}
+    assert [orders[e.id].booking_id for e in entries[:4]] == [e.booking_id for e in entries[:4]]
     assert (await Slot.get(schedule_id=schedule.id)).remaining == 0
 
     # The fifth waiter's deadline passes: the processes race to expire and refund it.

@@ -7,16 +7,16 @@ from integrations.payments.registry import configured_providers
 
 
 def test_the_sandbox_is_the_default_and_off_in_production() -> None:
-    development = Settings(env="development", _env_file=None)  # type: ignore[call-arg]
+    development = Settings(env="development", _env_file=None)
     production = Settings(
         env="production", secret_key="a-real-secret-of-some-length-0123456789abcdef", _env_file=None
-    )  # type: ignore[call-arg]
+    )
     production_with_sandbox = Settings(
         env="production",
         secret_key="a-real-secret-of-some-length-0123456789abcdef",
         payment_sandbox_enabled=True,
         _env_file=None,
-    )  # type: ignore[call-arg]
+    )
 
     assert (development.payment_default_provider, configured_providers(development)) == (
         "sandbox",
