@@ -311,7 +311,7 @@ async def send_patient_phone_code(context: Context, patient_id: int) -> CodeSent
         max_attempts=settings.login_code_max_attempts,
         locale=settings.notification_locale,
         tz=settings.tz,
-        account_id=patient.account_id,  # type: ignore[attr-defined]
+        account_id=patient.account_id,
         purpose=_patient_phone_purpose(patient.id),
     )
     return CodeSent(patient.phone, row.expires_at)

@@ -49,6 +49,7 @@ async def test_a_sent_login_code_is_nowhere_in_the_database_or_its_files(
 
     # Then the provider got it, and neither the tables nor the files hold it
     [text] = aliyun.ledger.texts
+    assert isinstance(text.params, dict)
     code = text.params["code"]
     assert len(code) == 6
     assert code not in await every_stored_value()
