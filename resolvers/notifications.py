@@ -233,14 +233,15 @@ class CodeSent:
     expires_at: datetime
 
 
-async def send_login_code(context: Context, phone: str) -> CodeSent:
+async def _text_code(
+    context: Context, phone: str, *, account_id: int | None, purpose: str = verification_codes.LOGIN
+) -> CodeSent:
+    """A code texted to `phone`, under the per-phone and per-address limits of every code."""
     settings = context.settings
-    phone = _phone(phone)
     per_phone, per_ip = _limits(settings)
     await rate_limits.take(
         [(limit, phone) for limit in per_phone] + [(limit, context.client_ip) for limit in per_ip]
     )
-    account = await Account.get_or_none(phone=phone)
     row = await verification_codes.issue(
         phone,
         secret=settings.secret_key.get_secret_value(),
@@ -248,10 +249,17 @@ async def send_login_code(context: Context, phone: str) -> CodeSent:
         max_attempts=settings.login_code_max_attempts,
         locale=settings.notification_locale,
         tz=settings.tz,
-        account_id=account.id if account else None,
+        account_id=account_id,
+        purpose=purpose,
     )
-    log.info("login code sent to %s", mask_phone(phone))
+    log.info("%s code sent to %s", purpose.split(":")[0], mask_phone(phone))
     return CodeSent(phone, row.expires_at)
+
+
+async def send_login_code(context: Context, phone: str) -> CodeSent:
+    phone = _phone(phone)
+    account = await Account.get_or_none(phone=phone)
+    return await _text_code(context, phone, account_id=account.id if account else None)
 
 
 _CODE = re.compile(r"[0-9]{6}")
@@ -298,23 +306,10 @@ async def _own_patient(context: Context, patient_id: int) -> Patient:
 
 
 async def send_patient_phone_code(context: Context, patient_id: int) -> CodeSent:
-    settings = context.settings
     patient = await _own_patient(context, patient_id)
-    per_phone, per_ip = _limits(settings)
-    await rate_limits.take(
-        [(limit, patient.phone) for limit in per_phone] + [(limit, context.client_ip) for limit in per_ip]
+    return await _text_code(
+        context, patient.phone, account_id=patient.account_id, purpose=_patient_phone_purpose(patient.id)
     )
-    row = await verification_codes.issue(
-        patient.phone,
-        secret=settings.secret_key.get_secret_value(),
-        minutes=settings.login_code_minutes,
-        max_attempts=settings.login_code_max_attempts,
-        locale=settings.notification_locale,
-        tz=settings.tz,
-        account_id=patient.account_id,
-        purpose=_patient_phone_purpose(patient.id),
-    )
-    return CodeSent(patient.phone, row.expires_at)
 
 
 async def verify_patient_phone(context: Context, patient_id: int, code: str) -> Patient:
