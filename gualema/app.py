@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 from gualema import tracing
 from gualema.background import BackgroundWorkers
 from gualema.database import close_database, dialect, migrate, open_database
-from gualema.graphql_endpoint import GraphQLEndpoint
+from gualema.graphql_endpoint import LOCAL_ORIGIN_REGEX, GraphQLEndpoint
 from gualema.graphql_schema import schema_for
 from gualema.logging_config import RequestIdMiddleware
 from gualema.metrics import WebSocketCounter, metrics_endpoint
@@ -28,7 +28,6 @@ from realtime.broker import create_broker, get_broker, set_broker
 
 log = logging.getLogger("gualema.app")
 
-LOCAL_ORIGIN_REGEX = r"https?://(localhost|127\.0\.0\.1)(:[0-9]{1,5})?"
 # The request headers browsers may send cross-origin: what Apollo, urql, Relay and fetch wrappers add.
 CLIENT_HEADERS = [
     "content-type",
@@ -124,6 +123,10 @@ def area_routes(settings: Settings) -> list[BaseRoute]:
     from gualema.export_routes import export_routes
 
     routes += export_routes(settings)  # issue 15: CSV and XLSX exports
+    if settings.graphiql_enabled:
+        from gualema.graphiql_page import graphiql_asset_routes
+
+        routes += graphiql_asset_routes()  # issue 13.10: GraphiQL works offline
     return routes
 
 

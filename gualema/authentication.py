@@ -32,4 +32,5 @@ async def viewer_from_authorization(value: object, settings: Settings) -> Viewer
         expires_at=claims.expires_at,
         token_id=claims.token_id,
         issued_at=claims.issued_at,
+        family=claims.family,
     )

@@ -9,7 +9,9 @@ invalid, variables that do not coerce) gets REQUEST_ERROR_STATUS and no `data` k
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import timedelta
@@ -31,7 +33,9 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
+from gualema import session_watch
 from gualema.authentication import viewer_from_authorization
+from gualema.graphiql_page import offline_graphiql_html
 from gualema.graphql_schema import INTERNAL_ERROR_CODE
 from gualema.partner_keys import partner_of
 from gualema.persisted_queries import (
@@ -65,6 +69,9 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 # 400, not the April-2026 draft's 422: see docs/decisions/010. One constant to flip.
 REQUEST_ERROR_STATUS = 400
+# A front-end dev server (Vite, webpack, Expo…) on any port of this machine.
+LOCAL_ORIGIN_REGEX = r"https?://(localhost|127\.0\.0\.1)(:[0-9]{1,5})?"
+LOCAL_ORIGIN = re.compile(LOCAL_ORIGIN_REGEX)
 _OUTCOME = "gualema_graphql_outcome"
 _NOT_PERSISTED = Resolved(query=None)
 HTTP_OPERATIONS: dict[str, set[OperationType]] = {
@@ -125,6 +132,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             allowed_origins=settings.ws_allowed_origins,
         )
         self.settings = settings
+        self._local_origins_allowed = not settings.is_production and not settings.ws_allowed_origins
         self._encoded_events = SharedEventEncodings()
         # Issue 17 (decisions 160-165): persisted queries, partner keys, rate limits, cacheable GETs.
         redis = shared_redis(settings.redis_url) if settings.redis_url else None
@@ -141,6 +149,17 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         graphql_schema = schema._schema  # type: ignore[attr-defined]
         self.operation_facts = OperationFactsCache(graphql_schema, settings.max_query_tokens)
 
+    @property
+    def graphql_ide_html(self) -> str:
+        return offline_graphiql_html()  # assets served by this application (gualema/graphiql_page.py)
+
+    def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
+        # Development without a list: a dev server on any localhost/127.0.0.1 port, like CORS
+        # (gualema/app.py). Production answers only the origins in GUALEMA_WS_ALLOWED_ORIGINS.
+        if self._local_origins_allowed and LOCAL_ORIGIN.fullmatch(origin):
+            return True
+        return super().is_websocket_origin_allowed(request, origin)
+
     def encode_json(self, data: object) -> str | bytes:
         # A subscription event shared by every display of a board (decision 095) arrives here once
         # per display with the same `data` object: encode it once and only splice in the id.
@@ -153,7 +172,13 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
+            started: list[asyncio.Task[None]] = []
+            session_watch.watchers.set(started)
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                for task in started:
+                    task.cancel()
             return
         request = Request(scope, receive)
         response = await self._precheck(request)
@@ -407,6 +432,13 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             )
         except InvalidToken:
             raise ConnectionRejectionError({"message": "invalid or expired token"}) from None
+        if isinstance(context.request, WebSocket):
+            session_watch.watch(
+                context.request,
+                context.viewer,
+                check_seconds=self.settings.ws_session_check_seconds,
+                refresh_seconds=self.settings.revocation_refresh_seconds,
+            )
         return UNSET  # a bare connection_ack, without `"payload": null`
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:

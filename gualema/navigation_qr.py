@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import io
+from urllib.parse import quote
 
 import segno
 from starlette.requests import Request
@@ -16,6 +17,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gualema.authentication import viewer_from_authorization
+from gualema.display_page import HEADERS as PAGE_HEADERS
 from gualema.settings import Settings
 from models.access_tokens import InvalidToken
 from models.navigation_markers import InvalidMarker
@@ -76,22 +78,32 @@ def navigation_qr_routes(settings: Settings) -> list[BaseRoute]:
                     "<br>This code is not recognised; please scan another marker.",
                 ),
                 status_code=404,
+                headers=PAGE_HEADERS,
             )
         where = f"{html.escape(place.building)} {html.escape(place.floor)} · {html.escape(place.point_name)}"
         body = (
             f"<p class=where>{where}</p>"
             "<p>在「挂了吗」小程序中打开即可导航到您预约的诊室。<br>"
             "Open this code in the Gualema app to be guided to the room of your booking.</p>"
+            f"{_open_link(settings.miniprogram_link, code)}"
             f"<p><code>{html.escape(code)}</code></p>"
         )
-        return HTMLResponse(
-            _landing_page("您在这里 / You are here", body), headers={"Cache-Control": "no-store"}
-        )
+        return HTMLResponse(_landing_page("您在这里 / You are here", body), headers=PAGE_HEADERS)
 
     return [
         Route("/navigation/qr/{marker_id}.{format}", marker_qr, methods=["GET"]),
         Route("/navigation/m/{code}", marker_landing, methods=["GET"]),
     ]
+
+
+def _open_link(template: str, code: str) -> str:
+    if not template:
+        return ""
+    href = template.replace("{code}", quote(code, safe=""))
+    return (
+        f"<p><a class=open href='{html.escape(href, quote=True)}'>"
+        "在小程序中打开 / Open in the mini-program</a></p>"
+    )
 
 
 def _landing_page(title: str, body: str) -> str:
@@ -100,6 +112,8 @@ def _landing_page(title: str, body: str) -> str:
         "<meta name=viewport content='width=device-width,initial-scale=1'>"
         f"<title>{html.escape(title)}</title>"
         "<style>body{font-family:sans-serif;max-width:30rem;margin:2rem auto;padding:0 1rem;line-height:1.6}"
-        ".where{font-size:1.6rem;font-weight:bold}</style></head>"
+        ".where{font-size:1.6rem;font-weight:bold}"
+        ".open{display:block;padding:.8rem;border-radius:.5rem;background:#07c160;color:#fff;"
+        "text-align:center;text-decoration:none;font-size:1.2rem}</style></head>"
         f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
     )

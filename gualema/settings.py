@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     # addresses or networks, "*" for any. Only the balancer's own address: a client that reaches the
     # API directly must not pick its address for the login and SMS throttles (docs/decisions/110).
     forwarded_allow_ips: str = "127.0.0.1"
+    # Where the QR landing page hands a visitor to the mini-program: a URL with `{code}` for the marker
+    # code, either the mini-program's URL scheme (weixin://dl/business/?appid=…&path=…&query=code%3D{code})
+    # or its URL link (https://wxaurl.cn/…). Empty: the page only says where the visitor stands.
+    miniprogram_link: str = ""
 
     # -- HTTP server limits (uvicorn; docs/decisions/111)
     # Bytes a non-GraphQL POST route (payment notifications, sandbox pay) reads before answering 413.
@@ -90,6 +94,8 @@ class Settings(BaseSettings):
     legacy_graphql_ws: bool = False  # the old `graphql-ws` subprotocol (docs/decisions/013)
     ws_connection_init_seconds: float = Field(default=5.0, gt=0, le=60)
     ws_max_subscriptions: int = Field(default=20, ge=1, le=1000)  # per WebSocket connection
+    # How often an open WebSocket checks that its token is not revoked (expiry is exact).
+    ws_session_check_seconds: float = Field(default=5.0, gt=0, le=300)
     document_cache_size: int = Field(default=1024, ge=16)  # parsed and validated documents kept
     document_cache_tokens: int = Field(default=200_000, ge=2000)  # ...and their total tokens (memory)
     readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=60)  # each /readyz probe
@@ -99,6 +105,13 @@ class Settings(BaseSettings):
     # Password logins per phone number + client IP within a window (docs/decisions/021-login-throttle.md).
     login_max_attempts: int = Field(default=5, ge=1, le=1000)
     login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # Failed password logins per client address across every phone in the same window: a ceiling on
+    # password spraying (one password against many phones). Successful logins give their count back.
+    login_ip_max_failures: int = Field(default=50, ge=1, le=100_000)
+    # Registrations per client address and per phone (docs/decisions/171).
+    register_ip_limit_per_hour: int = Field(default=10, ge=1)
+    register_ip_limit_per_day: int = Field(default=50, ge=1)
+    register_phone_limit_per_day: int = Field(default=5, ge=1)
     # Key of the keyed hash stored beside each encrypted ID number (uniqueness and lookup). Unset:
     # derived from GUALEMA_SECRET_KEY. Set it in production so the secret key can change on its own.
     pii_lookup_key: SecretStr | None = None
@@ -199,6 +212,9 @@ class Settings(BaseSettings):
     sms_limit_per_day: int = Field(default=10, ge=1)
     sms_ip_limit_per_hour: int = Field(default=30, ge=1)
     sms_ip_limit_per_day: int = Field(default=200, ge=1)
+    # Every text to one phone in a rolling day, whatever caused it (codes, bookings, reminders): the
+    # texts beyond are not sent (the in-app message still is). Aliyun's own default is 10 a day.
+    sms_daily_cap_per_phone: int = Field(default=20, ge=1, le=1000)
 
     # -- queue calling (issue 5). Check-in opens this long before the slot starts and closes this long
     # after it ends; arriving after the slot ended marks the patient late (behind those on time).
@@ -294,6 +310,13 @@ class Settings(BaseSettings):
         scheme = value.split("://", 1)[0]
         if scheme not in {"sqlite", "postgres", "asyncpg", "psycopg", "mysql"}:
             raise ValueError(f"unsupported database scheme {scheme!r} (sqlite, postgres, mysql)")
+        return value
+
+    @field_validator("miniprogram_link")
+    @classmethod
+    def _miniprogram_link(cls, value: str) -> str:
+        if value and not value.startswith(("weixin://", "https://")):
+            raise ValueError("the mini-program link is a weixin:// URL scheme or an https:// URL link")
         return value
 
     @field_validator("cors_origins", "ws_allowed_origins")

@@ -173,6 +173,11 @@ async def clear_login_attempts(key: str) -> None:
     await LoginThrottle.filter(key=key).delete()
 
 
+async def give_back_login_attempt(key: str) -> None:
+    """A successful login does not count against a ceiling of failures (e.g. per client address)."""
+    await LoginThrottle.filter(key=key, attempts__gt=0).update(attempts=F("attempts") - 1)
+
+
 async def purge_login_throttles(window: timedelta) -> int:
     return await LoginThrottle.filter(window_started_at__lt=utcnow() - window).delete()
 
@@ -193,12 +198,21 @@ class Patient(Model):
     id_number_hash = fields.CharField(max_length=64, db_index=True)
     id_number_masked = fields.CharField(max_length=32)
     phone = fields.CharField(max_length=20)
+    # Set when a code texted to `phone` came back (verifyPatientPhone); until then, and again after
+    # the phone changes, booking texts go to the account holder's phone (issue 13.3).
+    phone_verified_at = fields.DatetimeField(null=True)
     archived_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "patient"
         unique_together = (("account", "id_number_hash"),)
+
+
+def text_phone(patient: Patient) -> str | None:
+    """Where a patient's texts go: their own phone once a code sent there came back, otherwise the
+    account holder's (None), so a typed-in number never receives hospital texts unasked."""
+    return patient.phone if patient.phone_verified_at is not None else None
 
 
 # The masked number is audited, never the cipher or the hash.

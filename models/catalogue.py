@@ -129,7 +129,7 @@ class DuplicateCode(DomainError):
     default_message = "another department already uses this code"
 
     def __init__(self, code: str) -> None:
-        super().__init__(f"another department already uses the code {code}", code=code)
+        super().__init__(f"another department already uses the code {code}", department_code=code)
 
 
 class DuplicateName(DomainError):

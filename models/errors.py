@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
+
+
+def code_for(name: str) -> str:
+    """SlotUnavailable -> SLOT_UNAVAILABLE: the machine-readable code of a failure named by its class."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper()
 
 
 class DomainError(Exception):
     default_message: ClassVar[str] = "the request cannot be carried out"
+    # The machine-readable code clients switch on (ErrorCode in the schema); from the class name unless
+    # a class sets its own. Messages per language: models/error_messages.py.
+    code: ClassVar[str] = "DOMAIN_ERROR"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "code" not in cls.__dict__:
+            cls.code = code_for(cls.__name__)
 
     def __init__(self, message: str | None = None, **details: object) -> None:
         self.message = message or self.default_message

@@ -16,6 +16,7 @@ from models.booking.status import BookingStatus
 from models.booking.tables import Booking
 from models.clock import utcnow
 from models.errors import InvalidInput, NotFound
+from models.text_rules import clean_text
 
 
 class NoShowBlock(Model):
@@ -74,14 +75,13 @@ async def block_if_due(patient: Patient, policy: NoShowPolicy, now: datetime) ->
 async def lift_block(
     block_id: int, *, actor_id: int | None, reason: str, now: datetime | None = None
 ) -> NoShowBlock:
-    if not reason.strip():
-        raise InvalidInput("reason", "say why the block is lifted")
+    reason = clean_text(reason, field="reason", max_length=255)
     now = now or utcnow()
     block = await NoShowBlock.get_or_none(id=block_id)
     if block is None:
         raise NotFound("no such block")
     lifted = await NoShowBlock.filter(id=block_id, lifted_at__isnull=True).update(
-        lifted_at=now, lifted_by=actor_id, lift_reason=reason[:255]
+        lifted_at=now, lifted_by=actor_id, lift_reason=reason
     )
     if lifted != 1:
         raise InvalidInput("blockId", "this block is already lifted")

@@ -26,11 +26,11 @@ from models.accounts import Account
 from models.clock import utcnow
 from models.correlation import request_id
 from models.message_templates import Locale, RenderedMessage, render
+from models.text_rules import is_person_name
 
 WORKER_ID = secrets.token_hex(6)
 REDACTED = "[redacted after sending]"
-# Events whose text is a secret (a login code): the body is blanked once the attempt is over.
-SENSITIVE_EVENTS = frozenset({"verification.code"})
+UNNAMED_PATIENT = "就诊人"
 
 
 # A booking that becomes certain (paid, or booked from the waitlist) gets the day-before reminder.
@@ -167,8 +167,17 @@ def rendered_notice(
     """The message as notify() records it, with the settings it was recorded under: also for a caller
     that writes the outbox rows in its own statement (the booking hot path, models/booking_sql.py)."""
     defaults = notice_defaults()
-    rendered = render(event, params, locale or defaults.locale, ZoneInfo(defaults.tz_name))
+    rendered = render(event, _named_safely(params), locale or defaults.locale, ZoneInfo(defaults.tz_name))
     return rendered, defaults
+
+
+def _named_safely(params: dict[str, Any]) -> dict[str, Any]:
+    # Names are validated when typed (text_rules.person_name); one stored before that rule, or by a
+    # path that skipped it, is never carried into a hospital-branded text.
+    name = params.get("patient_name")
+    if isinstance(name, str) and not is_person_name(name):
+        return {**params, "patient_name": UNNAMED_PATIENT}
+    return params
 
 
 async def notify(
@@ -183,6 +192,7 @@ async def notify(
     locale: Locale | None = None,
     phone: str | None = None,
     visit_date: date | None = None,
+    sms_params: dict[str, Any] | None = None,
 ) -> None:
     """Record a message for `account_id` inside the caller's transaction.
 
@@ -190,6 +200,8 @@ async def notify(
     variables (TemplateError otherwise). The same `dedupe_key` never records a second message.
     `phone` overrides the account's phone for the text (e.g. a family member's). With `booking_id`
     the in-app message links to the booking (the visit reminder is a reaction: models/reactions.py).
+    `sms_params`, when given, are the text's words where the in-app message may show the patient's
+    own (their cancel reason): an SMS carries only the hospital's words.
     """
     _check_dedupe_key(dedupe_key)
     rendered, defaults = rendered_notice(event, params, locale)
@@ -197,8 +209,9 @@ async def notify(
         if phone is None:
             account = await Account.get(id=account_id)
             phone = account.phone
+        texted = rendered if sms_params is None else rendered_notice(event, sms_params, locale)[0]
         await record_sms(
-            phone, rendered, dedupe_key=dedupe_key, account_id=account_id, max_attempts=defaults.max_attempts
+            phone, texted, dedupe_key=dedupe_key, account_id=account_id, max_attempts=defaults.max_attempts
         )
     if in_app:
         await _insert_ignoring_duplicate(
@@ -277,10 +290,10 @@ async def release_sms_claims() -> int:
     ).update(locked_until=None)
 
 
-def _finished_body(message: SmsMessage) -> dict[str, Any]:
-    if message.event in SENSITIVE_EVENTS:
-        return {"body": REDACTED, "params": {}}
-    return {}
+# Text that must reach the provider is kept only until the attempts are over (sent, or given up):
+# then body and parameters are blanked, for every event, so the outbox holds no names, codes or
+# times once it has done its job (issue 13.9). The in-app copy, which the inbox shows, is kept.
+ERASED_TEXT: dict[str, Any] = {"body": REDACTED, "params": {}}
 
 
 async def mark_sent(message: SmsMessage, provider_message_id: str) -> bool:
@@ -291,9 +304,18 @@ async def mark_sent(message: SmsMessage, provider_message_id: str) -> bool:
         sent_at=utcnow(),
         locked_until=None,
         provider_message_id=provider_message_id[:128],
-        **_finished_body(message),
+        **ERASED_TEXT,
     )
     return done == 1
+
+
+async def flush_erased_text() -> None:
+    """On SQLite the erased text lives on in the write-ahead log's older page images until a
+    checkpoint: copy the log into the file (secure_delete zeroes the freed cells there) and truncate
+    it. PostgreSQL and MariaDB keep their logs out of an application's reach; nothing to do there."""
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "sqlite":
+        await conn.execute_query("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 async def mark_attempt_failed(
@@ -308,7 +330,7 @@ async def mark_attempt_failed(
             failed_at=now,
             locked_until=None,
             last_error=error[:2000],
-            **_finished_body(message),
+            **ERASED_TEXT,
         )
         return False
     await owned.update(

@@ -17,7 +17,7 @@ from typing import Any
 from tortoise.expressions import F
 
 from models import jobs
-from models.accounts import Patient
+from models.accounts import Patient, text_phone
 from models.booking import notices
 from models.booking.status import ACTIVE, CANCELLABLE_BY_STOP, RELEASES_SEAT, BookingStatus
 from models.booking.tables import Booking, BookingQuota
@@ -251,7 +251,7 @@ async def _tell_entry(subject: WaitlistChanged | WaitlistEntry, event: str, para
         event,
         {"patient_name": patient.name, "department": department.name, **params},
         dedupe_key=f"{event}:{entry_id}",
-        phone=patient.phone,
+        phone=text_phone(patient),
     )
 
 

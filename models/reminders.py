@@ -20,6 +20,7 @@ from models.clock import utcnow
 from models.errors import InvalidInput, NotAllowed, NotFound
 from models.notifications import notify
 from models.scheduling import Schedule
+from models.text_rules import clean_text
 
 VISIT_REMINDER = "reminder.visit"
 FOLLOWUP_REMINDER = "reminder.followup"
@@ -60,9 +61,7 @@ async def set_followup_reminder(
     doctor_account_id: int, booking_id: int, on: date, note: str, *, hour: int, tz_name: str
 ) -> datetime:
     """A doctor asks a patient to come back; returns when the reminder will be sent."""
-    note = note.strip()
-    if len(note) > 200:
-        raise InvalidInput("note", "a note has at most 200 characters")
+    note = clean_text(note, field="note", max_length=200, required=False)
     run_at = local_time_on(on, hour, tz_name)
     if run_at <= utcnow():
         raise InvalidInput("date", "the follow-up reminder must be for a later date")

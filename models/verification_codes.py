@@ -28,6 +28,9 @@ CODE_DIGITS = 6
 class VerificationCode(Model):
     id = fields.BigIntField(primary_key=True)
     phone = fields.CharField(max_length=20, db_index=True)
+    # What the code proves: "login" (loginWithCode) or "patient-phone:<id>" (verifyPatientPhone); a
+    # code of one purpose neither replaces nor answers for another.
+    purpose = fields.CharField(max_length=40, default="login")
     code_hash = fields.CharField(max_length=64)
     expires_at = fields.DatetimeField()
     attempts = fields.IntField(default=0)
@@ -47,8 +50,12 @@ class TooManyCodeAttempts(DomainError):
     default_message = "too many wrong codes; request a new one"
 
 
-def _code_hash(secret: str, phone: str, code: str) -> str:
-    return hmac.new(secret.encode(), f"login-code:{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+LOGIN = "login"
+
+
+def _code_hash(secret: str, phone: str, code: str, purpose: str) -> str:
+    message = f"{purpose}-code:{phone}:{code}"
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
 def new_code() -> str:
@@ -64,6 +71,7 @@ async def issue(
     locale: Locale,
     tz: ZoneInfo,
     account_id: int | None,
+    purpose: str = LOGIN,
 ) -> VerificationCode:
     """A new code replaces any earlier one; the text is recorded in the same transaction."""
     code = new_code()
@@ -71,9 +79,9 @@ async def issue(
     message = render("verification.code", {"code": code, "minutes": minutes}, locale, tz)
     # Earlier codes are looked up without locking and retired by primary key: an UPDATE … WHERE phone
     # would take InnoDB gap locks that deadlock concurrent first codes for different phones.
-    earlier = await VerificationCode.filter(phone=phone, consumed_at__isnull=True).values_list(
-        "id", flat=True
-    )
+    earlier = await VerificationCode.filter(
+        phone=phone, purpose=purpose, consumed_at__isnull=True
+    ).values_list("id", flat=True)
     async with in_transaction():
         if earlier:
             await VerificationCode.filter(id__in=list(earlier), consumed_at__isnull=True).update(
@@ -81,7 +89,8 @@ async def issue(
             )
         row = await VerificationCode.create(
             phone=phone,
-            code_hash=_code_hash(secret, phone, code),
+            purpose=purpose,
+            code_hash=_code_hash(secret, phone, code, purpose),
             expires_at=now + timedelta(minutes=minutes),
             max_attempts=max_attempts,
         )
@@ -89,10 +98,14 @@ async def issue(
     return row
 
 
-async def verify(phone: str, code: str, *, secret: str) -> None:
+async def verify(phone: str, code: str, *, secret: str, purpose: str = LOGIN) -> None:
     """Consumes the phone's current code if `code` matches; raises InvalidCode or TooManyCodeAttempts."""
     now = utcnow()
-    row = await VerificationCode.filter(phone=phone, consumed_at__isnull=True).order_by("-id").first()
+    row = (
+        await VerificationCode.filter(phone=phone, purpose=purpose, consumed_at__isnull=True)
+        .order_by("-id")
+        .first()
+    )
     if row is None or row.expires_at <= now:
         raise InvalidCode()
     counted = await VerificationCode.filter(
@@ -103,7 +116,7 @@ async def verify(phone: str, code: str, *, secret: str) -> None:
         if fresh.consumed_at is None and fresh.attempts >= fresh.max_attempts:
             raise TooManyCodeAttempts()
         raise InvalidCode()
-    if not hmac.compare_digest(row.code_hash, _code_hash(secret, phone, code)):
+    if not hmac.compare_digest(row.code_hash, _code_hash(secret, phone, code, purpose)):
         raise InvalidCode()
     # One use: of two concurrent logins with the right code, one consumes it.
     if await VerificationCode.filter(id=row.id, consumed_at__isnull=True).update(consumed_at=now) != 1:

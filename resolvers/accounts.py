@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from models import audit
+from gualema.settings import Settings
+from models import audit, rate_limits
 from models.access_revocations import remember, revoke_family, revoke_token
 from models.access_tokens import hash_refresh_token, issue_access_token, new_refresh_token
 from models.accounts import (
@@ -29,6 +30,7 @@ from models.accounts import (
     Role,
     claim_login_attempt,
     clear_login_attempts,
+    give_back_login_attempt,
     id_number_lookup_hash,
     reveal_id_number,
     revoke_all_sessions,
@@ -42,6 +44,7 @@ from models.identity import (
     age_on,
     birth_date,
     campus_number_problem,
+    normalise_campus_number,
     normalise_phone,
     normalise_resident_id,
     phone_problem,
@@ -49,6 +52,8 @@ from models.identity import (
     sex_of,
 )
 from models.passwords import hash_password, needs_rehash, password_problem, verify_password
+from models.rate_limits import Limit
+from models.text_rules import clean_text, person_name
 from models.waitlist.entries import ACTIVE as ACTIVE_ENTRY
 from models.waitlist.entries import WaitlistEntry
 from resolvers.context import Context
@@ -70,10 +75,7 @@ def clean_phone(phone: str, field: str = "phone") -> str:
 
 
 def clean_name(name: str, field: str = "name") -> str:
-    name = name.strip()
-    if not 1 <= len(name) <= 64:
-        raise InvalidInput(field, "a name has 1-64 characters")
-    return name
+    return clean_text(name, field=field, max_length=64)
 
 
 def clean_password(password: str, field: str = "password") -> str:
@@ -108,10 +110,23 @@ async def _open_session(context: Context, account: Account, family: str | None =
     return Session(account, access, expires, refresh)
 
 
+def registration_limits(settings: Settings) -> tuple[list[Limit], list[Limit]]:
+    per_ip = [
+        Limit("register-ip-hour", settings.register_ip_limit_per_hour, timedelta(hours=1)),
+        Limit("register-ip-day", settings.register_ip_limit_per_day, timedelta(days=1)),
+    ]
+    per_phone = [Limit("register-phone-day", settings.register_phone_limit_per_day, timedelta(days=1))]
+    return per_ip, per_phone
+
+
 async def register(context: Context, phone: str, password: str, name: str) -> Session:
     phone = clean_phone(phone)
     clean_password(password)
-    name = clean_name(name)
+    name = person_name(name)
+    per_ip, per_phone = registration_limits(context.settings)
+    await rate_limits.take(
+        [(limit, context.client_ip) for limit in per_ip] + [(limit, phone) for limit in per_phone]
+    )
     password_hash = await hash_password_off_loop(password)
     try:
         async with in_transaction():
@@ -127,6 +142,10 @@ def _throttle_key(phone: str, client_ip: str) -> str:
     return hashlib.sha256(f"login|{phone}|{client_ip}".encode()).hexdigest()
 
 
+def _address_key(client_ip: str) -> str:
+    return hashlib.sha256(f"login-address|{client_ip}".encode()).hexdigest()
+
+
 async def login(context: Context, phone: str, password: str) -> Session:
     if phone_problem(phone):
         # No account has a malformed phone; refused before it reaches a throttle key or a column.
@@ -134,9 +153,10 @@ async def login(context: Context, phone: str, password: str) -> Session:
     phone = normalise_phone(phone)
     settings = context.settings
     throttle_key = _throttle_key(phone, context.client_ip)
-    await claim_login_attempt(
-        throttle_key, settings.login_max_attempts, timedelta(minutes=settings.login_window_minutes)
-    )
+    address_key = _address_key(context.client_ip)
+    window = timedelta(minutes=settings.login_window_minutes)
+    await claim_login_attempt(throttle_key, settings.login_max_attempts, window)
+    await claim_login_attempt(address_key, settings.login_ip_max_failures, window)
     account = await Account.get_or_none(phone=phone)
     stored_hash = account.password_hash if account else None
     # An unknown phone is verified against a dummy hash, so both answers take as long.
@@ -145,6 +165,7 @@ async def login(context: Context, phone: str, password: str) -> Session:
     if account.disabled:
         raise AccountDisabled()
     await clear_login_attempts(throttle_key)
+    await give_back_login_attempt(address_key)
     if stored_hash is not None and needs_rehash(stored_hash):
         # Upgrade to the current parameters while the password is at hand; a concurrent password
         # change wins (conditional on the old hash).
@@ -216,7 +237,7 @@ def _clean_id_number(id_kind: IdKind, id_number: str) -> str:
         cleaned = normalise_resident_id(id_number)
     else:
         problem = campus_number_problem(id_number)
-        cleaned = id_number.strip().upper()
+        cleaned = normalise_campus_number(id_number)
     if problem:
         raise InvalidInput("idNumber", problem)
     return cleaned
@@ -226,7 +247,7 @@ async def add_patient(
     context: Context, name: str, id_number: str, phone: str, relation: Relation, id_kind: IdKind
 ) -> Patient:
     account_id = context.viewer.account_id
-    name = clean_name(name)
+    name = person_name(name)
     id_number = _clean_id_number(id_kind, id_number)
     phone = clean_phone(phone)
     lookup = id_number_lookup_hash(id_kind, id_number)
@@ -247,6 +268,8 @@ async def add_patient(
                 # Re-adding a removed person brings the row back (bookings still point at it).
                 before = audit.snapshot(patient, PATIENT_AUDIT_FIELDS)
                 patient.archived_at = None
+                if patient.phone != phone:
+                    patient.phone_verified_at = None  # a new number proves itself again
                 patient.name, patient.phone, patient.relation = name, phone, relation
                 await patient.save()
                 action = "patient.restore"
@@ -308,9 +331,7 @@ async def remove_patient(context: Context, patient_id: int) -> Patient:
 
 async def reveal_patient_id_number(context: Context, patient_id: int, reason: str) -> str:
     """Admins only (enforced on the field); every reveal is audit-logged, the value never is."""
-    reason = reason.strip()
-    if not reason:
-        raise InvalidInput("reason", "say why the full number is needed")
+    reason = clean_text(reason, field="reason", max_length=200)
     patient = await Patient.get_or_none(id=patient_id)
     if patient is None:
         raise NotFound("patient not found")

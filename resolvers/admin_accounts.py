@@ -10,6 +10,7 @@ from models.audit import AuditEntry
 from models.catalogue import Doctor
 from models.errors import InvalidInput, NotAllowed, NotFound
 from models.identity import mask_phone, normalise_phone
+from models.text_rules import clean_text
 from resolvers.context import Context
 from resolvers.pagination import Page, keyset_page
 
@@ -37,12 +38,7 @@ async def list_accounts(
 
 
 def _clean_reason(reason: str) -> str:
-    reason = reason.strip()
-    if not reason:
-        raise InvalidInput("reason", "say why the account is disabled")
-    if len(reason) > 200:
-        raise InvalidInput("reason", "a reason has at most 200 characters")
-    return reason
+    return clean_text(reason, field="reason", max_length=200)
 
 
 async def disable_account(context: Context, account_id: int, reason: str) -> Account:
@@ -139,9 +135,7 @@ async def enable_account(context: Context, account_id: int) -> Account:
 
 
 async def reveal_account_phone(context: Context, account_id: int, reason: str) -> str:
-    reason = reason.strip()
-    if not reason:
-        raise InvalidInput("reason", "say why the full number is needed")
+    reason = _clean_reason(reason)
     account = await Account.get_or_none(id=account_id)
     if account is None:
         raise NotFound("account not found")

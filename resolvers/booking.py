@@ -19,6 +19,7 @@ from models.errors import DomainError, InvalidInput, NotFound
 from models.no_shows import NoShowBlock, NoShowPolicy
 from models.scheduling import Schedule
 from models.statistics.refusals import count_refusal
+from models.text_rules import clean_text
 from resolvers import pre_consultation
 from resolvers.context import Context
 from resolvers.pagination import Page, keyset_page
@@ -91,7 +92,7 @@ async def cancel_booking(context: Context, booking_id: int, reason: str) -> Book
             # A patient cancels only their own bookings, before the cutoff; an administrator any, any time.
             account_id=None if viewer.is_admin else _account_id(context),
             actor_id=viewer.account_id,
-            reason=reason.strip()[:255],
+            reason=clean_text(reason, field="reason", max_length=255, required=False),
             cutoff_minutes=context.settings.cancel_cutoff_minutes,
         )
 

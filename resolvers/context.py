@@ -25,6 +25,7 @@ class Viewer:
     expires_at: datetime | None = None
     token_id: str = ""  # the access token's id, for logging out of this very token
     issued_at: datetime | None = None
+    family: str = ""  # the login (refresh family) that issued the token, for revocation checks
 
     @property
     def is_authenticated(self) -> bool:

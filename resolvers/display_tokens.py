@@ -12,6 +12,7 @@ from models import access_revocations, audit
 from models.access_tokens import decode_access_token, issue_access_token
 from models.catalogue import Room
 from models.errors import InvalidInput, NotFound
+from models.text_rules import clean_text
 from resolvers.context import DISPLAY_ROLE, Context
 
 MAX_ROOMS_PER_DISPLAY = 50
@@ -68,11 +69,10 @@ async def issue_device_token(
 async def revoke_display_token(context: Context, token_id: str, reason: str) -> str:
     """A lost or replaced display stops: refused at its next connection, and an open board stream
     ends at the board's next change (docs/decisions/101)."""
-    token_id, reason = token_id.strip(), reason.strip()
+    token_id = token_id.strip()
+    reason = clean_text(reason, field="reason", max_length=200)
     if not TOKEN_ID.fullmatch(token_id):
         raise InvalidInput("tokenId", "a display token id is the 16 hex digits issueDisplayToken gave")
-    if not reason or len(reason) > 200:
-        raise InvalidInput("reason", "say why the display is revoked (at most 200 characters)")
     async with in_transaction():
         revoked = await access_revocations.revoke_display_token(
             token_id, timedelta(days=context.settings.display_token_days)

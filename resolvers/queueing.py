@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from graphql import GraphQLError
 from tortoise.transactions import in_transaction
 
-from models import access_revocations, queue_board
+from models import queue_board
 from models.accounts import IdKind, Patient, reveal_id_number
 from models.booking import Booking, BookingStatus
 from models.catalogue import Department, Doctor, Room
@@ -52,7 +52,7 @@ from realtime.broker import Broker, get_broker
 from realtime.messages import is_resync
 from realtime.ordered import Sequenced, sequenced
 from realtime.single_flight import SingleFlight
-from resolvers.context import Context, Viewer
+from resolvers.context import Context
 
 log = logging.getLogger("gualema.queueing")
 
@@ -386,35 +386,6 @@ def refused(message: str, code: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": code})
 
 
-def token_expired() -> GraphQLError:
-    return refused("the token has expired; reconnect with a fresh token", "UNAUTHENTICATED")
-
-
-def token_revoked() -> GraphQLError:
-    return refused("the token was revoked", "UNAUTHENTICATED")
-
-
-async def next_before_expiry(viewer: Viewer, messages: AsyncIterator[X], refresh_seconds: float) -> X:
-    """The next message, unless the viewer's token expires first or has been revoked (permissions
-    ran only at subscribe time, so a long-lived stream must end itself; a revocation ends it at the
-    next message). StopAsyncIteration when the broker stops."""
-    if viewer.expires_at is None:
-        return await anext(messages)
-    remaining = (viewer.expires_at - utcnow()).total_seconds()
-    if remaining <= 0:
-        raise token_expired()
-    try:
-        # A timeout scope, not wait_for: no task per message per subscriber.
-        async with asyncio.timeout(remaining):
-            message = await anext(messages)
-    except TimeoutError:
-        raise token_expired() from None
-    await access_revocations.refresh_if_stale(refresh_seconds)
-    if access_revocations.refuses(viewer.account_id, viewer.token_id, viewer.issued_at):
-        raise token_revoked()
-    return message
-
-
 # Snapshot loads shared by the displays of one board that re-snapshot together (after a Redis
 # reconnection every display of a room resyncs at once): one query instead of one per display.
 _board_snapshots: SingleFlight[dict[str, Any]] = SingleFlight()
@@ -467,11 +438,11 @@ async def _board_stream(
     board in this process (read-only), so the GraphQL layer can render each change once.
     Out-of-order arrivals from two processes are held briefly; a lost message is crossed by the
     next one (each is a whole board); only a resync reads the database again."""
-    viewer = context.viewer
     async with get_broker().subscribe(channel_for(board)) as messages:
 
         async def receive() -> dict[str, Any]:
-            return await next_before_expiry(viewer, messages, context.settings.revocation_refresh_seconds)
+            # Token expiry and revocation close the whole WebSocket (gualema/session_watch.py).
+            return await anext(messages)
 
         async for item in sequenced(
             messages,
@@ -551,7 +522,7 @@ async def my_queue_stream(context: Context, booking_id: int) -> AsyncIterator[qu
                 yield view
             while view.room_id == room_id:
                 try:
-                    message = await next_before_expiry(viewer, messages, settings.revocation_refresh_seconds)
+                    message = await anext(messages)  # the transport ends it with the token
                 except StopAsyncIteration:
                     return
                 view = (

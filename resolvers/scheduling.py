@@ -16,6 +16,7 @@ from models.clock import utcnow
 from models.errors import InvalidInput, NotAllowed, NotFound
 from models.scheduling import Period, ReleaseRule, Schedule, SessionSpec, Slot, WeeklyTemplate
 from models.session_rules import PERIOD_HOURS
+from models.text_rules import clean_text
 from resolvers.context import Context
 
 MAX_RANGE_DAYS = 62
@@ -272,12 +273,16 @@ async def clinic_closures(context: Context, first: date, last: date) -> list[Cli
     return await ClinicClosure.filter(date__gte=first, date__lte=last).order_by("date", "id")
 
 
+def _reason(reason: str) -> str:
+    return clean_text(reason, field="reason", max_length=255, required=False)
+
+
 async def add_capacity(
     context: Context, schedule_id: int, slot_id: int | None, added: int, reason: str
 ) -> Slot:
     async with in_transaction():
         slot = await scheduling.add_capacity(
-            schedule_id, slot_id, added, actor_id=context.viewer.account_id, reason=reason.strip()
+            schedule_id, slot_id, added, actor_id=context.viewer.account_id, reason=_reason(reason)
         )
         await audit.record(
             context.viewer.account_id,
@@ -293,7 +298,7 @@ async def add_capacity(
 async def stop_schedule(context: Context, schedule_id: int, reason: str) -> Schedule:
     async with in_transaction():
         stopped, cancelled = await booking_actions.stop_schedule(
-            schedule_id, actor_id=context.viewer.account_id, reason=reason.strip()
+            schedule_id, actor_id=context.viewer.account_id, reason=_reason(reason)
         )
         await audit.record(
             context.viewer.account_id,

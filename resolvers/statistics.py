@@ -16,7 +16,6 @@ from realtime.broker import get_broker
 from realtime.messages import is_resync
 from resolvers.context import STATISTICS_DISPLAY_ROLE, Context
 from resolvers.display_tokens import IssuedDisplayToken, issue_device_token
-from resolvers.queueing import next_before_expiry
 
 # Two years of days: a year beside the year before it.
 MAX_RANGE_DAYS = 732
@@ -55,14 +54,12 @@ async def refresh_dashboard(settings: Settings) -> int:
 async def dashboard_stream(context: Context) -> AsyncIterator[dict[str, Any]]:
     """The last published figures first, then each change. After a resync (messages lost) the
     stored figures again: every message is the whole screen."""
-    viewer = context.viewer
+    # Token expiry and revocation close the socket (gualema/session_watch.py), ending this stream.
     async with get_broker().subscribe(DASHBOARD_CHANNEL) as messages:
         yield await dashboard.latest(utcnow(), context.settings.tz)
         while True:
             try:
-                message = await next_before_expiry(
-                    viewer, messages, context.settings.revocation_refresh_seconds
-                )
+                message = await anext(messages)
             except StopAsyncIteration:
                 return
             if is_resync(message):

@@ -26,7 +26,7 @@ from resolvers import accounts as use_cases
 from resolvers import admin_accounts, wechat
 from resolvers.context import Context
 from resolvers.loaders import AccountByIdLoader, DoctorByAccountLoader, PatientsByAccountLoader
-from schema.errors import Error, InvalidInputError, NotAllowedError, NotFoundError, maps
+from schema.errors import Error, InvalidInputError, NotAllowedError, NotFoundError, RateLimitedError, maps
 from schema.ids import parse_id
 from schema.pagination import (
     DEFAULT_PAGE_SIZE,
@@ -65,6 +65,10 @@ class Patient:
     relation: Relation
     id_kind: IdKind
     id_number: str = strawberry.field(description="Masked, e.g. 110************1234.")
+    phone_verified: bool = strawberry.field(
+        description="Booking texts go to this phone only once verified (verifyPatientPhone); "
+        "until then they go to the account holder's phone."
+    )
     _phone: strawberry.Private[str]
 
     @strawberry.field(description="Masked, e.g. 138****0000.")
@@ -99,6 +103,7 @@ class Patient:
             relation=row.relation,
             id_kind=row.id_kind,
             id_number=row.id_number_masked,
+            phone_verified=row.phone_verified_at is not None,
             _phone=row.phone,
         )
 
@@ -288,7 +293,8 @@ AuthResult = Annotated[
     | LoginThrottledError
     | WechatPhoneRequiredError
     | WechatCodeRejectedError
-    | WechatUnavailableError,
+    | WechatUnavailableError
+    | RateLimitedError,
     strawberry.union("AuthResult"),
 ]
 BindPhoneResult = Annotated[

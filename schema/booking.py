@@ -181,7 +181,7 @@ RescheduleBookingResult = Annotated[
     strawberry.union("RescheduleBookingResult"),
 ]
 CancelBookingResult = Annotated[
-    Booking | NotFoundError | CancellationClosedError | InvalidStatusTransition,
+    Booking | NotFoundError | CancellationClosedError | InvalidStatusTransition | InvalidInputError,
     strawberry.union("CancelBookingResult"),
 ]
 

@@ -197,7 +197,7 @@ class Doctor:
 @maps(DuplicateCode)
 @strawberry.type
 class DuplicateCodeError(Error):
-    code: str
+    department_code: str  # `code` is the ErrorCode every Error carries
 
 
 @maps(DuplicateName)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import Enum
 from typing import Any, TypeVar
 
 import strawberry
 from strawberry.types.field import StrawberryField
 from strawberry.types.info import Info
 
+from models.error_messages import CATALOGUE, language_of, message_for
 from models.errors import DomainError, InvalidInput, InvalidTransition, NotAllowed, NotFound
+from models.rate_limits import RateLimited
 from schema.ids import MalformedId
 
 T = TypeVar("T")
@@ -19,9 +22,26 @@ _handlers: list[strawberry.ExceptionHandler[Any, Any]] = []
 expected_error_observers: list[Callable[[str, str], None]] = []
 
 
-@strawberry.interface(description="An expected failure; clients switch on __typename.")
+# Every expected failure's machine-readable code, one per DomainError class (models/error_messages.py).
+_ErrorCodes: type[Enum] = Enum("ErrorCode", {code: code for code in CATALOGUE})  # type: ignore[misc]
+ErrorCode = strawberry.enum(
+    _ErrorCodes, description="What went wrong, for programs: stable across releases and languages."
+)
+
+
+@strawberry.interface(
+    description="An expected failure; clients switch on __typename or `code` and may show `message` "
+    "(Chinese by default, English with `Accept-Language: en`)."
+)
 class Error:
     message: str
+    code: ErrorCode  # type: ignore[valid-type]
+
+
+def request_language(info: Info) -> str:
+    request = getattr(info.context, "request", None)
+    headers = getattr(request, "headers", None)
+    return language_of(headers.get("accept-language") if headers is not None else None)
 
 
 def maps(exception_class: type[DomainError]) -> Any:
@@ -36,7 +56,14 @@ def maps(exception_class: type[DomainError]) -> Any:
 
             def handle(self, exception: DomainError, *, field: StrawberryField, info: Info) -> Any:
                 values = {name: getattr(exception, name, None) for name in field_names}
-                values["message"] = exception.message
+                code = exception.code if exception.code in CATALOGUE else exception_class.code
+                values["code"] = ErrorCode[code]
+                values["message"] = message_for(
+                    code,
+                    request_language(info),  # type: ignore[arg-type]
+                    exception.details,
+                    exception.message,
+                )
                 for observe in expected_error_observers:
                     observe(info.field_name, gql_type.__name__)
                 return gql_type(**values)
@@ -72,7 +99,8 @@ class MalformedIdAsNotFound(strawberry.ExceptionHandler):
     error_type = NotFoundError
 
     def handle(self, exception: MalformedId, *, field: StrawberryField, info: Info) -> NotFoundError:
-        return NotFoundError(message=exception.message)
+        message = message_for("NOT_FOUND", request_language(info), {}, exception.message)  # type: ignore[arg-type]
+        return NotFoundError(message=message, code=ErrorCode["NOT_FOUND"])
 
 
 _handlers.append(MalformedIdAsNotFound())
@@ -90,3 +118,10 @@ class InvalidStatusTransition(Error):
     entity: str
     from_status: str
     to_status: str
+
+
+@maps(RateLimited)
+@strawberry.type
+class RateLimitedError(Error):
+    limit: str
+    retry_after_seconds: int

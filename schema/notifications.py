@@ -12,20 +12,18 @@ from strawberry.types.info import Info
 
 from models import notifications as notification_models
 from models.identity import mask_phone
-from models.rate_limits import RateLimited
 from models.verification_codes import InvalidCode, TooManyCodeAttempts
-from realtime.broker import get_broker
 from resolvers import notifications as use_cases
 from resolvers.notifications import CODE_FIELDS, OneCodeRequestPerOperation
-from schema.accounts import AccountDisabledError, AuthPayload
-from schema.errors import Error, InvalidInputError, NotAllowedError, NotFoundError, maps
+from schema.accounts import AccountDisabledError, AuthPayload, Patient
+from schema.errors import Error, InvalidInputError, NotAllowedError, NotFoundError, RateLimitedError, maps
 from schema.ids import BIGINT_MAX, parse_id, parse_ids
 from schema.pagination import (
     DEFAULT_PAGE_SIZE,
     Connection,
     decode_cursor,
 )
-from schema.permissions import IsAuthenticated, IsDoctor
+from schema.permissions import IsAuthenticated, IsDoctor, IsPatient
 
 
 @strawberry.type
@@ -65,13 +63,6 @@ class FollowUpReminder:
     sends_at: dt.datetime
 
 
-@maps(RateLimited)
-@strawberry.type
-class RateLimitedError(Error):
-    limit: str
-    retry_after_seconds: int
-
-
 @maps(InvalidCode)
 @strawberry.type
 class InvalidCodeError(Error):
@@ -102,6 +93,19 @@ LoginWithCodeResult = Annotated[
     | InvalidInputError
     | OneCodeRequestPerOperationError,
     strawberry.union("LoginWithCodeResult"),
+]
+SendPatientPhoneCodeResult = Annotated[
+    LoginCodeSent | RateLimitedError | NotFoundError | InvalidInputError | OneCodeRequestPerOperationError,
+    strawberry.union("SendPatientPhoneCodeResult"),
+]
+VerifyPatientPhoneResult = Annotated[
+    Patient
+    | InvalidCodeError
+    | TooManyCodeAttemptsError
+    | NotFoundError
+    | InvalidInputError
+    | OneCodeRequestPerOperationError,
+    strawberry.union("VerifyPatientPhoneResult"),
 ]
 SetFollowUpReminderResult = Annotated[
     FollowUpReminder | NotFoundError | NotAllowedError | InvalidInputError,
@@ -166,6 +170,27 @@ class Mutation:
         refuse_code_floods(info)
         return AuthPayload.from_session(await use_cases.login_with_code(info.context, phone, code))
 
+    @strawberry.mutation(
+        permission_classes=[IsPatient], description="Texts a code to a 就诊人's phone to verify it."
+    )
+    async def send_patient_phone_code(
+        self, info: Info, patient_id: strawberry.ID
+    ) -> SendPatientPhoneCodeResult:
+        refuse_code_floods(info)
+        sent = await use_cases.send_patient_phone_code(info.context, parse_id(patient_id, "patientId"))
+        return LoginCodeSent(phone=mask_phone(sent.phone), expires_at=sent.expires_at)
+
+    @strawberry.mutation(
+        permission_classes=[IsPatient],
+        description="The code texted by sendPatientPhoneCode: from now on booking texts go to that phone.",
+    )
+    async def verify_patient_phone(
+        self, info: Info, patient_id: strawberry.ID, code: str
+    ) -> VerifyPatientPhoneResult:
+        refuse_code_floods(info)
+        patient = await use_cases.verify_patient_phone(info.context, parse_id(patient_id, "patientId"), code)
+        return Patient.from_model(patient)
+
     @strawberry.mutation(permission_classes=[IsDoctor], description="A 复诊 reminder texted on `date`.")
     async def set_follow_up_reminder(
         self, info: Info, booking_id: strawberry.ID, date: dt.date, note: str = ""
@@ -182,9 +207,5 @@ class Mutation:
 class Subscription:
     @strawberry.subscription(permission_classes=[IsAuthenticated], description="New in-app notifications.")
     async def notifications(self, info: Info) -> AsyncGenerator[Notification, None]:
-        account_id = int(info.context.viewer.account_id or 0)
-        async with get_broker().subscribe(notification_models.channel_for(account_id)) as messages:
-            async for message in messages:
-                row = await use_cases.own_notification(account_id, int(message.get("id", 0)))
-                if row is not None:
-                    yield Notification.from_model(row)
+        async for row in use_cases.notification_stream(info.context):
+            yield Notification.from_model(row)

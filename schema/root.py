@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import strawberry
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema import (
@@ -28,7 +29,7 @@ from schema import (
     waitlist,
 )
 from schema.errors import exception_handlers
-from schema.scalars import hospital_datetime
+from schema.scalars import DEFAULT_ZONE, hospital_datetime
 
 AREAS: tuple[ModuleType, ...] = (
     accounts,
@@ -58,12 +59,13 @@ Subscription = _merged("Subscription")
 
 
 def build_schema(
-    zone: ZoneInfo,
+    zone: ZoneInfo = DEFAULT_ZONE,
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] | None = None,
     **kwargs: Any,
 ) -> strawberry.Schema:
     """`zone` is the hospital's: every DateTime is rendered in its offset."""
     return strawberry.Schema(
+        config=StrawberryConfig(scalar_map={datetime: hospital_datetime(zone)}),
         query=Query,  # type: ignore[arg-type]
         mutation=Mutation,
         subscription=Subscription,

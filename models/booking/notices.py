@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.accounts import Patient
+from models.accounts import Patient, text_phone
 from models.booking.status import BookingStatus
 from models.booking.transition import BookingChanged, NoticeFacts
 from models.catalogue import Department, Doctor
@@ -24,6 +24,8 @@ NOTIFY_ON: dict[BookingStatus, tuple[str, str, str | None]] = {
 # 停诊: a refund is promised only to a booking that was paid for.
 STOPPED_NOTICE = ("schedule.stopped", "booking.stopped", None)
 STOPPED_UNPAID_NOTICE = ("schedule.stopped_unpaid", "booking.stopped", None)
+# A patient's own cancellation: their reason is theirs to read in the app, never the hospital's text.
+OWN_CANCELLATION = "本人取消"
 CONFIRMED_NOTICE = NOTIFY_ON[S.CONFIRMED]
 
 
@@ -34,7 +36,7 @@ async def notice_facts(change: BookingChanged) -> NoticeFacts:
     patient = await Patient.get(id=change.patient_id)
     doctor = await Doctor.get(id=schedule.doctor_id)
     department = await Department.get(id=schedule.department_id)
-    return NoticeFacts(patient.name, patient.phone, department.name, doctor.name)
+    return NoticeFacts(patient.name, text_phone(patient) or "", department.name, doctor.name)
 
 
 def notice_params(
@@ -60,13 +62,18 @@ async def notify_patient(change: BookingChanged, notice: tuple[str, str, str | N
     """The patient's SMS and in-app message, in the caller's transaction, once per booking and kind."""
     event, kind, _ = notice
     facts = await notice_facts(change)
+    params = notice_params(change, notice, facts)
+    sms_params = None
+    if "reason" in params and change.actor_id == change.account_id and notice[2] is None:
+        sms_params = {**params, "reason": OWN_CANCELLATION}
     await notify(
         change.account_id,
         event,
-        notice_params(change, notice, facts),
+        params,
+        sms_params=sms_params,
         dedupe_key=f"{kind}:{change.booking_id}",
         booking_id=change.booking_id,
-        phone=facts.patient_phone,
+        phone=facts.patient_phone or None,
     )
 
 
@@ -88,7 +95,7 @@ async def notify_waitlist_placement(change: BookingChanged) -> None:
             {**base, "expires_time": change.expires_at},
             dedupe_key=f"waitlist.offered:{change.waitlist_entry_id}:{change.booking_id}",
             booking_id=change.booking_id,
-            phone=facts.patient_phone,
+            phone=facts.patient_phone or None,
         )
     else:
         await notify(
@@ -97,5 +104,5 @@ async def notify_waitlist_placement(change: BookingChanged) -> None:
             {**base, "queue_number": change.queue_number},
             dedupe_key=f"waitlist.booked:{change.waitlist_entry_id}",
             booking_id=change.booking_id,
-            phone=facts.patient_phone,
+            phone=facts.patient_phone or None,
         )

@@ -49,7 +49,9 @@ SELECT e.id AS earlier_id, e.request_fingerprint AS earlier_fingerprint,
        f.slot_starts_at, f.slot_ends_at, f.remaining, f.desk_remaining, f.bookable, f.schedule_id,
        f.schedule_status, f.release_at, f.session_starts_at, f.session_ends_at, f.fee, f.visit_date,
        f.department_id, f.doctor_name,
-       f.department_name, p.id AS patient_id, p.name AS patient_name, p.phone AS patient_phone,
+       f.department_name, p.id AS patient_id, p.name AS patient_name,
+       -- texts go to the patient's own phone once verified, else to the account holder's
+       CASE WHEN p.phone_verified_at IS NOT NULL THEN p.phone ELSE a.phone END AS patient_phone,
        (SELECT max(b.ends_at) FROM no_show_block b
          WHERE b.identity_hash = p.id_number_hash AND b.ends_at > :now AND b.lifted_at IS NULL
        ) AS blocked_until
@@ -68,6 +70,7 @@ LEFT JOIN (
     WHERE sl.id = :slot_id
 ) AS f ON 1 = 1
 LEFT JOIN patient p ON p.id = :patient_id AND p.account_id = :account_id AND p.archived_at IS NULL
+LEFT JOIN account a ON a.id = p.account_id
 """
 
 

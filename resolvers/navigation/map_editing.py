@@ -24,6 +24,7 @@ from models.navigation import (
 from models.navigation_markers import (
     marker_id_problem,
 )
+from models.text_rules import clean_text
 
 T = TypeVar("T")
 
@@ -53,10 +54,7 @@ async def _get(model: type[T], item_id: int, what: str) -> T:
 
 
 def _require_text(field: str, value: str, limit: int) -> str:
-    value = value.strip()
-    if not 1 <= len(value) <= limit:
-        raise InvalidInput(field, f"{field} has 1-{limit} characters")
-    return value
+    return clean_text(value, field=field, max_length=limit)
 
 
 @dataclass(frozen=True)
@@ -133,7 +131,7 @@ async def save_point(point_id: int | None, values: PointValues) -> MapPoint:
         "floor_id": values.floor_id,
         "key": _require_text("key", values.key, 64),
         "kind": values.kind,
-        "name": values.name.strip()[:64],
+        "name": clean_text(values.name, field="name", max_length=64, required=False),
         "x": values.x,
         "y": values.y,
         "room_id": values.room_id,

@@ -16,7 +16,7 @@ from tortoise.transactions import in_transaction
 
 from gualema.settings import Settings
 from integrations.payments.interface import RefundResult, RefundState
-from models.accounts import Patient
+from models.accounts import Patient, text_phone
 from models.booking import Booking
 from models.clock import utcnow
 from models.errors import InvalidTransition
@@ -147,7 +147,7 @@ async def _tell_refunded(order: PaymentOrder, refund: Refund) -> None:
         {"patient_name": patient.name, "amount_fen": refund.amount},
         dedupe_key=f"refund.completed:{refund.out_refund_no}",
         booking_id=booking_id,
-        phone=patient.phone,
+        phone=text_phone(patient),
     )
 
 

@@ -13,7 +13,7 @@ mutation($input: CreateDepartmentInput!) {
     ... on Department { id name code level building floor ticketPrefix parent { code } }
     ... on Error { message }
     ... on InvalidInputError { field }
-    ... on DuplicateCodeError { code }
+    ... on DuplicateCodeError { errorCode: code departmentCode }
   }
 }"""
 UPDATE = """
@@ -138,7 +138,8 @@ async def test_codes_are_unique_and_inputs_are_checked_by_field(gql: GraphQLClie
     assert duplicate == {
         "__typename": "DuplicateCodeError",
         "message": "another department already uses the code NK",
-        "code": "NK",
+        "errorCode": "DUPLICATE_CODE",
+        "departmentCode": "NK",
     }
     assert (bad_code["__typename"], bad_code["field"]) == ("InvalidInputError", "code")
     assert (no_name["__typename"], no_name["field"]) == ("InvalidInputError", "name")

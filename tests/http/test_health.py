@@ -10,7 +10,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from tortoise import connections
 
+from tests.conftest import DATABASE_URL
 from tests.fixtures.api import REPOSITORY, free_port
 
 
@@ -76,3 +78,24 @@ async def test_readyz_is_503_while_the_database_is_unreachable_and_healthz_stays
         503,
         {"status": "not ready", "database": "unreachable", "broker": "ok"},
     )
+
+
+@pytest.mark.skipif(
+    not DATABASE_URL.startswith("sqlite"), reason="SQLite's query_only stands in for a full disk"
+)
+async def test_readyz_is_503_when_the_database_reads_but_cannot_write(http: httpx.AsyncClient) -> None:
+    # Given a database that still answers SELECT but refuses every write (as on a full disk or a
+    # read-only file: SQLite's query_only fails writes the same way)
+    conn = connections.get("default")
+    await conn.execute_query("PRAGMA query_only = ON")
+    try:
+        ready = await http.get("/readyz")
+    finally:
+        await conn.execute_query("PRAGMA query_only = OFF")
+
+    # Then the instance is not ready, and is again once writes succeed
+    assert (ready.status_code, ready.json()) == (
+        503,
+        {"status": "not ready", "database": "unreachable", "broker": "ok"},
+    )
+    assert (await http.get("/readyz")).status_code == 200

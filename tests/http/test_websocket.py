@@ -111,3 +111,32 @@ async def test_a_cross_origin_page_is_refused_by_the_default_settings(live_serve
         ):
             pass
     assert refused.value.response.status_code == 403
+
+
+async def test_in_development_a_dev_server_on_any_localhost_port_may_open_a_socket(
+    server_with: ServerFactory,
+) -> None:
+    async with server_with(env="development", ws_allowed_origins=[]) as server:
+        for origin in ("http://localhost:5173", "http://127.0.0.1:19006", "http://localhost"):
+            async with connect(server.ws_url, subprotocols=[TRANSPORT_WS], origin=Origin(origin)) as ws:
+                await send(ws, {"type": "connection_init"})
+                assert await receive(ws) == {"type": "connection_ack"}
+        for origin in (
+            "https://evil.example",
+            "http://localhost.evil.example",
+            "http://127.0.0.1.evil.example",
+        ):
+            with pytest.raises(InvalidStatus) as refused:
+                async with connect(server.ws_url, subprotocols=[TRANSPORT_WS], origin=Origin(origin)):
+                    pass
+            assert refused.value.response.status_code == 403
+
+
+async def test_in_production_localhost_is_refused_unless_listed(server_with: ServerFactory) -> None:
+    async with server_with(env="production", ws_allowed_origins=[]) as server:
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(
+                server.ws_url, subprotocols=[TRANSPORT_WS], origin=Origin("http://localhost:5173")
+            ):
+                pass
+    assert refused.value.response.status_code == 403

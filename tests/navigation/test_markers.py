@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import html
+from urllib.parse import quote
+
 import httpx
 import pytest
 import segno
 
+from gualema.app import create_app
+from gualema.display_page import HEADERS as DISPLAY_PAGE_HEADERS
 from gualema.navigation_qr import qr_image
-from gualema.settings import get_settings
+from gualema.settings import Settings, get_settings
 from models.navigation_markers import InvalidMarker, parse_marker_code, sign_marker, verify_marker_code
 from tests import factories
 from tests.fixtures.api import GraphQLClient
@@ -129,3 +134,29 @@ async def test_a_scanned_marker_opens_a_page_saying_where_the_visitor_stands(htt
     forged = await http.get(f"/navigation/m/{code[:-1]}{'A' if code[-1] != 'A' else 'B'}")
     assert forged.status_code == 404
     assert "二维码无效" in forged.text
+
+
+@pytest.mark.usefixtures("admin_with_map")
+async def test_the_landing_page_opens_the_mini_program_and_sends_the_display_pages_headers(
+    settings: Settings,
+) -> None:
+    link = "weixin://dl/business/?appid=wx0123456789abcdef&path=pages/route/index&query=code%3D{code}"
+    app = create_app(settings.model_copy(update={"miniprogram_link": link}), manage_database=False)
+    code = sign_marker(get_settings().secret_key.get_secret_value(), "A-1F-ENTRANCE").code
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        page = await client.get(f"/navigation/m/{code}")
+        forged = await client.get(f"/navigation/m/{code[:-1]}{'A' if code[-1] != 'A' else 'B'}")
+
+    opened = link.replace("{code}", quote(code, safe=""))
+    assert f"href='{html.escape(opened, quote=True)}'" in page.text
+    assert "在小程序中打开" in page.text
+    for response in (page, forged):
+        for header, value in DISPLAY_PAGE_HEADERS.items():
+            assert response.headers[header.lower()] == value
+
+
+def test_only_a_weixin_scheme_or_an_https_link_is_accepted(settings: Settings) -> None:
+    with pytest.raises(ValueError, match="mini-program link"):
+        settings.model_validate({**settings.model_dump(), "miniprogram_link": "javascript:alert(1)"})

@@ -6,12 +6,12 @@ import asyncio
 
 from tortoise.transactions import in_transaction
 
-from models.notifications import Notification, channel_for, notify
-from realtime.broker import get_broker
+from models.notifications import Notification
 from resolvers.notifications import publish_in_app
 from tests import factories
 from tests.fixtures.api import GraphQLClient, LiveServer
-from tests.fixtures.graphql_ws import GraphQLSocket, graphql_socket
+from tests.fixtures.graphql_ws import graphql_socket
+from tests.notifications.inbox_steps import turn, until_subscribed
 
 INBOX = """
 query($first: Int!, $after: String, $unreadOnly: Boolean!) {
@@ -21,17 +21,6 @@ query($first: Int!, $after: String, $unreadOnly: Boolean!) {
   }
   unreadNotificationCount
 }"""
-
-
-async def turn(account_id: int, ticket: str, **extra: object) -> None:
-    await notify(
-        account_id,
-        "queue.your_turn",
-        {"patient_name": "王小明", "room": "诊室3", "ticket": ticket},
-        dedupe_key=f"turn:{account_id}:{ticket}",
-        sms=False,
-        **extra,  # type: ignore[arg-type]
-    )
 
 
 async def test_a_patient_pages_through_their_own_notifications_newest_first(gql: GraphQLClient) -> None:
@@ -93,30 +82,12 @@ async def test_the_inbox_needs_a_login(gql: GraphQLClient) -> None:
     assert body["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
 
 
-async def _until_subscribed(socket: GraphQLSocket, operation_id: str, account_id: int) -> None:
-    """Publishes a probe until the subscription answers: the server registers it asynchronously."""
-    await turn(account_id, "PROBE")
-    probe = await Notification.get(dedupe_key=f"turn:{account_id}:PROBE")
-    await Notification.filter(id=probe.id).update(
-        published_at=probe.created_at
-    )  # not the dispatcher's to publish
-    for _ in range(100):
-        await get_broker().publish(channel_for(account_id), {"id": probe.id})
-        try:
-            data = await socket.next_data(operation_id, "notifications", within=0.1)
-        except TimeoutError:
-            continue
-        assert data["body"].endswith("PROBE号到诊室3就诊。")
-        return
-    raise AssertionError("the subscription never answered")
-
-
 async def test_a_committed_notification_is_pushed_to_its_account_only(live_server: LiveServer) -> None:
     me = await factories.patient_user()
     other = await factories.patient_user()
     async with graphql_socket(live_server.ws_url, me.token) as socket:
         operation = await socket.subscribe("subscription { notifications { event body read } }")
-        await _until_subscribed(socket, operation, me.id)
+        await until_subscribed(socket, operation, me.id)
 
         async with in_transaction():
             await turn(other.id, "B009")

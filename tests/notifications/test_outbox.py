@@ -57,7 +57,7 @@ async def test_a_committed_change_is_texted_once_and_a_repeated_dedupe_key_recor
     assert text.params == {"patient_name": "王小明", "department": "心内科", "amount_fen": "25.50"}
     row = await SmsMessage.get(dedupe_key="payment.received:7")
     assert (row.status, row.attempts, row.provider_message_id) == (SmsStatus.SENT, 1, text.message_id)
-    assert row.body == "王小明，您的心内科挂号费25.50元已支付成功。"
+    assert row.body == "[redacted after sending]"  # the text lives only until it is dispatched
     assert await Notification.filter(account_id=patient.id).count() == 1
 
 

@@ -144,3 +144,22 @@ async def test_two_sessions_of_one_department_on_one_day_never_share_a_ticket_la
 
     assert morning_patient.label == "A001"
     assert data["checkIn"]["label"] == "A2-001"
+
+
+async def test_a_doctor_of_another_room_cannot_check_in_this_rooms_patient(
+    gql: GraphQLClient, clinic: Clinic
+) -> None:
+    # Given a doctor who serves another room of the same department, and an administrator at a desk
+    owner = await factories.patient_user()
+    booking = await factories.confirmed_booking(clinic.schedule, owner, number=4)
+    _, other_login = await factories.doctor(await factories.department())
+    admin = await factories.admin_user()
+
+    # When the other room's doctor checks the patient in, then the booking is not theirs to see
+    refused = await gql.as_(other_login.token).data(CHECK_IN_BY_STAFF, {"bookingId": str(booking.id)})
+    assert refused["checkInByStaff"]["__typename"] == "NotFoundError"
+    assert (await Booking.get(id=booking.id)).status is BookingStatus.CONFIRMED
+
+    # and the administrator's desk can
+    data = await gql.as_(admin.token).data(CHECK_IN_BY_STAFF, {"bookingId": str(booking.id)})
+    assert data["checkInByStaff"]["__typename"] == "QueueTicket"

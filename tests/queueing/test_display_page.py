@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -21,11 +21,14 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 import websockets
+from starlette.applications import Starlette
 
 from gualema.settings import get_settings
 from models.access_tokens import issue_access_token
-from tests.fixtures.api import GraphQLClient, LiveServer
+from tests import factories
+from tests.fixtures.api import GraphQLClient, LiveServer, free_port
 from tests.queueing.conftest import CALL_NEXT, Clinic, arrive, display_token
 
 CHROMIUM = next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser")) if p), None)
@@ -118,28 +121,94 @@ async def open_page(devtools: str) -> AsyncIterator[Page]:
         yield Page(connection)
 
 
+@asynccontextmanager
+async def restartable_server(app: Starlette, port: int) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """The app on a fixed port; the yielded `restart` stops it (closing every socket, as a deploy
+    does) and starts it again on the same port."""
+    servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
+
+    async def start() -> None:
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            assert not task.done(), "uvicorn stopped while starting"
+            await asyncio.sleep(0.02)
+        servers.append((server, task))
+
+    async def stop() -> None:
+        server, task = servers.pop()
+        server.should_exit = True
+        await task
+
+    async def restart() -> None:
+        await stop()
+        await start()
+
+    await start()
+    try:
+        yield restart
+    finally:
+        await stop()
+
+
+STATUS = "document.getElementById('status').dataset.state"
+
+
 @requires_chromium
-async def test_the_page_shows_reconnecting_and_tries_again_when_its_stream_ends(
+async def test_the_page_shows_reconnecting_and_comes_back_when_the_server_restarts(
+    gql: GraphQLClient, app: Starlette, clinic: Clinic, chromium: str
+) -> None:
+    token = await display_token(gql, clinic.room_id)
+    port = free_port()
+    async with restartable_server(app, port) as restart, open_page(chromium) as page:
+        await page.command(
+            "Page.navigate", url=f"http://127.0.0.1:{port}/display/{clinic.room_id}?token={token}"
+        )
+        live = await page.wait_for(STATUS, "live")
+
+        await restart()
+
+        reconnecting = await page.wait_for(STATUS, "reconnecting")
+        shown = await page.evaluate("document.getElementById('status').textContent")
+        retried = await page.wait_for("window.displayConnections >= 2", True)
+        live_again = await page.wait_for(STATUS, "live")
+
+    assert (live, reconnecting, retried, live_again) == ("live", "reconnecting", True, "live")
+    assert shown.startswith("reconnecting…")
+
+
+@requires_chromium
+async def test_a_refused_token_or_room_is_said_and_the_page_stops_trying(
     gql: GraphQLClient, live_server: LiveServer, clinic: Clinic, chromium: str
 ) -> None:
-    # A token that expires in a few seconds: the server ends the stream, as when a server restarts.
-    token, _ = issue_access_token(
+    other_room = await factories.room()
+    token = await display_token(gql, clinic.room_id)
+    expiring, _ = issue_access_token(
         get_settings().secret_key.get_secret_value(),
         subject=None,
         role="display",
-        lifetime=timedelta(seconds=4),
+        lifetime=timedelta(seconds=3),
         room_ids=frozenset({clinic.room_id}),
     )
-
+    cases = {
+        "forged token": (f"/display/{clinic.room_id}?token=forged.{token[7:]}", "显示令牌无效"),
+        "token expiring while shown": (f"/display/{clinic.room_id}?token={expiring}", "显示令牌无效"),
+        "another room": (f"/display/{other_room.id}?token={token}", "诊室不符"),
+    }
+    shown: dict[str, tuple[str, str, int]] = {}
     async with open_page(chromium) as page:
-        await page.command("Page.navigate", url=f"{live_server.url}/display/{clinic.room_id}?token={token}")
-        live = await page.wait_for("document.getElementById('status').dataset.state", "live")
-        reconnecting = await page.wait_for("document.getElementById('status').dataset.state", "reconnecting")
-        shown = await page.evaluate("document.getElementById('status').textContent")
-        retried = await page.wait_for("window.displayConnections >= 2", True)
+        for name, (path, _) in cases.items():
+            await page.command("Page.navigate", url=f"{live_server.url}{path}")
+            state = await page.wait_for(STATUS, "refused")
+            text = await page.evaluate("document.getElementById('status').textContent")
+            # Nothing scheduled another attempt: the count stays where the refusal left it
+            connections = await page.evaluate("window.displayConnections")
+            shown[name] = (state, text, connections)
 
-    assert (live, reconnecting, retried) == ("live", "reconnecting", True)
-    assert shown.startswith("reconnecting…")
+    for name, (_, words) in cases.items():
+        state, text, connections = shown[name]
+        assert (state, words in text, connections) == ("refused", True, 1), name
 
 
 @requires_chromium
