@@ -45,10 +45,10 @@ class ConversationBusy(DomainError):
 
 
 class AnswerRejected(DomainError):
-    """Empty, too long, or not text: `code` says which (EMPTY, TOO_LONG, NO_TEXT)."""
+    """Empty, too long, or not text: `problem` says which (EMPTY, TOO_LONG, NO_TEXT)."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message, code=code)
+        super().__init__(message, problem=code)
 
 
 class PreConsultation(Model):

@@ -139,10 +139,10 @@ async def _recommendation(row: models.PreConsultation) -> Recommendation | None:
 
 @maps(models.AnswerRejected)
 @strawberry.type(
-    name="AnswerRejected", description="Empty, too long, or no words: code EMPTY, TOO_LONG or NO_TEXT."
+    name="AnswerRejected", description="Empty, too long, or no words: problem EMPTY, TOO_LONG or NO_TEXT."
 )
 class AnswerRejectedError(Error):
-    code: str
+    problem: str
 
 
 @maps(models.ConversationClosed)

@@ -23,7 +23,7 @@ START = "mutation($p: ID!) { startPreConsultation(patientId: $p) {" + FIELDS + "
 ANSWER = (
     "mutation($id: ID!, $t: String!) { answerPreConsultation(id: $id, text: $t) {"
     + FIELDS
-    + "... on AnswerRejected { code } } }"
+    + "... on AnswerRejected { problem } } }"
 )
 READ = "query($id: ID!) { preConsultation(id: $id) {" + FIELDS + "} }"
 

@@ -8,6 +8,8 @@ export type BookSlotInput = {
   /** Client-chosen, 8-80 characters; retries reuse it. */
   idempotencyKey: string;
   patientId: string | number;
+  /** A finished pre-consultation of this patient: its summary goes to the doctor. */
+  preConsultationId?: string | number | null | undefined;
   slotId: string | number;
 };
 
@@ -18,8 +20,10 @@ export type BookingStatus =
   | 'CONFIRMED'
   | 'EXPIRED'
   | 'IN_CONSULTATION'
+  | 'LEFT_UNSEEN'
   | 'NO_SHOW'
-  | 'PENDING_PAYMENT';
+  | 'PENDING_PAYMENT'
+  | 'RESCHEDULED';
 
 export type CreatePartnerKeyInput = {
   /** e.g. student-portal; its manifests bind the key. */
@@ -55,7 +59,8 @@ export type Period =
 export type Role =
   | 'ADMIN'
   | 'DOCTOR'
-  | 'PATIENT';
+  | 'PATIENT'
+  | 'REGISTRAR';
 
 export type ScheduleStatus =
   | 'OPEN'
@@ -174,6 +179,7 @@ export type LoginMutation = { login:
     | { __typename: 'InvalidInputError', message: string }
     | { __typename: 'LoginThrottledError', message: string }
     | { __typename: 'PhoneTakenError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'WechatCodeRejectedError', message: string }
     | { __typename: 'WechatPhoneRequiredError', message: string }
     | { __typename: 'WechatUnavailableError', message: string }
