@@ -82,6 +82,43 @@ CATALOGUE: dict[str, ErrorWording] = {
     "NO_VISIT_TODAY": _w("您今天没有待就诊的预约", "you have no confirmed visit left today"),
     "NOT_ALLOWED": _w("您无权进行此操作", "you may not do this"),
     "NOT_FOUND": _w("未找到", "not found"),
+    "ANSWER_REJECTED": _w(
+        "回答无法识别（为空、过长或没有文字），请用文字描述", "the answer is empty, too long or has no words"
+    ),
+    "BOOKINGS_OUTSIDE_NEW_TIMES": _w(
+        "有预约落在新时间之外，请先改约或取消",
+        "some bookings fall outside the new times; move or cancel them first",
+    ),
+    "CAPACITY_BELOW_BOOKED": _w(
+        "号源数不能少于已预约数", "the capacity cannot go below the seats already booked"
+    ),
+    "CONVERSATION_BUSY": _w(
+        "上一条回答还在处理中，请稍后重试", "the previous answer is still being handled; retry"
+    ),
+    "CONVERSATION_CLOSED": _w(
+        "这次预问诊已结束，请重新开始", "this pre-consultation has ended; start a new one"
+    ),
+    "MALFORMED_ID": _w("编号格式有误（{field}）", "the id is malformed"),
+    "MANIFEST_NOT_VALID": _w("清单无效", "the manifest is not valid"),
+    "PATIENT_IN_USE": _w(
+        "该就诊人有进行中的预约或候补，请先取消或完成",
+        "this patient has an active booking or waitlist entry; cancel or finish it first",
+    ),
+    "RESCHEDULE_NOT_ALLOWED": _w(
+        "只能改约到同一科室的其他时段", "a booking can be moved only to another slot of the same department"
+    ),
+    "SESSION_HAS_BOOKINGS": _w(
+        "该出诊已有预约，不能删除，请改为停诊", "a session with bookings cannot be deleted; stop it"
+    ),
+    "SESSION_IN_THE_PAST": _w("出诊不能早于现在", "a session cannot start in the past"),
+    "SESSION_OVERLAPS": _w(
+        "该医生或诊室在此时间已有出诊", "the doctor or the room already holds a session at that time"
+    ),
+    "WECHAT_CODE_REJECTED": _w(
+        "微信登录凭证无效或已使用，请重新获取", "the WeChat code is invalid or used; get a new one"
+    ),
+    "WECHAT_PHONE_REQUIRED": _w("首次微信登录需授权手机号", "first WeChat login: share your phone number"),
+    "WECHAT_UNAVAILABLE": _w("微信服务繁忙，请稍后再试", "WeChat is busy; try again shortly"),
     "NOT_YET_RELEASED": _w("该时段号源尚未放出", "numbers for this session are not released yet"),
     "NOTHING_TO_CALL": _w("诊室里没有候诊的患者", "nobody is waiting in this room"),
     "NOTHING_TO_PAY": _w("该预约无需缴费", "this booking has no fee to pay"),

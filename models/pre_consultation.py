@@ -11,7 +11,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.errors import DomainError, InvalidTransition, writable_updates
-from models.triage.knowledge import KnowledgeBase, bundled_document, compile_knowledge
+from models.triage.knowledge import KnowledgeBase, KnowledgeBaseInvalid, bundled_document, compile_knowledge
 
 
 class PreConsultationStatus(StrEnum):
@@ -139,8 +139,6 @@ def default_document(department_map: dict[str, str] | None = None) -> dict[str, 
 
 def validate_document(document: Any, department_codes: set[str]) -> KnowledgeBase:
     """Raises KnowledgeBaseInvalid with every problem; returns the compiled knowledge base."""
-    from models.triage.knowledge import KnowledgeBaseInvalid
-
     if not isinstance(document, dict) or document.get("format") != DOCUMENT_FORMAT:
         raise KnowledgeBaseInvalid([f"format must be {DOCUMENT_FORMAT}"])
     kb = compile_knowledge(document.get("knowledge"))  # type: ignore[arg-type]

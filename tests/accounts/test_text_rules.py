@@ -76,7 +76,6 @@ async def test_the_same_resident_id_in_three_scripts_is_one_person(gql: GraphQLC
 
 
 HIDDEN = {
-    "NUL": "王\x00小明",
     "bell": "王\x07小明",
     "newline": "王\n小明",
     "zero width space": "王\u200b小明",
@@ -127,8 +126,11 @@ async def test_a_cancel_reason_with_nul_or_bidi_characters_is_refused_and_the_bo
         (await as_owner.data(CANCEL, {"input": {"bookingId": booked["id"], "reason": reason}}))[
             "cancelBooking"
         ]
-        for reason in ("改天\x00再来", "\u202e来再天改", "改" * 2000)
+        for reason in ("\u202e来再天改", "改" * 2000)
     ]
+    # NUL never reaches a resolver: the edge refuses it for every string argument (tests/http).
+    nul = await as_owner(CANCEL, {"input": {"bookingId": booked["id"], "reason": "改天\x00再来"}})
 
-    assert answers == [{"__typename": "InvalidInputError", "field": "reason"}] * 3
+    assert answers == [{"__typename": "InvalidInputError", "field": "reason"}] * 2
+    assert [e["extensions"]["code"] for e in nul["errors"]] == ["BAD_USER_INPUT"]
     assert (await Booking.get(id=int(booked["id"]))).status is BookingStatus.CONFIRMED

@@ -75,7 +75,9 @@ async def test_suicidal_thoughts_get_the_mental_health_hotline(gql: GraphQLClien
 async def test_empty_long_and_emoji_only_answers_are_refused_with_a_code(gql: GraphQLClient) -> None:
     actor, patient_id = await patient_with_login()
     started = await start(gql, actor, patient_id)
-    codes = [(await answer(gql, actor, started["id"], text))["problem"] for text in ("  ", "疼" * 501, "😭😭👍")]
+    codes = [
+        (await answer(gql, actor, started["id"], text))["problem"] for text in ("  ", "疼" * 501, "😭😭👍")
+    ]
     assert codes == ["EMPTY", "TOO_LONG", "NO_TEXT"]
     row = await PreConsultation.get(id=int(started["id"]))
     assert row.turn == 0
