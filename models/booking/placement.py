@@ -54,6 +54,7 @@ from models.booking.tables import (
 )
 from models.booking.transition import BookingChanged, NoticeFacts, change_of
 from models.clock import utcnow
+from models.correlation import request_id
 from models.notifications import rendered_notice
 from models.reminders import VISIT_REMINDER, visit_reminder_at
 from models.scheduling import Schedule, ScheduleStatus, Slot
@@ -413,6 +414,7 @@ async def _place_in_one_statement(
         "max_attempts": defaults.max_attempts if defaults else 0,
         "reminder_kind": VISIT_REMINDER,
         "reminder_at": reminder_at,
+        "request_id": request_id.get()[:64],
     }
     # The rollup's counters for this placement (models/statistics/metrics.py), in key order.
     placed = change_of(booking, None, actor_id=None, reason="", at=now)

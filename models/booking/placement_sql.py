@@ -213,13 +213,14 @@ WITH quota AS (
 ), text_message AS (
     INSERT INTO sms_message (
         account_id, phone, event, locale, body, params, dedupe_key, idempotency_key, status, attempts,
-        max_attempts, next_attempt_at, last_error, provider_message_id, created_at)
+        max_attempts, next_attempt_at, last_error, provider_message_id, created_at, request_id)
     SELECT :account_id::int, :phone::text, :event::text, :locale::text,
            replace(:body::text, :number_marker::text, made.queue_number::text),
            jsonb_set(:params::jsonb, '{queue_number}', to_jsonb(made.queue_number::text)),
            :dedupe_prefix::text || made.id,
            'gl' || left(encode(sha256(convert_to(:dedupe_prefix::text || made.id, 'UTF8')), 'hex'), 40),
-           'pending', 0, :max_attempts::int, :now::timestamptz, '', '', :now::timestamptz
+           'pending', 0, :max_attempts::int, :now::timestamptz, '', '', :now::timestamptz,
+           :request_id::text
     FROM made WHERE :notify::boolean
     ON CONFLICT DO NOTHING
 ), inbox AS (
@@ -232,9 +233,11 @@ WITH quota AS (
     FROM made WHERE :notify::boolean
     ON CONFLICT DO NOTHING
 ), reminder AS (
-    INSERT INTO job (kind, payload, dedupe_key, run_at, attempts, max_attempts, last_error, created_at)
+    INSERT INTO job (
+        kind, payload, dedupe_key, run_at, attempts, max_attempts, last_error, created_at, request_id)
     SELECT :reminder_kind::text, jsonb_build_object('booking_id', made.id),
-           :reminder_kind::text || ':' || made.id, :reminder_at::timestamptz, 0, 8, '', :now::timestamptz
+           :reminder_kind::text || ':' || made.id, :reminder_at::timestamptz, 0, 8, '', :now::timestamptz,
+           :request_id::text
     FROM made WHERE :notify::boolean AND :reminder_at::timestamptz IS NOT NULL
     ON CONFLICT DO NOTHING
 ), stats AS (
