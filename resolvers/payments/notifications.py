@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from datetime import UTC
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -96,7 +97,9 @@ async def record_paid(order: PaymentOrder, trade: Trade, raw: dict[str, Any]) ->
                 updates={
                     "provider_trade_no": trade.trade_no[:64],
                     "paid_amount": trade.amount,
-                    "paid_at": trade.paid_at or utcnow(),
+                    # In UTC: MySQL/MariaDB columns keep no offset, and a provider's "+08:00" time
+                    # written as it came would read back eight hours late.
+                    "paid_at": trade.paid_at.astimezone(UTC) if trade.paid_at else utcnow(),
                 },
             )
         except InvalidTransition:
