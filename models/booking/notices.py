@@ -81,11 +81,9 @@ async def notify_waitlist_placement(change: BookingChanged) -> None:
     """A seat given by the waitlist: an offer to accept and pay, or a booking already made."""
     assert change.waitlist_entry_id is not None
     facts = await notice_facts(change)
-    schedule = await Schedule.get(id=change.schedule_id)
-    department = await Department.get(id=schedule.department_id)
     base = {
         "patient_name": facts.patient_name,
-        "department": department.name,
+        "department": facts.department,
         "visit_time": change.slot_starts_at,
     }
     if change.to_status is S.PENDING_PAYMENT:
