@@ -13,7 +13,7 @@ from models import no_shows
 from models.booking import Booking, BookingStatus, actions, reschedule
 from models.booking.placement import BookingPolicy, BookingRequest, place_booking
 from models.booking.rules import Blacklisted, NotYetReleased
-from models.catalogue import Department
+from models.catalogue import Department, Doctor
 from models.clock import utcnow
 from models.errors import DomainError, InvalidInput, NotFound
 from models.no_shows import NoShowBlock, NoShowPolicy
@@ -201,8 +201,6 @@ async def all_bookings(
 
 async def session_bookings(context: Context, schedule_id: int) -> list[Booking]:
     """A doctor sees the bookings of their own sessions; an administrator of any session."""
-    from models.catalogue import Doctor
-
     schedule = await Schedule.get_or_none(id=schedule_id)
     if schedule is None:
         raise NotFound("no such session")

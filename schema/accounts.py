@@ -148,7 +148,8 @@ class Account:
 
     @strawberry.field(description="The doctor profile of a doctor's login.")
     async def doctor(self, info: Info) -> Annotated[Doctor, strawberry.lazy("schema.catalogue")] | None:
-        from schema.catalogue import Doctor
+        # Account and Doctor refer to each other; the type is imported when the field resolves (decision 200).
+        from schema.catalogue import Doctor  # noqa: PLC0415
 
         row = await info.context.loader(DoctorByAccountLoader).load(self._id)
         return Doctor.from_model(row) if row else None

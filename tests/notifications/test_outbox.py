@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from tortoise.transactions import in_transaction
 
+from models import verification_codes
 from models.clock import utcnow
 from models.message_templates import TemplateError
 from models.notifications import Notification, SmsMessage, SmsStatus, claim_due_sms, notify
@@ -173,8 +174,6 @@ async def test_a_message_whose_dispatcher_died_is_sent_after_its_lease_with_the_
 
 
 async def test_a_login_code_is_redacted_from_the_outbox_once_sent(aliyun: AliyunSandbox) -> None:
-    from models import verification_codes
-
     await verification_codes.issue(
         "13800002222",
         secret="s",

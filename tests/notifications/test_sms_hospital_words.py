@@ -10,7 +10,7 @@ import pytest
 
 from gualema.settings import Settings
 from models.accounts import Patient
-from models.notifications import Notification, SmsMessage
+from models.notifications import Notification, SmsMessage, notify
 from resolvers.notifications import dispatch_sms
 from tests import factories
 from tests.booking.operations import book, first_slot
@@ -149,8 +149,6 @@ async def test_nobody_verifies_another_accounts_patient(gql: GraphQLClient) -> N
 async def test_one_phone_gets_at_most_the_daily_cap_of_texts(
     aliyun: AliyunSandbox, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from models.notifications import notify
-
     capped = dispatcher_settings(aliyun.settings, sms_daily_cap_per_phone=3)
     holder = await factories.patient_user(phone="13600005555")
     params = {"patient_name": "王小明", "department": "心内科", "amount_fen": 100}

@@ -11,7 +11,7 @@ import pytest
 
 from gualema.settings import Settings
 from integrations.payments.alipay.signing import content_to_sign
-from integrations.payments.keys import load_public_key, verify_sha256_rsa
+from integrations.payments.keys import load_public_key, public_pem, verify_sha256_rsa
 from models.payments import PaymentOrder, PaymentStatus
 from tests import factories
 from tests.fixtures.api import GraphQLClient
@@ -88,8 +88,6 @@ async def test_alipay_payment_returns_a_signed_order_string(gql: GraphQLClient, 
 
 
 def factories_app_public_pem(providers: Providers) -> str:
-    from integrations.payments.keys import public_pem
-
     return public_pem(providers.alipay.app_public_key)
 
 
