@@ -205,7 +205,7 @@ def reference_app(shared: bool = False) -> Starlette:
     graphql = GraphQL(schema, subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL])
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         async with reference_broadcast:
             yield
 
@@ -689,7 +689,7 @@ async def gualema_part(args: argparse.Namespace) -> Figures | None:
             token = await issue_display_token(servers[0], seeded)
             await check_in_everyone(servers[0], seeded)
 
-            async def call(http: httpx.AsyncClient, server: Server, number: int) -> str:
+            async def call(http: httpx.AsyncClient, server: Server, _number: int) -> str:
                 response = await http.post(
                     server.url + "/graphql",
                     json={"query": GUALEMA_CALL_NEXT, "variables": {"roomId": str(seeded.room_id)}},

@@ -82,7 +82,7 @@ def tortoise_config(url: str) -> dict[str, object]:
 
 
 @asynccontextmanager
-async def lifespan(app: Starlette) -> AsyncIterator[None]:
+async def lifespan(_app: Starlette) -> AsyncIterator[None]:
     await Tortoise.init(
         config=tortoise_config(os.environ["GUALEMA_DATABASE_URL"]), _enable_global_fallback=True
     )
@@ -90,7 +90,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     await Tortoise.close_connections()
 
 
-async def ready(request: Request) -> JSONResponse:
+async def ready(_request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready"})
 
 

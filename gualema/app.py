@@ -48,7 +48,7 @@ CLIENT_HEADERS = [
 ]
 
 
-async def healthz(request: Request) -> JSONResponse:
+async def healthz(_request: Request) -> JSONResponse:
     """The process answers: nothing else is checked, so a restart never hinges on the database."""
     return JSONResponse({"status": "ok"})
 
@@ -116,7 +116,7 @@ def area_routes(settings: Settings) -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     routes += display_routes()  # issue 5: waiting-room display page
     routes += navigation_qr_routes(settings)  # issue 8: printable QR markers
-    routes += payment_routes(settings)  # issue 4: provider notifications, sandbox pay page
+    routes += payment_routes()  # issue 4: provider notifications, sandbox pay page
     routes += dashboard_routes()  # issue 15: the statistics big screen
     routes += export_routes(settings)  # issue 15: CSV and XLSX exports
     if settings.graphiql_enabled:
@@ -129,7 +129,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     endpoint = GraphQLEndpoint(schema_for(settings), settings)
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if manage_database:
             if dialect(settings) == "sqlite":
                 await migrate(settings)  # the embedded default keeps itself up to date

@@ -50,7 +50,7 @@ def periodic_jobs() -> list[PeriodicJob]:
 
     jobs.append(PeriodicJob("accounts.purge_login_throttles", 600, purge_throttles))
 
-    async def purge_revocations(settings: Settings) -> int:
+    async def purge_revocations(_settings: Settings) -> int:
         return await purge_forgotten()
 
     jobs.append(PeriodicJob("accounts.purge_revocations", 600, purge_revocations))

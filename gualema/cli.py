@@ -63,13 +63,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(migrate(settings))
     print("migrations applied", file=sys.stderr)
     return 0
 
 
-def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_seed_demo(_args: argparse.Namespace, settings: Settings) -> int:
     return run_with_database(settings, seed_demo)
 
 
@@ -94,7 +94,7 @@ def cmd_rotate_keys(args: argparse.Namespace, settings: Settings) -> int:
     return run_with_database(settings, work)
 
 
-def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_export_schema(args: argparse.Namespace, _settings: Settings) -> int:
     text = printed_schema()
     if args.output == "-":
         sys.stdout.write(text)

@@ -42,7 +42,7 @@ def connection_config(url: str, pool_size: int) -> dict[str, Any]:
     raise ValueError(f"unsupported database url {url!r}")
 
 
-async def _keep_session(connection: object) -> None:
+async def _keep_session(_connection: object) -> None:
     """asyncpg's default pool reset runs `pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`
     on every release: one round trip per connection use, a fifth of the booking hot path. We never
     use advisory locks, cursors, LISTEN or SET, and asyncpg still rolls back an open transaction

@@ -193,9 +193,7 @@ async def my_bookings(
     return await _page(scoped, first, after)
 
 
-async def all_bookings(
-    context: Context, criteria: BookingFilter, first: int, after: int | None
-) -> Page[Booking]:
+async def all_bookings(criteria: BookingFilter, first: int, after: int | None) -> Page[Booking]:
     return await _page(criteria, first, after)
 
 
@@ -228,7 +226,7 @@ async def my_no_show_blocks(context: Context) -> list[NoShowBlock]:
     return await no_shows.blocks_of_account(_account_id(context), utcnow())
 
 
-async def no_show_blocks(context: Context, active_only: bool) -> list[NoShowBlock]:
+async def no_show_blocks(active_only: bool) -> list[NoShowBlock]:
     query = NoShowBlock.all()
     if active_only:
         query = query.filter(ends_at__gt=utcnow(), lifted_at__isnull=True)
@@ -243,7 +241,7 @@ async def lift_no_show_block(context: Context, block_id: int, reason: str) -> No
 # -- periodic jobs (gualema/background.py)
 
 
-async def expire_holds(settings: Settings) -> int:
+async def expire_holds(_settings: Settings) -> int:
     return await actions.expire_holds()
 
 

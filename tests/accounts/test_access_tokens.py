@@ -40,7 +40,7 @@ class _FrozenDatetime:
     def __init__(self, timestamp: float) -> None:
         self._now = datetime.fromtimestamp(timestamp, UTC)
 
-    def now(self, tz: object = None) -> object:
+    def now(self, tz: object = None) -> object:  # noqa: ARG002 - PyJWT passes tz= by keyword
         return self._now
 
     def __getattr__(self, name: str) -> object:

@@ -44,7 +44,7 @@ class Department:
 @strawberry.type
 class Query:
     @strawberry.field
-    def departments(self, first: int | None = None) -> list[Department]:
+    def departments(self, first: int | None = None) -> list[Department]:  # noqa: ARG002 - a schema argument
         return []
 
     @strawberry.field
@@ -52,7 +52,7 @@ class Query:
         return Department(name="x")
 
     @strawberry.field
-    def doctor_page(self, first: int = 10) -> DoctorConnection:
+    def doctor_page(self, first: int = 10) -> DoctorConnection:  # noqa: ARG002 - a schema argument
         return DoctorConnection(edges=[])
 
 

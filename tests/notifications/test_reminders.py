@@ -118,7 +118,7 @@ async def test_only_the_bookings_doctor_may_set_a_follow_up_and_only_for_a_later
     assert by_patient["errors"][0]["extensions"] == {"code": "FORBIDDEN"}
 
 
-async def test_a_follow_up_for_a_booking_cancelled_meanwhile_is_not_sent(gql: GraphQLClient) -> None:
+async def test_a_follow_up_for_a_booking_cancelled_meanwhile_is_not_sent() -> None:
     booking, _ = await confirmed_booking()
     schedule = await Schedule.get(id=booking.schedule_id)
 

@@ -53,7 +53,7 @@ async def test_a_hundred_concurrent_pay_booking_calls_give_one_order(gql: GraphQ
 
 
 async def test_wechat_payment_returns_signed_request_payment_parameters(
-    gql: GraphQLClient, providers: Providers, settings: Settings
+    gql: GraphQLClient, providers: Providers
 ) -> None:
     held = await factories.held_booking(fee=2000)
 
@@ -91,9 +91,8 @@ def factories_app_public_pem(providers: Providers) -> str:
     return public_pem(providers.alipay.app_public_key)
 
 
-async def test_another_method_while_an_order_is_open_is_refused(
-    gql: GraphQLClient, providers: Providers
-) -> None:
+@pytest.mark.usefixtures("providers")
+async def test_another_method_while_an_order_is_open_is_refused(gql: GraphQLClient) -> None:
     held = await factories.held_booking()
     await pay_booking(gql, held, "SANDBOX")
 

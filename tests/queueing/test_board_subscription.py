@@ -133,7 +133,7 @@ async def test_only_an_administrator_issues_display_tokens_for_existing_rooms(
 
 
 async def test_the_stream_ends_with_its_socket_when_the_token_expires(
-    gql: GraphQLClient, live_server: LiveServer, clinic: Clinic
+    live_server: LiveServer, clinic: Clinic
 ) -> None:
     token, _ = issue_access_token(
         get_settings().secret_key.get_secret_value(),
