@@ -40,8 +40,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
+import asyncpg
 import httpx
 import strawberry
+import uvicorn
 import websockets
 from broadcaster import Broadcast
 from starlette.applications import Starlette
@@ -52,9 +54,16 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
-from bench.render_cache import RenderCache  # noqa: E402
-from bench.servers import Server, start_server, stop_server  # noqa: E402
-from gualema.graphql_schema import SharedEventExecution  # noqa: E402 (the repository is on the path only now)
+
+from bench.render_cache import RenderCache
+from bench.servers import Server, start_server, stop_server
+from gualema.database import close_database, migrate, open_database
+from gualema.graphql_schema import SharedEventExecution
+from gualema.settings import get_settings, reset_settings
+from models.booking import Booking, BookingStatus
+from models.booking.tables import active_department_day_key, active_session_key
+from models.scheduling import Slot
+from tests import factories
 
 PROTOCOL = "graphql-transport-ws"
 CONNECT_CONCURRENCY = 64
@@ -196,7 +205,7 @@ def reference_app(shared: bool = False) -> Starlette:
     graphql = GraphQL(schema, subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL])
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         async with reference_broadcast:
             yield
 
@@ -207,8 +216,6 @@ def reference_app(shared: bool = False) -> Starlette:
 
 
 def serve_reference(port: int, loop: str, deflate: bool, shared: bool) -> None:
-    import uvicorn
-
     uvicorn.run(
         reference_app(shared),
         host="127.0.0.1",
@@ -570,13 +577,6 @@ class SeededRoom:
 async def seed_gualema(bookings: int) -> SeededRoom:
     """One room, its doctor, a session running now and `bookings` CONFIRMED bookings for it (rows
     written directly, as tests.factories does; check-in then goes through the API)."""
-    from gualema.database import close_database, migrate, open_database
-    from gualema.settings import get_settings, reset_settings
-    from models.booking import Booking, BookingStatus
-    from models.booking.tables import active_department_day_key, active_session_key
-    from models.scheduling import Slot
-    from tests import factories
-
     reset_settings()
     settings = get_settings()
     await migrate(settings)
@@ -651,7 +651,6 @@ async def fresh_database(args: argparse.Namespace) -> AsyncIterator[str]:
         yield f"sqlite://{path}"
         path.unlink(missing_ok=True)
         return
-    import asyncpg
 
     base = args.database_url or "postgres://postgres@127.0.0.1:5432"
     admin = await asyncpg.connect(base.rstrip("/") + "/postgres")
@@ -690,7 +689,7 @@ async def gualema_part(args: argparse.Namespace) -> Figures | None:
             token = await issue_display_token(servers[0], seeded)
             await check_in_everyone(servers[0], seeded)
 
-            async def call(http: httpx.AsyncClient, server: Server, number: int) -> str:
+            async def call(http: httpx.AsyncClient, server: Server, _number: int) -> str:
                 response = await http.post(
                     server.url + "/graphql",
                     json={"query": GUALEMA_CALL_NEXT, "variables": {"roomId": str(seeded.room_id)}},

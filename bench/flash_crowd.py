@@ -47,12 +47,25 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
+import asyncpg
+from tortoise import connections
+
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
-from bench.raw_http import RawPool  # noqa: E402 - after the repository is on the path
-from bench.servers import Server, cap_cpu, cpu_seconds, start_server, uncap_cpu  # noqa: E402
-from bench.servers import stop_server as stop  # noqa: E402
+
+from bench.raw_http import RawPool
+from bench.servers import Server, cap_cpu, cpu_seconds, start_server, uncap_cpu
+from bench.servers import stop_server as stop
+from gualema.database import close_database, migrate, open_database
+from gualema.settings import get_settings, reset_settings
+from models.access_tokens import issue_access_token
+from models.accounts import Account, IdKind, Patient, Relation, Role
+from models.booking import ACTIVE, Booking
+from models.catalogue import Department, Doctor, RegistrationType, Room
+from models.clock import utcnow
+from models.scheduling import Period, Schedule, Slot
 
 BOOK = """
 mutation($input: BookSlotInput!) {
@@ -245,7 +258,6 @@ async def fresh_database(base_url: str | None) -> AsyncIterator[str]:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)  # noqa: ASYNC240 - cleanup at exit
         return
-    import asyncpg
 
     base = base_url.rstrip("/")
     admin = await asyncpg.connect(base + "/postgres")
@@ -269,12 +281,6 @@ class Seeded:
 async def seed(patients: int, seats: int, slots: int) -> Seeded:
     """Patients (accounts, one patient each, access tokens issued as a login would) and two sessions
     tomorrow in two departments, released an hour ago."""
-    from models.access_tokens import issue_access_token
-    from models.accounts import Account, IdKind, Patient, Relation, Role
-    from models.catalogue import Department, Doctor, RegistrationType, Room
-    from models.clock import utcnow
-    from models.scheduling import Period, Schedule, Slot
-
     tag = secrets.token_hex(2)
     await Account.bulk_create(
         [
@@ -350,9 +356,6 @@ async def seed(patients: int, seats: int, slots: int) -> Seeded:
 
 async def oversold(schedule_id: int) -> tuple[int, int]:
     """(seats sold beyond capacity or lost, bookings) for a session; the first must be 0."""
-    from models.booking import ACTIVE, Booking
-    from models.scheduling import Slot
-
     problems = 0
     for slot in await Slot.filter(schedule_id=schedule_id):
         active = await Booking.filter(slot_id=slot.id, status__in=list(ACTIVE)).count()
@@ -369,8 +372,6 @@ async def bare_sql(database_url: str, count: int, concurrency: int) -> Figures:
     """The decision alone through the driver: BEGIN, conditional UPDATE, INSERT, COMMIT."""
     latencies: list[float] = []
     if database_url.startswith("sqlite"):
-        import aiosqlite
-
         db = await aiosqlite.connect(database_url.split("://", 1)[1])
         await db.execute("PRAGMA journal_mode=WAL")
         lock = asyncio.Lock()  # one connection, as tortoise does on SQLite
@@ -394,8 +395,6 @@ async def bare_sql(database_url: str, count: int, concurrency: int) -> Figures:
         return Figures(
             "bare SQL (aiosqlite, 1 connection)", count, seconds, latencies, Counter(ok=count), 0.0
         )
-
-    import asyncpg
 
     pool = await asyncpg.create_pool(database_url, min_size=concurrency, max_size=concurrency)
 
@@ -421,8 +420,6 @@ async def bare_sql(database_url: str, count: int, concurrency: int) -> Figures:
 
 
 async def create_reference_tables(count: int) -> None:
-    from tortoise import connections
-
     conn = connections.get("default")
     serial = "SERIAL" if conn.capabilities.dialect == "postgres" else "INTEGER"
     await conn.execute_script(
@@ -463,9 +460,6 @@ def profile_start(pid: int, directory: Path) -> subprocess.Popen[bytes] | None:
 
 
 async def main(args: argparse.Namespace) -> tuple[Figures, Figures]:
-    from gualema.database import close_database, migrate, open_database
-    from gualema.settings import get_settings, reset_settings
-
     if args.processes > 1 and not (args.database_url or "").startswith(("postgres", "asyncpg")):
         raise SystemExit("several processes need PostgreSQL (--database-url postgres://…)")
     async with fresh_database(args.database_url) as database_url:

@@ -24,6 +24,8 @@ import httpx
 os.environ.setdefault("GUALEMA_SECRET_KEY", "bench-secret-0123456789abcdef0123456789")
 os.environ.setdefault("GUALEMA_RUN_WORKERS", "false")
 
+from graphql import get_introspection_query
+
 from gualema.document_cache import DocumentCache
 from gualema.graphql_endpoint import GraphQLEndpoint
 from gualema.graphql_schema import schema_for
@@ -59,7 +61,6 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=3.0)
     args = parser.parse_args()
-    from graphql import get_introspection_query
 
     QUERIES["introspection (GraphiQL's)"] = get_introspection_query(descriptions=True)
     for name, query in QUERIES.items():

@@ -23,10 +23,19 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from tortoise import connections
+
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
-from bench import flash_crowd  # noqa: E402 - after the repository is on the path
+
+from bench import flash_crowd
+from gualema.database import close_database, migrate, open_database
+from gualema.settings import get_settings, reset_settings
+from models.booking.placement import BookingPolicy, BookingRequest, place_booking
+from models.scheduling import Slot
+from models.statistics.kpis import Grouping, KpiFilter, kpi_rows
+from tests import factories
 
 TZ = ZoneInfo("Asia/Shanghai")
 DOCTORS = 50
@@ -131,10 +140,6 @@ GENERATE = [
 
 
 async def generate(bookings: int) -> tuple[date, date]:
-    from tortoise import connections
-
-    from tests import factories
-
     departments = [await factories.department() for _ in range(DEPARTMENTS)]
     doctors = [(await factories.doctor(departments[i % DEPARTMENTS]))[0] for i in range(DOCTORS)]
     registration_type = await factories.registration_type(fee=500)
@@ -170,8 +175,6 @@ async def generate(bookings: int) -> tuple[date, date]:
 
 
 async def time_kpis(first: date, last: date, repeats: int) -> dict[str, float]:
-    from models.statistics.kpis import Grouping, KpiFilter, kpi_rows
-
     out = {}
     for grouping in (Grouping.DAY, Grouping.MONTH, Grouping.DEPARTMENT, Grouping.DOCTOR):
         spec = KpiFilter(first, last, grouping)
@@ -188,10 +191,6 @@ async def time_kpis(first: date, last: date, repeats: int) -> dict[str, float]:
 async def statement_cost(bookings: int, batch: int = 100) -> tuple[float, float]:
     """PostgreSQL's placement in process, one booking after another (no HTTP, no crowd), in
     alternating batches with and without the counters: ms per booking, median of the batches."""
-    from models.booking.placement import BookingPolicy, BookingRequest, place_booking
-    from models.scheduling import Slot
-    from tests import factories
-
     schedule = await factories.session(capacity=bookings, starts_in=timedelta(days=2))
     slot = await Slot.get(schedule_id=schedule.id)
     people = []
@@ -211,9 +210,6 @@ async def statement_cost(bookings: int, batch: int = 100) -> tuple[float, float]
 
 
 async def part_one(args: argparse.Namespace) -> dict[str, float]:
-    from gualema.database import close_database, migrate, open_database
-    from gualema.settings import get_settings, reset_settings
-
     async with flash_crowd.fresh_database(args.database_url) as database_url:
         os.environ.update(
             {

@@ -10,8 +10,10 @@ Its tables (bench_slot, bench_booking) are created by bench/flash_crowd.py befor
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import strawberry
 from starlette.applications import Starlette
@@ -24,6 +26,8 @@ from tortoise import Tortoise, fields
 from tortoise.expressions import F
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
+
+from gualema.database import connection_config
 
 
 class BenchSlot(Model):
@@ -68,11 +72,7 @@ class Mutation:
 
 
 def tortoise_config(url: str) -> dict[str, object]:
-    import sys
-    from pathlib import Path
-
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from gualema.database import connection_config
 
     return {
         "connections": {"bench": connection_config(url, int(os.environ.get("GUALEMA_DB_POOL_SIZE", "10")))},
@@ -82,7 +82,7 @@ def tortoise_config(url: str) -> dict[str, object]:
 
 
 @asynccontextmanager
-async def lifespan(app: Starlette) -> AsyncIterator[None]:
+async def lifespan(_app: Starlette) -> AsyncIterator[None]:
     await Tortoise.init(
         config=tortoise_config(os.environ["GUALEMA_DATABASE_URL"]), _enable_global_fallback=True
     )
@@ -90,7 +90,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     await Tortoise.close_connections()
 
 
-async def ready(request: Request) -> JSONResponse:
+async def ready(_request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready"})
 
 

@@ -29,8 +29,8 @@ import httpx
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
-from bench.raw_http import RawPool  # noqa: E402 - after the repository is on the path
-from bench.servers import cpu_seconds, free_port  # noqa: E402
+from bench.raw_http import RawPool
+from bench.servers import cpu_seconds, free_port
 
 QUERY = "{ departments { id name } }"
 

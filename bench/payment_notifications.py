@@ -23,8 +23,21 @@ import tempfile
 import time
 from pathlib import Path
 
+import httpx
+
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
+
+from gualema.app import create_app
+from gualema.database import close_database, migrate, open_database
+from gualema.settings import get_settings
+from integrations.payments.sandbox import Sandbox
+from models.booking import BookingEvent, BookingStatus
+from models.payments import PaymentProvider
+from realtime.broker import create_broker, set_broker
+from resolvers import payments as use_cases
+from resolvers.context import Context, Viewer
+from tests import factories
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -36,18 +49,6 @@ async def main(args: argparse.Namespace) -> None:
     os.environ["GUALEMA_DATABASE_URL"] = args.database_url
     os.environ.setdefault("GUALEMA_SECRET_KEY", "bench-secret-key-0123456789abcdef")
     os.environ["GUALEMA_RUN_WORKERS"] = "false"
-    import httpx
-
-    from gualema.app import create_app
-    from gualema.database import close_database, migrate, open_database
-    from gualema.settings import get_settings
-    from integrations.payments.sandbox import Sandbox
-    from models.booking import BookingEvent, BookingStatus
-    from models.payments import PaymentProvider
-    from realtime.broker import create_broker, set_broker
-    from resolvers import payments as use_cases
-    from resolvers.context import Context, Viewer
-    from tests import factories
 
     settings = get_settings()
     await migrate(settings)

@@ -30,9 +30,20 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx
+
+from gualema.app import create_app
+from gualema.database import close_database, migrate, open_database
+from gualema.settings import get_settings
+from models.catalogue import Department, Room
+from models.navigation_markers import sign_marker
+from models.routing import NoRoute, find_route
+from realtime.broker import create_broker, set_broker
+from resolvers.navigation import map_documents, map_graph, routing
+from tests.fixtures import database as test_database
 
 ROUTE = """query($from: String!, $to: RouteTarget!, $accessible: Boolean!) {
   route(from: $from, to: $to, accessible: $accessible) {
@@ -149,15 +160,6 @@ async def main(args: argparse.Namespace) -> None:
             "GUALEMA_SECRET_KEY": "bench-secret-0123456789",
         }
     )
-    from gualema.app import create_app
-    from gualema.database import close_database, migrate, open_database
-    from gualema.settings import get_settings
-    from models.catalogue import Department, Room
-    from models.navigation_markers import sign_marker
-    from models.routing import NoRoute, find_route
-    from realtime.broker import create_broker, set_broker
-    from resolvers.navigation import map_documents, map_graph, routing
-    from tests.fixtures import database as test_database
 
     settings = get_settings()
     if args.database_url:

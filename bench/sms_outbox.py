@@ -22,8 +22,23 @@ import tempfile
 import time
 from pathlib import Path
 
+from pydantic import SecretStr
+from tortoise.transactions import in_transaction
+
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
+
+from gualema.database import close_database, migrate, open_database
+from gualema.settings import get_settings
+from integrations.sms.aliyun.client import AliyunSmsProvider
+from integrations.sms.aliyun.fake import FakeAliyunSms
+from integrations.sms.console import ConsoleSmsProvider
+from integrations.sms.fake_ledger import serving
+from integrations.sms.interface import SmsProvider
+from models.accounts import Account
+from models.message_templates import TEMPLATES
+from models.notifications import notify
+from resolvers.notifications import dispatch_sms
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -34,20 +49,6 @@ def percentile(values: list[float], fraction: float) -> float:
 async def main(args: argparse.Namespace) -> None:
     os.environ["GUALEMA_DATABASE_URL"] = args.database_url
     os.environ.setdefault("GUALEMA_SECRET_KEY", "bench-secret-key-0123456789abcdef")
-    from pydantic import SecretStr
-    from tortoise.transactions import in_transaction
-
-    from gualema.database import close_database, migrate, open_database
-    from gualema.settings import get_settings
-    from integrations.sms.aliyun.client import AliyunSmsProvider
-    from integrations.sms.aliyun.fake import FakeAliyunSms
-    from integrations.sms.console import ConsoleSmsProvider
-    from integrations.sms.fake_ledger import serving
-    from integrations.sms.interface import SmsProvider
-    from models.accounts import Account
-    from models.message_templates import TEMPLATES
-    from models.notifications import notify
-    from resolvers.notifications import dispatch_sms
 
     settings = get_settings()
     await migrate(settings)

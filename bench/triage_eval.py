@@ -19,9 +19,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import uvicorn
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+
 from gualema.demo_hospital import SPECIALTY_DEPARTMENTS
+from gualema.settings import get_settings
+from integrations.llm.fake import FakeLlm
 from models.triage.engine import ConversationPolicy, ConversationState, Status, step
 from models.triage.evaluation import (
     FOLLOW_UP_ANSWER,
@@ -35,6 +40,8 @@ from models.triage.evaluation import (
     run,
 )
 from models.triage.knowledge import bundled
+from resolvers.pre_consultation_llm import refine
+from tests.fixtures.api import free_port
 
 CASES = Path(__file__).resolve().parent / "triage_cases" / "cases.jsonl"
 FALLBACK = SPECIALTY_DEPARTMENTS["general_internal"]
@@ -92,13 +99,6 @@ CARELESS = {"reply": "建议先到内科看看，问题不大。", "specialties"
 
 
 async def _with_llm(cases: list[Case]) -> None:
-    import uvicorn
-
-    from gualema.settings import get_settings
-    from integrations.llm.fake import FakeLlm
-    from resolvers.pre_consultation_llm import refine
-    from tests.fixtures.api import free_port
-
     fake = FakeLlm(answer=CARELESS)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(fake.app(), host="127.0.0.1", port=port, log_level="warning"))

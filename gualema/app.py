@@ -17,11 +17,17 @@ from tortoise.transactions import in_transaction
 
 from gualema import tracing
 from gualema.background import BackgroundWorkers
+from gualema.dashboard_page import dashboard_routes
 from gualema.database import close_database, dialect, migrate, open_database
+from gualema.display_page import display_routes
+from gualema.export_routes import export_routes
+from gualema.graphiql_page import graphiql_asset_routes
 from gualema.graphql_endpoint import LOCAL_ORIGIN_REGEX, GraphQLEndpoint
 from gualema.graphql_schema import schema_for
 from gualema.logging_config import RequestIdMiddleware
 from gualema.metrics import WebSocketCounter, metrics_endpoint
+from gualema.navigation_qr import navigation_qr_routes
+from gualema.payment_routes import payment_routes
 from gualema.settings import Settings, get_settings
 from gualema.shared_redis import close_shared_redis
 from realtime.broker import create_broker, get_broker, set_broker
@@ -42,7 +48,7 @@ CLIENT_HEADERS = [
 ]
 
 
-async def healthz(request: Request) -> JSONResponse:
+async def healthz(_request: Request) -> JSONResponse:
     """The process answers: nothing else is checked, so a restart never hinges on the database."""
     return JSONResponse({"status": "ok"})
 
@@ -108,24 +114,12 @@ def tune_garbage_collector() -> None:
 def area_routes(settings: Settings) -> list[BaseRoute]:
     """HTTP routes outside GraphQL (payment callbacks, display page, QR images), one line per area."""
     routes: list[BaseRoute] = []
-    from gualema.display_page import display_routes
-
     routes += display_routes()  # issue 5: waiting-room display page
-    from gualema.navigation_qr import navigation_qr_routes
-
     routes += navigation_qr_routes(settings)  # issue 8: printable QR markers
-    from gualema.payment_routes import payment_routes
-
-    routes += payment_routes(settings)  # issue 4: provider notifications, sandbox pay page
-    from gualema.dashboard_page import dashboard_routes
-
+    routes += payment_routes()  # issue 4: provider notifications, sandbox pay page
     routes += dashboard_routes()  # issue 15: the statistics big screen
-    from gualema.export_routes import export_routes
-
     routes += export_routes(settings)  # issue 15: CSV and XLSX exports
     if settings.graphiql_enabled:
-        from gualema.graphiql_page import graphiql_asset_routes
-
         routes += graphiql_asset_routes()  # issue 13.10: GraphiQL works offline
     return routes
 
@@ -135,7 +129,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     endpoint = GraphQLEndpoint(schema_for(settings), settings)
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if manage_database:
             if dialect(settings) == "sqlite":
                 await migrate(settings)  # the embedded default keeps itself up to date

@@ -9,8 +9,20 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
-from gualema.settings import Settings
+from gualema.settings import Settings, get_settings
+from models import audit
+from models.access_revocations import purge_forgotten
+from models.accounts import purge_login_throttles
+from models.jobs import release_claims as release_jobs
+from models.notifications import release_sms_claims
+from resolvers import booking as booking_use_cases
+from resolvers import notifications as notification_use_cases
+from resolvers import payments as payment_use_cases
+from resolvers import scheduling as scheduling_use_cases
+from resolvers import statistics as statistics_use_cases
+from resolvers import waitlist as waitlist_use_cases
 
 log = logging.getLogger("gualema.background")
 
@@ -25,8 +37,7 @@ class PeriodicJob:
 
 
 def periodic_jobs() -> list[PeriodicJob]:
-    """Every area adds its jobs here; imports are local so the list stays the single registry."""
-    from models import audit
+    """Every area adds its jobs here: the list is the single registry."""
 
     async def purge_audit(settings: Settings) -> int:
         return await audit.purge_expired(settings.audit_retention_days)
@@ -34,26 +45,17 @@ def periodic_jobs() -> list[PeriodicJob]:
     jobs = [PeriodicJob("audit.purge", 3600, purge_audit)]
 
     # -- accounts: forget login-throttle windows that have ended.
-    from datetime import timedelta
-
-    from models.accounts import purge_login_throttles
-
     async def purge_throttles(settings: Settings) -> int:
         return await purge_login_throttles(timedelta(minutes=settings.login_window_minutes))
 
     jobs.append(PeriodicJob("accounts.purge_login_throttles", 600, purge_throttles))
 
-    from models.access_revocations import purge_forgotten
-
-    async def purge_revocations(settings: Settings) -> int:
+    async def purge_revocations(_settings: Settings) -> int:
         return await purge_forgotten()
 
     jobs.append(PeriodicJob("accounts.purge_revocations", 600, purge_revocations))
 
     # -- booking (issue 3): unpaid holds expire, ended sessions are swept for no-shows.
-    from gualema.settings import get_settings
-    from resolvers import booking as booking_use_cases
-
     booking_settings = get_settings()
     jobs.append(
         PeriodicJob(
@@ -67,20 +69,13 @@ def periodic_jobs() -> list[PeriodicJob]:
     )
 
     # -- notifications (issue 7): the outbox dispatcher, reminders (durable jobs), purges.
-    from gualema.settings import get_settings as notification_settings
-    from resolvers import notifications as notification_use_cases
-
-    work = notification_use_cases.periodic_work(notification_settings())
+    work = notification_use_cases.periodic_work(get_settings())
     jobs.extend(PeriodicJob(name, every_seconds, run) for name, every_seconds, run in work)
 
     # -- payments (issue 4): refund and close jobs, lapsed unpaid orders, unsettled refunds.
-    from resolvers import payments as payment_use_cases
-
     jobs.append(PeriodicJob("payments.work", get_settings().worker_interval_seconds, payment_use_cases.work))
 
     # -- the clinic calendar (issue 16.4): sessions kept generated N weeks ahead.
-    from resolvers import scheduling as scheduling_use_cases
-
     jobs.append(
         PeriodicJob(
             "schedules.generate",
@@ -90,15 +85,11 @@ def periodic_jobs() -> list[PeriodicJob]:
     )
 
     # -- waitlist (issue 6): freed seats to waiters, deadlines, the pool safety net.
-    from resolvers import waitlist as waitlist_use_cases
-
     jobs.append(
         PeriodicJob("waitlist.work", get_settings().worker_interval_seconds, waitlist_use_cases.run_waitlist)
     )
 
     # -- statistics (issue 15): the big screen, the activity batch, closed days folded.
-    from resolvers import statistics as statistics_use_cases
-
     jobs.append(
         PeriodicJob(
             "statistics.dashboard",
@@ -149,9 +140,6 @@ class BackgroundWorkers:
 
 
 async def release_claims() -> None:
-    from models.jobs import release_claims as release_jobs
-    from models.notifications import release_sms_claims
-
     jobs, texts = await release_jobs(), await release_sms_claims()
     if jobs or texts:
         log.info("released the leases of %d job(s) and %d text(s)", jobs, texts)

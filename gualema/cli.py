@@ -7,28 +7,22 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import uvicorn
+
+from gualema.database import migrate, run_with_database
+from gualema.demo_hospital import create_admin, seed_demo
+from gualema.logging_config import configure_logging, logging_config
+from gualema.payments_cli import add_payments_commands
 from gualema.settings import Settings, SettingsError, get_settings, reset_settings
+from models.personal_data import rotate_keys
+from schema.root import printed_schema
 
 log = logging.getLogger("gualema")
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-
-
-def _with_database(settings: Settings, work: Callable[[], Awaitable[int]]) -> int:
-    from gualema.database import close_database, open_database
-
-    async def run() -> int:
-        await open_database(settings)
-        try:
-            return await work()
-        finally:
-            await close_database()
-
-    return asyncio.run(run())
 
 
 def server_options(settings: Settings) -> dict[str, Any]:
@@ -43,21 +37,15 @@ def server_options(settings: Settings) -> dict[str, Any]:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
     if args.demo:
         cmd_migrate(args, settings)
-        from gualema.demo_hospital import seed_demo
-
-        _with_database(settings, seed_demo)
+        run_with_database(settings, seed_demo)
     if "GUALEMA_PUBLIC_BASE_URL" not in os.environ and "public_base_url" not in settings.model_fields_set:
         # Links the server hands out (sandbox pay page, QR markers) point at where it actually listens;
         # behind a proxy, set GUALEMA_PUBLIC_BASE_URL. Worker processes read it from the environment.
         host = "127.0.0.1" if args.host in {"0.0.0.0", "::"} else args.host  # noqa: S104 - compared, not bound
         os.environ["GUALEMA_PUBLIC_BASE_URL"] = f"http://{host}:{args.port}"
         reset_settings()
-    from gualema.logging_config import logging_config
-
     print(f"Gualema on http://{args.host}:{args.port}/graphql", file=sys.stderr)
     uvicorn.run(
         "gualema.asgi:app",
@@ -75,33 +63,25 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from gualema.database import migrate
-
+def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(migrate(settings))
     print("migrations applied", file=sys.stderr)
     return 0
 
 
-def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from gualema.demo_hospital import seed_demo
-
-    return _with_database(settings, seed_demo)
+def cmd_seed_demo(_args: argparse.Namespace, settings: Settings) -> int:
+    return run_with_database(settings, seed_demo)
 
 
 def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
-    from gualema.demo_hospital import create_admin
-
     async def work() -> int:
         return await create_admin(args.phone, args.password, args.name)
 
-    return _with_database(settings, work)
+    return run_with_database(settings, work)
 
 
 def cmd_rotate_keys(args: argparse.Namespace, settings: Settings) -> int:
     # Re-encrypts personal data made with any key but the first of GUALEMA_ENCRYPTION_KEYS.
-    from models.personal_data import rotate_keys
-
     async def work() -> int:
         report = await rotate_keys(batch_size=args.batch_size)
         for column, count in report.per_column.items():
@@ -111,12 +91,10 @@ def cmd_rotate_keys(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         return 0
 
-    return _with_database(settings, work)
+    return run_with_database(settings, work)
 
 
-def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
-    from schema.root import printed_schema
-
+def cmd_export_schema(args: argparse.Namespace, _settings: Settings) -> int:
     text = printed_schema()
     if args.output == "-":
         sys.stdout.write(text)
@@ -157,8 +135,6 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", "-o", default=str(REPOSITORY / "schema.graphql"))
     export.set_defaults(run=cmd_export_schema)
 
-    from gualema.payments_cli import add_payments_commands
-
     add_payments_commands(commands)  # issue 4: `payments reconcile --date YYYY-MM-DD`
     return parser
 
@@ -171,7 +147,5 @@ def main(argv: list[str] | None = None) -> None:
     except SettingsError as exc:
         print(f"gualema: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    from gualema.logging_config import configure_logging
-
     configure_logging(settings)
     raise SystemExit(args.run(args, settings))

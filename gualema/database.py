@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from tortoise import Tortoise
 from tortoise.migrations.api.migrate import migrate as run_migrations
@@ -39,7 +42,7 @@ def connection_config(url: str, pool_size: int) -> dict[str, Any]:
     raise ValueError(f"unsupported database url {url!r}")
 
 
-async def _keep_session(connection: object) -> None:
+async def _keep_session(_connection: object) -> None:
     """asyncpg's default pool reset runs `pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`
     on every release: one round trip per connection use, a fifth of the booking hot path. We never
     use advisory locks, cursors, LISTEN or SET, and asyncpg still rolls back an open transaction
@@ -48,8 +51,6 @@ async def _keep_session(connection: object) -> None:
 
 
 def _credentials(rest: str, pool_size: int, default_port: int) -> dict[str, Any]:
-    from urllib.parse import unquote, urlsplit
-
     parts = urlsplit("//" + rest)
     return {
         "host": parts.hostname or "127.0.0.1",
@@ -77,18 +78,12 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _lazy_config() -> dict[str, Any]:
-    return tortoise_config(get_settings())
-
-
-class _LazyConfig(dict[str, Any]):
-    """The `tortoise` command line reads this at import; resolve settings only then."""
-
-    def __init__(self) -> None:
-        super().__init__(_lazy_config())
-
-
-TORTOISE_ORM: dict[str, Any] = _LazyConfig()
+def __getattr__(name: str) -> Any:
+    """`TORTOISE_ORM`, which the `tortoise` command line reads: settings are resolved when it asks, not
+    when this module is imported (an import must not freeze the environment of that moment)."""
+    if name == "TORTOISE_ORM":
+        return tortoise_config(get_settings())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def dialect(settings: Settings | None = None) -> str:
@@ -105,6 +100,19 @@ async def open_database(settings: Settings) -> None:
 
 async def close_database() -> None:
     await Tortoise.close_connections()
+
+
+def run_with_database(settings: Settings, work: Callable[[], Awaitable[int]]) -> int:
+    """Runs one command's work with the database open, for the synchronous CLI commands."""
+
+    async def run() -> int:
+        await open_database(settings)
+        try:
+            return await work()
+        finally:
+            await close_database()
+
+    return asyncio.run(run())
 
 
 async def migrate(settings: Settings) -> None:

@@ -13,6 +13,10 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
+from gualema.demo_map import seed_demo_map
+from gualema.demo_schedules import seed_demo_schedules
+from gualema.settings import get_settings
+from models import pre_consultation
 from models.accounts import Account, IdKind, Patient, Relation, Role, id_number_lookup_hash, seal_id_number
 from models.catalogue import Department, Doctor, RegistrationType, Room
 from models.identity import mask_phone, normalise_phone, phone_problem, resident_id_problem
@@ -269,10 +273,6 @@ async def _patients() -> None:
 
 
 async def seed_demo() -> int:
-    from gualema.demo_map import seed_demo_map
-    from gualema.demo_schedules import seed_demo_schedules
-    from gualema.settings import get_settings
-
     if get_settings().is_production:
         # The demo passwords are published in the README: in production they would be a back door.
         print(
@@ -296,8 +296,6 @@ async def seed_demo() -> int:
 async def seed_demo_triage_map() -> None:
     """The first triage knowledge version: the shipped knowledge base with the campus hospital's map.
     Left alone once any version exists (an administrator's edits survive a re-run)."""
-    from models import pre_consultation
-
     if await pre_consultation.current_version() == 0:
         await pre_consultation.save_version(pre_consultation.default_document(SPECIALTY_DEPARTMENTS), None)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from models.catalogue import Department, Room
 from models.navigation import Building
+from resolvers.navigation.map_documents import import_map
 
 # Corridor junctions per floor (x, y) and doors hanging off them, per building.
 MZ_CORRIDOR = [(0.0, 10.0), (15.0, 10.0), (30.0, 10.0), (45.0, 10.0), (60.0, 10.0)]
@@ -179,8 +180,6 @@ def demo_map_document(rooms: dict[str, int], departments: dict[str, int]) -> dic
 
 
 async def seed_demo_map() -> None:
-    from resolvers.navigation.map_documents import import_map
-
     if await Building.exists():
         return
     room_names = {name for _, _, name, _, _ in ROOM_DOORS}

@@ -35,7 +35,7 @@ def page_route(path: str, page: Path) -> Route:
     def text() -> str:
         return page.read_text(encoding="utf-8")
 
-    async def serve(request: Request) -> Response:
+    async def serve(_request: Request) -> Response:
         return HTMLResponse(text(), headers=HEADERS)
 
     return Route(path, serve, methods=["GET"])

@@ -232,7 +232,7 @@ class DropStrawberryErrorLog(logging.Filter):
     coercion messages (ID and phone numbers included) and a traceback. Client mistakes are not
     server faults, and unexpected errors are logged once, by `should_mask`, with their traceback."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
+    def filter(self, _record: logging.LogRecord) -> bool:
         return False
 
 
@@ -340,7 +340,7 @@ class _AlreadyExecuted:
     def __init__(self, result: Any) -> None:
         self.result = result
 
-    def execute_operation(self, serially: bool | None = None) -> Any:
+    def execute_operation(self, _serially: bool | None = None) -> Any:
         # Shielded: one display going away must not cancel the execution the others await.
         return asyncio.shield(self.result) if isinstance(self.result, asyncio.Future) else self.result
 

@@ -31,6 +31,9 @@ from tortoise.functions import Count, Min
 
 from gualema.settings import Settings
 from models.clock import utcnow
+from models.jobs import Job
+from models.notifications import Notification, SmsMessage, SmsStatus
+from models.queueing import QueueTicket, TicketState
 
 log = logging.getLogger("gualema.metrics")
 
@@ -252,8 +255,6 @@ class WebSocketCounter:
 
 
 async def _queue_lengths() -> list[GaugeSample]:
-    from models.queueing import QueueTicket, TicketState
-
     rows = (
         await QueueTicket.filter(state=TicketState.WAITING)
         .annotate(n=Count("id"))
@@ -264,8 +265,6 @@ async def _queue_lengths() -> list[GaugeSample]:
 
 
 async def _outbox_backlog() -> list[GaugeSample]:
-    from models.notifications import Notification, SmsMessage, SmsStatus
-
     sms = await SmsMessage.filter(status=SmsStatus.PENDING).count()
     in_app = await Notification.filter(published_at__isnull=True).count()
     return [GaugeSample(sms, (("outbox", "sms"),)), GaugeSample(in_app, (("outbox", "in_app"),))]
@@ -284,8 +283,6 @@ async def _oldest_age(model: Any, **filters: Any) -> float:
 
 
 async def _outbox_age() -> list[GaugeSample]:
-    from models.notifications import Notification, SmsMessage, SmsStatus
-
     return [
         GaugeSample(await _oldest_age(SmsMessage, status=SmsStatus.PENDING), (("outbox", "sms"),)),
         GaugeSample(await _oldest_age(Notification, published_at__isnull=True), (("outbox", "in_app"),)),
@@ -293,8 +290,6 @@ async def _outbox_age() -> list[GaugeSample]:
 
 
 async def _job_backlog() -> list[GaugeSample]:
-    from models.jobs import Job
-
     pending = Job.filter(done_at__isnull=True, failed_at__isnull=True)
     due = await pending.filter(run_at__lte=utcnow()).count()
     later = await pending.filter(run_at__gt=utcnow()).count()

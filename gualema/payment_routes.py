@@ -96,7 +96,7 @@ async def sandbox_settle(request: Request) -> Response:
     return RedirectResponse(f"/payments/sandbox/{number}", status_code=303)
 
 
-def payment_routes(settings: Settings) -> list[BaseRoute]:
+def payment_routes() -> list[BaseRoute]:
     return [
         Route(
             "/payments/notify/wechat", _notification_endpoint(PaymentProvider.WECHAT_PAY), methods=["POST"]

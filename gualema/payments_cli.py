@@ -8,7 +8,7 @@ import sys
 from datetime import date
 from typing import Any
 
-from gualema.cli import _with_database
+from gualema.database import run_with_database
 from gualema.settings import Settings
 from integrations.payments.interface import ProviderError
 from resolvers.payments import reconcile
@@ -33,7 +33,7 @@ def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{len(mismatches)} mismatch(es) on {args.date}", file=sys.stderr)
         return 1 if mismatches else 0
 
-    return _with_database(settings, work)
+    return run_with_database(settings, work)
 
 
 def add_payments_commands(commands: Any) -> None:

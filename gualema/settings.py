@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import re
@@ -286,8 +287,6 @@ class Settings(BaseSettings):
     @field_validator("metrics_allowed_networks")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
-        import ipaddress
-
         for network in value:
             try:
                 ipaddress.ip_network(network, strict=False)

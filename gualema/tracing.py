@@ -15,8 +15,10 @@ import importlib
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from gualema.database import connection_config
 from gualema.settings import Settings
@@ -71,7 +73,6 @@ def _all_subclasses(cls: type) -> Iterator[type]:
 def _wrap_database_clients() -> None:
     # Tortoise has no hook around statements: each client class's methods are wrapped in place.
     from opentelemetry.trace import SpanKind
-    from tortoise.backends.base.client import BaseDBAsyncClient
 
     for cls in [BaseDBAsyncClient, *_all_subclasses(BaseDBAsyncClient)]:
         for name in DB_METHODS:
@@ -94,7 +95,6 @@ def _wrap_database_clients() -> None:
 
 
 def _wrap_httpx() -> None:
-    import httpx
     from opentelemetry.trace import SpanKind, Status, StatusCode
 
     send = httpx.AsyncClient.send

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -191,7 +191,6 @@ async def notify(
     booking_id: int | None = None,
     locale: Locale | None = None,
     phone: str | None = None,
-    visit_date: date | None = None,
     sms_params: dict[str, Any] | None = None,
 ) -> None:
     """Record a message for `account_id` inside the caller's transaction.

@@ -139,7 +139,7 @@ async def update_schedule(
         reason=reason[:255],
     )
     if substitute is not None:
-        await _tell_substitute(schedule, substitute, reason)
+        await _tell_substitute(schedule, substitute)
     return schedule
 
 
@@ -214,7 +214,7 @@ async def _change_capacity(schedule: Schedule, capacity: int) -> None:
     await Schedule.filter(id=schedule.id).update(capacity=capacity)
 
 
-async def _tell_substitute(schedule: Schedule, substitute: Doctor, reason: str) -> None:
+async def _tell_substitute(schedule: Schedule, substitute: Doctor) -> None:
     department = await Department.get(id=schedule.department_id)
     for booking in await Booking.filter(schedule_id=schedule.id, status__in=list(ACTIVE)):
         patient = await Patient.get(id=booking.patient_id)

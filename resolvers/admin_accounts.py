@@ -20,7 +20,6 @@ def account_snapshot(account: Account) -> dict[str, object]:
 
 
 async def list_accounts(
-    context: Context,
     first: int,
     after: int | None,
     role: Role | None = None,
@@ -146,7 +145,6 @@ async def reveal_account_phone(context: Context, account_id: int, reason: str) -
 
 
 async def audit_entries(
-    context: Context,
     first: int,
     after: int | None,
     action: str | None = None,

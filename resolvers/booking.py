@@ -13,7 +13,7 @@ from models import no_shows
 from models.booking import Booking, BookingStatus, actions, reschedule
 from models.booking.placement import BookingPolicy, BookingRequest, place_booking
 from models.booking.rules import Blacklisted, NotYetReleased
-from models.catalogue import Department
+from models.catalogue import Department, Doctor
 from models.clock import utcnow
 from models.errors import DomainError, InvalidInput, NotFound
 from models.no_shows import NoShowBlock, NoShowPolicy
@@ -193,16 +193,12 @@ async def my_bookings(
     return await _page(scoped, first, after)
 
 
-async def all_bookings(
-    context: Context, criteria: BookingFilter, first: int, after: int | None
-) -> Page[Booking]:
+async def all_bookings(criteria: BookingFilter, first: int, after: int | None) -> Page[Booking]:
     return await _page(criteria, first, after)
 
 
 async def session_bookings(context: Context, schedule_id: int) -> list[Booking]:
     """A doctor sees the bookings of their own sessions; an administrator of any session."""
-    from models.catalogue import Doctor
-
     schedule = await Schedule.get_or_none(id=schedule_id)
     if schedule is None:
         raise NotFound("no such session")
@@ -230,7 +226,7 @@ async def my_no_show_blocks(context: Context) -> list[NoShowBlock]:
     return await no_shows.blocks_of_account(_account_id(context), utcnow())
 
 
-async def no_show_blocks(context: Context, active_only: bool) -> list[NoShowBlock]:
+async def no_show_blocks(active_only: bool) -> list[NoShowBlock]:
     query = NoShowBlock.all()
     if active_only:
         query = query.filter(ends_at__gt=utcnow(), lifted_at__isnull=True)
@@ -245,7 +241,7 @@ async def lift_no_show_block(context: Context, block_id: int, reason: str) -> No
 # -- periodic jobs (gualema/background.py)
 
 
-async def expire_holds(settings: Settings) -> int:
+async def expire_holds(_settings: Settings) -> int:
     return await actions.expire_holds()
 
 

@@ -376,10 +376,10 @@ def periodic_work(settings: Settings) -> list[tuple[str, float, Callable[[Settin
     async def dispatch(current: Settings) -> int:
         return await run_dispatcher(current, _ProviderHolder.get(current))
 
-    async def send_reminders(current: Settings) -> int:
+    async def send_reminders(_current: Settings) -> int:
         return await runner.run_once()
 
-    async def purge(current: Settings) -> int:
+    async def purge(_current: Settings) -> int:
         return await rate_limits.purge_free_slots() + await verification_codes.purge_expired()
 
     return [

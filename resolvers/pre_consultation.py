@@ -40,6 +40,7 @@ from models.triage.knowledge import KnowledgeBase, KnowledgeBaseInvalid, compile
 from models.triage.urgency import ADVICE, Urgency
 from realtime.broker import get_broker
 from resolvers.context import Context
+from resolvers.pre_consultation_llm import refine  # the optional LLM step; off unless configured
 
 log = logging.getLogger("gualema.pre_consultation")
 
@@ -236,7 +237,6 @@ async def answer(context: Context, pre_consultation_id: int, text: str) -> PreCo
     state = ConversationState.from_json(row.state)
     assessment = step(knowledge.kb, state, text.strip(), policy)
     source = "rules"
-    from resolvers.pre_consultation_llm import refine  # the optional LLM step; off unless configured
 
     refined = await refine(context.settings, knowledge.kb, state, assessment, channel(row.id))
     if refined is not None:

@@ -33,7 +33,7 @@ async def _ask(
     target: LlmEndpoint, kb: KnowledgeBase, state: ConversationState, channel: str
 ) -> llm_answer.LlmAnswer:
     sentences = llm_answer.SentenceStream()
-    async for delta in stream_chat(target, llm_answer.messages(kb, state.turns, state.language)):
+    async for delta in stream_chat(target, llm_answer.messages(kb, state.turns)):
         for sentence in sentences.feed(delta):
             await _publish(channel, sentence)
     return llm_answer.parse(kb, sentences.raw)
@@ -65,7 +65,7 @@ async def refine(
         return assessment, "llm-fallback"
     merged = llm_answer.merge(assessment, answer)
     # Red flags once more on the final state: the LLM can add urgency, never take a rule's away.
-    _, _, flags, rules_urgency, _, _ = evaluate(kb, readings(kb, state.turns), state.slots)
+    _, _, flags, rules_urgency, _, _ = evaluate(kb, readings(kb, state.turns))
     if flags and merged.status is not Status.EMERGENCY:
         return assessment, "llm-fallback"
     log.info("LLM step used, model %s, prompt %s", target.model, llm_answer.PROMPT_VERSION)

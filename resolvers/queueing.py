@@ -267,7 +267,7 @@ async def recall_ticket(context: Context, ticket_id: int) -> QueueTicket:
 
 
 async def skip_ticket(context: Context, ticket_id: int) -> QueueTicket:
-    async def skip(ticket: QueueTicket, doctor_id: int | None) -> QueueTicket:
+    async def skip(ticket: QueueTicket, _doctor_id: int | None) -> QueueTicket:
         now = utcnow()
         return await change_ticket(
             ticket, T.SKIPPED, actor_id=context.viewer.account_id, updates={"skipped_at": now}, at=now
@@ -284,7 +284,7 @@ async def restore_ticket(context: Context, ticket_id: int) -> QueueTicket:
 
 
 async def start_consultation(context: Context, ticket_id: int) -> QueueTicket:
-    async def start(ticket: QueueTicket, doctor_id: int | None) -> QueueTicket:
+    async def start(ticket: QueueTicket, _doctor_id: int | None) -> QueueTicket:
         now = utcnow()
         return await change_ticket(
             ticket, T.IN_CONSULTATION, actor_id=context.viewer.account_id, updates={"started_at": now}, at=now
@@ -294,7 +294,7 @@ async def start_consultation(context: Context, ticket_id: int) -> QueueTicket:
 
 
 async def complete_consultation(context: Context, ticket_id: int) -> QueueTicket:
-    async def complete(ticket: QueueTicket, doctor_id: int | None) -> QueueTicket:
+    async def complete(ticket: QueueTicket, _doctor_id: int | None) -> QueueTicket:
         now = utcnow()
         return await change_ticket(
             ticket, T.DONE, actor_id=context.viewer.account_id, updates={"finished_at": now}, at=now
@@ -309,7 +309,7 @@ async def transfer_ticket(context: Context, ticket_id: int, room_id: int) -> Que
         raise NotFound("no such room")
     rules = queue_rules(context)
 
-    async def move(ticket: QueueTicket, doctor_id: int | None) -> QueueTicket:
+    async def move(ticket: QueueTicket, _doctor_id: int | None) -> QueueTicket:
         return await transfer(ticket, room_id, rules, actor_id=context.viewer.account_id, now=utcnow())
 
     return await _on_ticket(context, ticket_id, "transferred", move, also_room=target)
@@ -431,7 +431,7 @@ BOARD_REORDER_SECONDS = 1.0
 
 
 async def _board_stream(
-    context: Context, board: str, load: Callable[[], Awaitable[dict[str, Any]]]
+    board: str, load: Callable[[], Awaitable[dict[str, Any]]]
 ) -> AsyncIterator[Sequenced]:
     """Subscribe first, read the snapshot second, then every change once and in order
     (realtime.ordered). Yields the broker's dicts as they are, shared by every subscriber of the
@@ -468,7 +468,7 @@ async def room_board_stream(context: Context, room_id: int) -> AsyncIterator[Seq
     async def load() -> dict[str, Any]:
         return await queue_board.load_room_board(room_id, **{**options, "visit_date": today(context)})
 
-    async for board in _board_stream(context, room_board(room_id), load):
+    async for board in _board_stream(room_board(room_id), load):
         yield board
 
 
@@ -489,7 +489,7 @@ async def department_board_stream(context: Context, department_id: int) -> Async
             department_id, **{**options, "visit_date": today(context)}
         )
 
-    async for board in _board_stream(context, department_board(department_id), load):
+    async for board in _board_stream(department_board(department_id), load):
         yield board
 
 

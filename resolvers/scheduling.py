@@ -116,7 +116,7 @@ async def delete_schedule(context: Context, schedule_id: int) -> int:
     return schedule_id
 
 
-async def weekly_templates(context: Context, doctor_id: int | None) -> list[WeeklyTemplate]:
+async def weekly_templates(doctor_id: int | None) -> list[WeeklyTemplate]:
     query = WeeklyTemplate.filter(active=True)
     if doctor_id is not None:
         query = query.filter(doctor_id=doctor_id)
@@ -135,15 +135,8 @@ async def delete_weekly_template(context: Context, template_id: int) -> WeeklyTe
     return template
 
 
-async def schedule(context: Context, schedule_id: int) -> Schedule:
-    row = await Schedule.get_or_none(id=schedule_id)
-    if row is None:
-        raise NotFound("no such session")
-    return row
-
-
 async def schedules(
-    context: Context, department_id: int | None, doctor_id: int | None, date_from: date, date_to: date
+    department_id: int | None, doctor_id: int | None, date_from: date, date_to: date
 ) -> list[Schedule]:
     if date_to < date_from or (date_to - date_from) > timedelta(days=MAX_RANGE_DAYS):
         raise InvalidInput("dateTo", f"a range covers 0 to {MAX_RANGE_DAYS} days")
@@ -267,7 +260,7 @@ async def create_clinic_closure(
     return closure
 
 
-async def clinic_closures(context: Context, first: date, last: date) -> list[ClinicClosure]:
+async def clinic_closures(first: date, last: date) -> list[ClinicClosure]:
     if last < first or (last - first) > timedelta(days=400):
         raise InvalidInput("to", "a range covers 0 to 400 days")
     return await ClinicClosure.filter(date__gte=first, date__lte=last).order_by("date", "id")

@@ -80,7 +80,7 @@ async def record_activity(account_id: int, settings: Settings) -> None:
     await activity.seen(account_id, utcnow(), settings.tz)
 
 
-async def flush_activity(settings: Settings) -> int:
+async def flush_activity(_settings: Settings) -> int:
     return await activity.flush()
 
 

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
+import redis.asyncio
+
 from gualema.settings import Settings
 from integrations.wechat.access_token import AccessToken, RedisTokenStore, SharedAccessToken, TokenStore
 from integrations.wechat.client import MiniProgramClient, MiniProgramConfig
@@ -46,8 +48,6 @@ class DatabaseTokenStore:
 
 def token_store(appid: str, redis_url: str | None, redis_prefix: str) -> TokenStore:
     if redis_url:
-        import redis.asyncio
-
         client = redis.asyncio.from_url(redis_url, decode_responses=True)
         return RedisTokenStore(client, redis_prefix, appid)
     return DatabaseTokenStore(appid)

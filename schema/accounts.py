@@ -53,7 +53,7 @@ class IsOwnerOrAdmin(BasePermission):
     message = "only the account holder or an administrator may see this"
     error_extensions = {"code": "FORBIDDEN"}
 
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+    def has_permission(self, source: Any, info: Info, **_kwargs: Any) -> bool:
         viewer = info.context.viewer
         return bool(viewer.is_admin or (viewer.account_id is not None and source._id == viewer.account_id))
 
@@ -148,7 +148,8 @@ class Account:
 
     @strawberry.field(description="The doctor profile of a doctor's login.")
     async def doctor(self, info: Info) -> Annotated[Doctor, strawberry.lazy("schema.catalogue")] | None:
-        from schema.catalogue import Doctor
+        # Account and Doctor refer to each other; the type is imported when the field resolves (decision 200).
+        from schema.catalogue import Doctor  # noqa: PLC0415
 
         row = await info.context.loader(DoctorByAccountLoader).load(self._id)
         return Doctor.from_model(row) if row else None
@@ -370,7 +371,6 @@ class Query:
     @strawberry.field(permission_classes=[IsAdmin], description="Newest first; `phone` matches exactly.")
     async def accounts(
         self,
-        info: Info,
         first: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         role: Role | None = None,
@@ -378,22 +378,19 @@ class Query:
         disabled: bool | None = None,
     ) -> Connection[Account]:
         page = await admin_accounts.list_accounts(
-            _context(info), first, decode_cursor("account", after), role, phone, disabled
+            first, decode_cursor("account", after), role, phone, disabled
         )
         return Connection.of(page, "account", Account.from_model)
 
     @strawberry.field(permission_classes=[IsAdmin], description="Newest first.")
     async def audit_entries(
         self,
-        info: Info,
         first: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         action: str | None = None,
         target_type: str | None = None,
     ) -> Connection[AuditEntry]:
-        page = await admin_accounts.audit_entries(
-            _context(info), first, decode_cursor("audit", after), action, target_type
-        )
+        page = await admin_accounts.audit_entries(first, decode_cursor("audit", after), action, target_type)
         return Connection.of(page, "audit", AuditEntry.from_model)
 
 

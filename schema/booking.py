@@ -283,10 +283,10 @@ class Query:
 
     @strawberry.field(permission_classes=[IsAdmin], description="Every booking, with filters, newest first.")
     async def bookings(
-        self, info: Info, filter: BookingFilterInput | None = None, first: int = 20, after: str | None = None
+        self, filter: BookingFilterInput | None = None, first: int = 20, after: str | None = None
     ) -> Connection[Booking]:
         criteria = filter.to_filter() if filter else BookingFilter()
-        page = await use_cases.all_bookings(info.context, criteria, first, decode_cursor(CURSOR_KIND, after))
+        page = await use_cases.all_bookings(criteria, first, decode_cursor(CURSOR_KIND, after))
         return Connection.of(page, CURSOR_KIND, Booking.from_model)
 
     @strawberry.field(
@@ -304,10 +304,8 @@ class Query:
         return [NoShowBlock.from_model(row) for row in await use_cases.my_no_show_blocks(info.context)]
 
     @strawberry.field(permission_classes=[IsAdmin])
-    async def no_show_blocks(self, info: Info, active_only: bool = True) -> list[NoShowBlock]:
-        return [
-            NoShowBlock.from_model(row) for row in await use_cases.no_show_blocks(info.context, active_only)
-        ]
+    async def no_show_blocks(self, active_only: bool = True) -> list[NoShowBlock]:
+        return [NoShowBlock.from_model(row) for row in await use_cases.no_show_blocks(active_only)]
 
 
 @strawberry.type

@@ -172,7 +172,8 @@ class Doctor:
 
     @strawberry.field(permission_classes=[IsAdmin], description="The doctor's login; administrators only.")
     async def account(self, info: Info) -> Annotated[Account, strawberry.lazy("schema.accounts")]:
-        from schema.accounts import Account
+        # Account and Doctor refer to each other; the type is imported when the field resolves (decision 200).
+        from schema.accounts import Account  # noqa: PLC0415
 
         row = await info.context.loader(AccountByIdLoader).load(self._account_id)
         return Account.from_model(row)

@@ -54,7 +54,8 @@ def maps(exception_class: type[DomainError]) -> Any:
             exception_type = exception_class
             error_type = gql_type
 
-            def handle(self, exception: DomainError, *, field: StrawberryField, info: Info) -> Any:
+            # strawberry passes `field` and `info` by keyword, so the names stay though `field` is unused
+            def handle(self, exception: DomainError, *, field: StrawberryField, info: Info) -> Any:  # noqa: ARG002
                 values = {name: getattr(exception, name, None) for name in field_names}
                 code = exception.code if exception.code in CATALOGUE else exception_class.code
                 values["code"] = ErrorCode[code]
@@ -98,7 +99,13 @@ class MalformedIdAsNotFound(strawberry.ExceptionHandler):
     exception_type = MalformedId
     error_type = NotFoundError
 
-    def handle(self, exception: MalformedId, *, field: StrawberryField, info: Info) -> NotFoundError:
+    def handle(
+        self,
+        exception: MalformedId,
+        *,
+        field: StrawberryField,  # noqa: ARG002 - strawberry passes it by keyword
+        info: Info,
+    ) -> NotFoundError:
         message = message_for("NOT_FOUND", request_language(info), {}, exception.message)  # type: ignore[arg-type]
         return NotFoundError(message=message, code=ErrorCode["NOT_FOUND"])
 

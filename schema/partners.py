@@ -128,11 +128,11 @@ def _key_request(input: CreatePartnerKeyInput) -> use_cases.KeyRequest:
 @strawberry.type
 class Query:
     @strawberry.field(permission_classes=[IsAdmin])
-    async def partner_keys(self, info: Info, application: str | None = None) -> list[PartnerKey]:
+    async def partner_keys(self, application: str | None = None) -> list[PartnerKey]:
         return [PartnerKey.from_model(row) for row in await use_cases.list_keys(application)]
 
     @strawberry.field(permission_classes=[IsAdmin])
-    async def partner_manifests(self, info: Info, application: str | None = None) -> list[PartnerManifest]:
+    async def partner_manifests(self, application: str | None = None) -> list[PartnerManifest]:
         return [PartnerManifest.from_model(row) for row in await use_cases.list_manifests(application)]
 
 

@@ -314,21 +314,19 @@ class UpdateScheduleInput:
 @strawberry.type
 class Query:
     @strawberry.field(description="A session with its slots; public, like the hospital's notice board.")
-    async def schedule(self, info: Info, id: strawberry.ID) -> Schedule | None:
+    async def schedule(self, id: strawberry.ID) -> Schedule | None:
         row = await use_cases.find_schedule(parse_id(id))
         return Schedule.from_model(row) if row else None
 
     @strawberry.field(description="Sessions of a department (or a doctor) in a date range, with live counts.")
     async def schedules(
         self,
-        info: Info,
         date_from: date,
         date_to: date,
         department_id: strawberry.ID | None = None,
         doctor_id: strawberry.ID | None = None,
     ) -> list[Schedule]:
         rows = await use_cases.schedules(
-            info.context,
             parse_optional_id(department_id, "departmentId"),
             parse_optional_id(doctor_id, "doctorId"),
             date_from,
@@ -338,11 +336,9 @@ class Query:
 
     @strawberry.field(description="The clinic calendar's closures and extra working days in a range.")
     async def clinic_closures(
-        self, info: Info, from_: Annotated[date, strawberry.argument(name="from")], to: date
+        self, from_: Annotated[date, strawberry.argument(name="from")], to: date
     ) -> list[ClinicClosure]:
-        return [
-            ClinicClosure.from_model(row) for row in await use_cases.clinic_closures(info.context, from_, to)
-        ]
+        return [ClinicClosure.from_model(row) for row in await use_cases.clinic_closures(from_, to)]
 
     @strawberry.field(
         permission_classes=[IsDoctor], description="The doctor's own sessions in a range: today, or history."
@@ -353,10 +349,8 @@ class Query:
         ]
 
     @strawberry.field(permission_classes=[IsAdmin], description="Active weekly templates, by weekday.")
-    async def weekly_templates(
-        self, info: Info, doctor_id: strawberry.ID | None = None
-    ) -> list[WeeklyTemplate]:
-        rows = await use_cases.weekly_templates(info.context, parse_optional_id(doctor_id, "doctorId"))
+    async def weekly_templates(self, doctor_id: strawberry.ID | None = None) -> list[WeeklyTemplate]:
+        rows = await use_cases.weekly_templates(parse_optional_id(doctor_id, "doctorId"))
         return [WeeklyTemplate.from_model(row) for row in rows]
 
 

@@ -156,7 +156,6 @@ class Query:
     @strawberry.field(permission_classes=[IsAdmin], description="How many waited, were served, median wait.")
     async def waitlist_stats(
         self,
-        info: Info,
         schedule_id: strawberry.ID | None = None,
         department_id: strawberry.ID | None = None,
         date_from: date | None = None,

@@ -8,13 +8,20 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from tortoise.expressions import F
+
 from gualema.settings import get_settings
 from models.access_tokens import issue_access_token
 from models.accounts import Account, IdKind, Patient, Relation, Role
+from models.booking import Booking, BookingStatus
+from models.booking.tables import active_department_day_key, active_session_key
 from models.catalogue import Department, Doctor, RegistrationType, Room
+from models.clock import utcnow
 from models.identity import mask_id_number
 from models.passwords import hash_password
 from models.personal_data import keyring
+from models.queueing import LIVE, QueueTicket, TicketState
+from models.scheduling import Period, Schedule, Slot
 
 _sequence = itertools.count(1)
 PASSWORD = "secret123"
@@ -142,9 +149,6 @@ async def session(
     doctor_row: Doctor | None = None,
 ) -> Any:
     """A clinic session (排班) with `slot_count` slots sharing `capacity`, released unless told not."""
-    from models.clock import utcnow
-    from models.scheduling import Period, Schedule, Slot
-
     doc = doctor_row or (await doctor())[0]
     reg = await registration_type(fee=fee)
     starts_at = (utcnow() + starts_in).replace(microsecond=0)
@@ -194,11 +198,6 @@ class HeldBooking:
 async def held_booking(
     owner: Actor | None = None, *, fee: int = 1500, hold: timedelta = timedelta(minutes=15)
 ) -> HeldBooking:
-    from models.booking import Booking, BookingStatus
-    from models.booking.tables import active_department_day_key, active_session_key
-    from models.clock import utcnow
-    from models.scheduling import Period, Schedule, Slot
-
     owner = owner or await patient_user()
     person = await patient(owner)
     doc, _ = await doctor()
@@ -253,9 +252,6 @@ async def held_booking(
 
 async def clinic_today(doctor_row: Doctor | None = None, **doctor_overrides: Any) -> Any:
     """A session running now (started an hour ago, ends in three) in the doctor's room."""
-    from models.clock import utcnow
-    from models.scheduling import Period, Schedule
-
     doc = doctor_row or (await doctor(**doctor_overrides))[0]
     now = utcnow().replace(microsecond=0)
     return await Schedule.create(
@@ -286,13 +282,6 @@ async def confirmed_booking(
     id_number: str | None = None,
 ) -> Any:
     """A CONFIRMED (paid) booking of `schedule` whose slot starts `slot_starts_in` from now."""
-    from tortoise.expressions import F
-
-    from models.booking import Booking, BookingStatus
-    from models.booking.tables import active_department_day_key, active_session_key
-    from models.clock import utcnow
-    from models.scheduling import Schedule, Slot
-
     owner = owner or await patient_user(name=patient_name)
     person = await patient(owner, name=patient_name, id_number=id_number)
     if number is None:
@@ -327,9 +316,6 @@ async def confirmed_booking(
 
 async def queue_ticket(booking: Any, state: Any = None) -> Any:
     """A ticket for `booking` in its schedule's room, checked in now (WAITING unless `state` is given)."""
-    from models.clock import utcnow
-    from models.queueing import LIVE, QueueTicket, TicketState
-
     state = state or TicketState.WAITING
     schedule = await booking.schedule
     return await QueueTicket.create(

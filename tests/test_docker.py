@@ -3,12 +3,15 @@ API replicas behind a balancer with PostgreSQL, Redis and a one-shot migration."
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
 from typing import Any
 
 import pytest
 
+from gualema.metrics import ANSWERS, GAUGES, LATENCY, OPERATIONS, PAYMENT_NOTIFICATIONS
 from tests.fixtures.api import REPOSITORY
 
 DOCKER = REPOSITORY / "docker"
@@ -57,7 +60,6 @@ def compose_config() -> dict[str, Any]:
             check=True,
             env={"PATH": "/usr/bin:/bin:/usr/local/bin"},  # as the issue runs it: no variables set
         )
-        import json
 
         config: dict[str, Any] = json.loads(rendered.stdout)
         return config
@@ -92,11 +94,6 @@ def test_compose_watches_the_replicas_with_prometheus_and_grafana() -> None:
 
 
 def test_the_grafana_dashboard_reads_only_metrics_the_server_exports() -> None:
-    import json
-    import re
-
-    from gualema.metrics import ANSWERS, GAUGES, LATENCY, OPERATIONS, PAYMENT_NOTIFICATIONS
-
     exported: set[str] = {m.name for m in (OPERATIONS, ANSWERS, PAYMENT_NOTIFICATIONS, *GAUGES)}  # type: ignore[attr-defined]
     exported.add(f"{LATENCY.name}_bucket")
     dashboard = json.loads((DOCKER / "grafana" / "dashboards" / "gualema.json").read_text(encoding="utf-8"))

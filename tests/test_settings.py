@@ -32,7 +32,8 @@ def problems(environment: pytest.MonkeyPatch, **variables: str) -> str:
     return str(refused.value)
 
 
-def test_the_defaults_run_an_embedded_development_server(environment: pytest.MonkeyPatch) -> None:
+@pytest.mark.usefixtures("environment")
+def test_the_defaults_run_an_embedded_development_server() -> None:
     settings = load_settings()
     assert settings.database_url == "sqlite://gualema.sqlite3"
     assert settings.redis_url is None
@@ -44,9 +45,8 @@ def test_the_defaults_run_an_embedded_development_server(environment: pytest.Mon
     assert settings.legacy_graphql_ws is False
 
 
-def test_the_development_secret_logs_a_loud_warning(
-    environment: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
+@pytest.mark.usefixtures("environment")
+def test_the_development_secret_logs_a_loud_warning(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="gualema.settings"):
         settings = load_settings()
     assert settings.secret_key.get_secret_value() == DEVELOPMENT_SECRET
@@ -151,9 +151,8 @@ def test_comma_separated_origins_become_a_list(environment: pytest.MonkeyPatch) 
     assert load_settings().cors_origins == ["https://admin.example.org", "http://127.0.0.1:5173"]
 
 
-def test_settings_are_read_from_a_dotenv_file_in_the_working_directory(
-    environment: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+@pytest.mark.usefixtures("environment")
+def test_settings_are_read_from_a_dotenv_file_in_the_working_directory(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("GUALEMA_MAX_QUERY_DEPTH=7\n", encoding="utf-8")
     assert Settings().max_query_depth == 7
 

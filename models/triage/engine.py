@@ -289,7 +289,7 @@ def readings(kb: KnowledgeBase, turns: list[str]) -> list[Reading]:
 
 
 def evaluate(
-    kb: KnowledgeBase, reads: list[Reading], slots: dict[str, str]
+    kb: KnowledgeBase, reads: list[Reading]
 ) -> tuple[frozenset[str], frozenset[str], tuple[RedFlag, ...], Urgency, tuple[str, ...], float | None]:
     """Concepts present and denied over the whole conversation, the red flags that hold, the rules'
     urgency and the urgent rules that fired."""
@@ -324,7 +324,7 @@ def step(kb: KnowledgeBase, state: ConversationState, text: str, policy: Convers
     reads = readings(kb, state.turns)
     for turn, reading in zip(state.turns, reads, strict=True):
         _fill_from_text(turn, reading, state.slots, state.language)
-    present, denied, flags, urgency, fired, _ = evaluate(kb, reads, state.slots)
+    present, denied, flags, urgency, fired, _ = evaluate(kb, reads)
     specialties = _score(kb, _mentions(reads, present))
     summary = _summary(kb, state, present, denied)
     if flags:

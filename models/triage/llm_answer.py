@@ -42,7 +42,7 @@ def redact(text: str) -> str:
     return _PHONE.sub("[电话]", _ID_NUMBER.sub("[证件号]", text))
 
 
-def messages(kb: KnowledgeBase, turns: list[str], language: str) -> list[dict[str, str]]:
+def messages(kb: KnowledgeBase, turns: list[str]) -> list[dict[str, str]]:
     codes = ", ".join(kb.specialties)
     system = (
         "You are a hospital triage assistant. Reply with one json object only: "

@@ -3,7 +3,7 @@ and never under another secret."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -38,14 +38,10 @@ def test_a_remembered_token_expires_on_time(monkeypatch: pytest.MonkeyPatch) -> 
 
 class _FrozenDatetime:
     def __init__(self, timestamp: float) -> None:
-        from datetime import UTC, datetime
-
         self._now = datetime.fromtimestamp(timestamp, UTC)
 
-    def now(self, tz: object = None) -> object:
+    def now(self, tz: object = None) -> object:  # noqa: ARG002 - PyJWT passes tz= by keyword
         return self._now
 
     def __getattr__(self, name: str) -> object:
-        from datetime import datetime
-
         return getattr(datetime, name)

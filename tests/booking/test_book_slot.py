@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from models.booking import Booking, BookingEvent, BookingStatus
+from tortoise import connections
+from tortoise.transactions import in_transaction
+
+from gualema.database import dialect
+from gualema.settings import get_settings
+from models import jobs
+from models.booking import Booking, BookingEvent, BookingQuota, BookingStatus, placement
+from models.booking.placement import BookingPolicy, BookingRequest
+from models.booking.placement_sql import read_request
+from models.booking.rules import SlotUnavailable, request_fingerprint
 from models.clock import utcnow
+from models.notifications import Notification, SmsMessage, idempotency_key_for
+from models.reactions import change_booking
+from models.reminders import VISIT_REMINDER, local_time_on
 from models.scheduling import Slot
 from tests import factories
 from tests.booking.operations import book, first_slot
@@ -58,7 +70,6 @@ async def test_numbers_follow_the_time_slots_and_seats_booked_again_get_new_numb
             (await book(gql, student.token, slot.id, (await factories.patient(student)).id))["queueNumber"]
         )
     cancelled = await Booking.get(queue_number=1, schedule_id=session.id)
-    from models.reactions import change_booking
 
     await change_booking(cancelled, BookingStatus.CANCELLED, actor_id=None, reason="test")
     latecomer = await factories.patient_user()
@@ -194,11 +205,6 @@ async def test_booking_needs_a_patient_login(gql: GraphQLClient) -> None:
 async def test_the_confirmation_text_inbox_message_and_reminder_are_written_with_the_booking(
     gql: GraphQLClient,
 ) -> None:
-    from gualema.settings import get_settings
-    from models import jobs
-    from models.notifications import Notification, SmsMessage, idempotency_key_for
-    from models.reminders import VISIT_REMINDER, local_time_on
-
     student = await factories.patient_user()
     me = await factories.patient(student)
     session = await factories.session(capacity=30, starts_in=timedelta(days=3))
@@ -229,9 +235,6 @@ async def test_the_confirmation_text_inbox_message_and_reminder_are_written_with
 
 
 async def test_a_paid_registration_sends_no_confirmation_before_payment(gql: GraphQLClient) -> None:
-    from models import jobs
-    from models.notifications import Notification, SmsMessage
-
     student = await factories.patient_user()
     session = await factories.session(capacity=3, fee=1500, starts_in=timedelta(days=3))
 
@@ -243,11 +246,6 @@ async def test_a_paid_registration_sends_no_confirmation_before_payment(gql: Gra
 
 async def test_a_read_that_saw_a_seat_gone_by_the_write_sells_nothing_and_keeps_no_quota() -> None:
     # The decision never trusts the read: here the last seat goes between the two.
-    from gualema.database import dialect
-    from models.booking import BookingQuota, placement
-    from models.booking.placement import BookingPolicy, BookingRequest
-    from models.booking.placement_sql import read_request
-    from models.booking.rules import SlotUnavailable, request_fingerprint
 
     student = await factories.patient_user()
     me = await factories.patient(student)
@@ -262,15 +260,11 @@ async def test_a_read_that_saw_a_seat_gone_by_the_write_sells_nothing_and_keeps_
     fingerprint = request_fingerprint(slot.id, me.id)
     try:
         if dialect() == "postgres":
-            from tortoise import connections
-
             async with connections.get("default").acquire_connection() as connection:
                 await placement._place_in_one_statement(
                     connection, request, policy, facts, fingerprint, utcnow()
                 )
         else:
-            from tortoise.transactions import in_transaction
-
             async with in_transaction():
                 await placement._place_in_steps(request, policy, facts, fingerprint, utcnow(), None)
         raise AssertionError("a seat that is gone was sold")

@@ -9,6 +9,7 @@ from models import jobs
 from models.booking import Booking, BookingQuota, BookingStatus
 from models.booking.actions import expire_holds
 from models.clock import utcnow
+from models.reactions import change_booking
 from models.scheduling import Slot
 from tests import factories
 from tests.booking.operations import CANCEL, book, first_slot
@@ -52,7 +53,6 @@ async def test_cancelling_a_paid_booking_asks_the_payment_module_for_a_refund(gq
     session = await factories.session(fee=2000)
     booked = await book(gql, student.token, (await first_slot(session.id)).id, me.id)
     booking = await Booking.get(id=int(booked["id"]))
-    from models.reactions import change_booking
 
     await change_booking(booking, BookingStatus.CONFIRMED, actor_id=None, reason="paid")  # as payments would
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from graphql import GraphQLError
 
+import schema.root  # noqa: F401
 from gualema.graphql_schema import domain_error_answer
 from models.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from tests import factories
@@ -127,7 +128,6 @@ def _all_subclasses(kind: type[DomainError]) -> set[type[DomainError]]:
 
 def test_every_domain_error_the_code_defines_has_a_client_code() -> None:
     # Imported for their DomainError subclasses: the schema imports every area.
-    import schema.root  # noqa: F401
 
     expected = {InvalidInput: "BAD_USER_INPUT", NotFound: "NOT_FOUND", NotAllowed: "FORBIDDEN"}
     kinds = _all_subclasses(DomainError)

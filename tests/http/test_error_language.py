@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+import gualema.graphql_schema  # noqa: F401 - imports every area's failures
 from models.error_messages import CATALOGUE, language_of
 from models.errors import DomainError
 from tests import factories
@@ -71,8 +72,6 @@ def _all_failures(cls: type[DomainError]) -> list[type[DomainError]]:
 
 
 def test_every_failure_has_a_code_with_words_in_both_languages() -> None:
-    import gualema.graphql_schema  # noqa: F401 - imports every area's failures
-
     missing = sorted({cls.code for cls in _all_failures(DomainError)} - set(CATALOGUE))
     assert missing == []
     assert all(wording.zh and wording.en for wording in CATALOGUE.values())

@@ -25,7 +25,7 @@ class NeverAllowed(BasePermission):
     message = "only an administrator may do this"
     error_extensions = {"code": "FORBIDDEN"}
 
-    def has_permission(self, source: object, info: Info, **kwargs: object) -> bool:
+    def has_permission(self, source: object, info: Info, **kwargs: object) -> bool:  # noqa: ARG002 - strawberry's signature
         return False
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import strawberry
 from graphql import FragmentDefinitionNode, GraphQLSchema, OperationDefinitionNode, parse, validate
 
+from gualema.graphql_schema import schema_for
 from gualema.query_cost import DEFAULT_LIST_SIZE, MAX_PAGE_SIZE, DocumentCosts, cost_rule, operation_cost
-from gualema.query_limits import depth_and_alias_rule
+from gualema.query_limits import MAX_FIELD_NODES, depth_and_alias_rule, field_node_count
+from gualema.settings import Settings
 
 
 @strawberry.type
@@ -42,7 +44,7 @@ class Department:
 @strawberry.type
 class Query:
     @strawberry.field
-    def departments(self, first: int | None = None) -> list[Department]:
+    def departments(self, first: int | None = None) -> list[Department]:  # noqa: ARG002 - a schema argument
         return []
 
     @strawberry.field
@@ -50,7 +52,7 @@ class Query:
         return Department(name="x")
 
     @strawberry.field
-    def doctor_page(self, first: int = 10) -> DoctorConnection:
+    def doctor_page(self, first: int = 10) -> DoctorConnection:  # noqa: ARG002 - a schema argument
         return DoctorConnection(edges=[])
 
 
@@ -140,10 +142,6 @@ def test_fragment_fan_out_is_measured_without_expanding_it() -> None:
 
 
 def test_a_document_with_too_many_field_nodes_is_refused_before_validation() -> None:
-    from gualema.graphql_schema import schema_for
-    from gualema.query_limits import MAX_FIELD_NODES, field_node_count
-    from gualema.settings import Settings
-
     query = "# unique comment 1\n{ " + " ".join(["me { id }"] * 245) + " }"  # 490 field nodes
     assert field_node_count(parse(query)) == 490 > MAX_FIELD_NODES
     result = schema_for(Settings()).execute_sync(query)

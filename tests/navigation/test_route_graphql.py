@@ -196,7 +196,8 @@ async def test_a_genuine_marker_that_is_no_longer_on_the_map_says_so(
     assert (result["__typename"], result["reason"]) == ("NoRouteError", "START_NOT_ON_MAP")
 
 
-async def test_the_target_names_exactly_one_destination(gql: GraphQLClient, clinic: Clinic) -> None:
+@pytest.mark.usefixtures("clinic")
+async def test_the_target_names_exactly_one_destination(gql: GraphQLClient) -> None:
     both = await gql(
         ROUTE, {"from": code("E"), "to": {"roomId": "1", "departmentId": "2"}, "accessible": False}
     )
@@ -259,7 +260,8 @@ async def test_a_patient_is_routed_to_the_room_of_their_next_visit_today(
     assert theirs["route"] == {"__typename": "NotFoundError", "message": "booking not found"}
 
 
-async def test_next_visit_route_is_for_patients(gql: GraphQLClient, clinic: Clinic) -> None:
+@pytest.mark.usefixtures("clinic")
+async def test_next_visit_route_is_for_patients(gql: GraphQLClient) -> None:
     anonymous = await gql(NEXT_VISIT, {"code": code("A-1F-ENTRANCE")})
     assert anonymous["errors"][0]["message"] == "only a patient account may do this"
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -30,8 +31,6 @@ class AliyunSandbox:
 
     def env(self) -> dict[str, str]:
         """The same provider configuration for server processes."""
-        import json
-
         return {
             "GUALEMA_SMS_PROVIDER": "aliyun",
             "GUALEMA_SMS_ALIYUN_ENDPOINT": self.url,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from tortoise.transactions import in_transaction
 
 from models.notifications import Notification
@@ -104,7 +105,8 @@ async def test_a_committed_notification_is_pushed_to_its_account_only(live_serve
         assert extra is None
 
 
-async def test_a_rolled_back_notification_is_never_pushed(live_server: LiveServer) -> None:
+@pytest.mark.usefixtures("live_server")
+async def test_a_rolled_back_notification_is_never_pushed() -> None:
     me = await factories.patient_user()
 
     class Abandoned(Exception):

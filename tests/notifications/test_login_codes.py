@@ -9,6 +9,7 @@ from datetime import timedelta
 from models.accounts import Account
 from models.clock import utcnow
 from models.notifications import SmsMessage
+from models.rate_limits import RateLimitSlot
 from models.verification_codes import VerificationCode
 from tests import factories
 from tests.fixtures.api import GraphQLClient
@@ -138,8 +139,6 @@ async def test_a_burst_of_codes_for_one_phone_sends_one(gql: GraphQLClient) -> N
 
 
 async def test_a_phone_gets_at_most_five_codes_an_hour(gql: GraphQLClient) -> None:
-    from models.rate_limits import RateLimitSlot
-
     answers = []
     for _ in range(6):
         answers.append((await gql.data(SEND, {"phone": "13800006666"}))["sendLoginCode"])
@@ -165,7 +164,6 @@ async def test_a_burst_from_one_address_is_held_to_the_per_ip_limit(gql: GraphQL
     refused = [
         p for p, a in zip(phones, answers, strict=True) if a["sendLoginCode"]["__typename"] != "LoginCodeSent"
     ]
-    from models.rate_limits import RateLimitSlot
 
     assert await RateLimitSlot.filter(key=f"phone-minute:{refused[0]}", free_at__gt=utcnow()).count() == 0
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from tortoise.transactions import in_transaction
 
+from models import verification_codes
 from models.clock import utcnow
 from models.message_templates import TemplateError
 from models.notifications import Notification, SmsMessage, SmsStatus, claim_due_sms, notify
@@ -61,7 +62,8 @@ async def test_a_committed_change_is_texted_once_and_a_repeated_dedupe_key_recor
     assert await Notification.filter(account_id=patient.id).count() == 1
 
 
-async def test_sms_or_in_app_alone_can_be_chosen(aliyun: AliyunSandbox) -> None:
+@pytest.mark.usefixtures("aliyun")
+async def test_sms_or_in_app_alone_can_be_chosen() -> None:
     patient = await factories.patient_user()
     await notify(patient.id, "payment.received", PAID, dedupe_key="only-app", sms=False)
     await notify(patient.id, "payment.received", PAID, dedupe_key="only-sms", in_app=False)
@@ -70,7 +72,8 @@ async def test_sms_or_in_app_alone_can_be_chosen(aliyun: AliyunSandbox) -> None:
     assert await Notification.all().values_list("dedupe_key", flat=True) == ["only-app"]
 
 
-async def test_wrong_template_variables_fail_the_callers_change(aliyun: AliyunSandbox) -> None:
+@pytest.mark.usefixtures("aliyun")
+async def test_wrong_template_variables_fail_the_callers_change() -> None:
     patient = await factories.patient_user()
     with pytest.raises(
         TemplateError, match=r"missing variables \['amount_fen'\], unknown variables \['amount'\]"
@@ -173,8 +176,6 @@ async def test_a_message_whose_dispatcher_died_is_sent_after_its_lease_with_the_
 
 
 async def test_a_login_code_is_redacted_from_the_outbox_once_sent(aliyun: AliyunSandbox) -> None:
-    from models import verification_codes
-
     await verification_codes.issue(
         "13800002222",
         secret="s",

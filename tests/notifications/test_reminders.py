@@ -10,11 +10,11 @@ from tortoise.transactions import in_transaction
 
 from models import jobs
 from models.booking import Booking, BookingStatus
-from models.catalogue import Room
+from models.catalogue import Doctor, Room
 from models.clock import utcnow
 from models.notifications import SmsMessage
 from models.reactions import change_booking
-from models.reminders import FOLLOWUP_REMINDER, VISIT_REMINDER, reminder_handlers
+from models.reminders import FOLLOWUP_REMINDER, VISIT_REMINDER, reminder_handlers, set_followup_reminder
 from models.scheduling import Schedule
 from tests import factories
 from tests.fixtures.api import GraphQLClient
@@ -78,8 +78,6 @@ async def test_a_booking_made_after_the_reminder_time_gets_no_reminder() -> None
 
 
 async def test_the_doctor_sets_a_follow_up_reminder_that_is_texted_on_the_day(gql: GraphQLClient) -> None:
-    from models.catalogue import Doctor
-
     booking, holder = await confirmed_booking(status=BookingStatus.COMPLETED)
     schedule = await Schedule.get(id=booking.schedule_id)
     doctor = await Doctor.get(id=schedule.doctor_id).prefetch_related("account")
@@ -120,12 +118,9 @@ async def test_only_the_bookings_doctor_may_set_a_follow_up_and_only_for_a_later
     assert by_patient["errors"][0]["extensions"] == {"code": "FORBIDDEN"}
 
 
-async def test_a_follow_up_for_a_booking_cancelled_meanwhile_is_not_sent(gql: GraphQLClient) -> None:
-    from models.reminders import set_followup_reminder
-
+async def test_a_follow_up_for_a_booking_cancelled_meanwhile_is_not_sent() -> None:
     booking, _ = await confirmed_booking()
     schedule = await Schedule.get(id=booking.schedule_id)
-    from models.catalogue import Doctor
 
     doctor = await Doctor.get(id=schedule.doctor_id)
     await set_followup_reminder(

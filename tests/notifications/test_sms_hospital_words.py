@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from gualema.settings import Settings
 from models.accounts import Patient
-from models.notifications import Notification, SmsMessage
+from models.notifications import Notification, SmsMessage, notify
 from resolvers.notifications import dispatch_sms
 from tests import factories
 from tests.booking.operations import book, first_slot
@@ -84,9 +83,8 @@ async def test_the_refund_scam_replayed_puts_no_patient_text_in_any_sms(
     assert all(INJECTED_REASON in body for body in inbox)
 
 
-async def test_a_patients_own_cancellation_is_texted_in_fixed_words(
-    gql: GraphQLClient, aliyun: AliyunSandbox
-) -> None:
+@pytest.mark.usefixtures("aliyun")
+async def test_a_patients_own_cancellation_is_texted_in_fixed_words(gql: GraphQLClient) -> None:
     holder = await factories.patient_user(name="王小明")
     person = await factories.patient(holder, name="王小明")
 
@@ -146,11 +144,7 @@ async def test_nobody_verifies_another_accounts_patient(gql: GraphQLClient) -> N
     assert await SmsMessage.all().count() == 0
 
 
-async def test_one_phone_gets_at_most_the_daily_cap_of_texts(
-    aliyun: AliyunSandbox, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from models.notifications import notify
-
+async def test_one_phone_gets_at_most_the_daily_cap_of_texts(aliyun: AliyunSandbox) -> None:
     capped = dispatcher_settings(aliyun.settings, sms_daily_cap_per_phone=3)
     holder = await factories.patient_user(phone="13600005555")
     params = {"patient_name": "王小明", "department": "心内科", "amount_fen": 100}

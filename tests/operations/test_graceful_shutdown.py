@@ -34,9 +34,12 @@ async def _hold_forever(reader: asyncio.StreamReader, writer: asyncio.StreamWrit
 
 
 async def _until(condition: Callable[[], Any], what: str, seconds: float = 60.0) -> None:
-    async with asyncio.timeout(seconds):
-        while not await condition():  # noqa: ASYNC110 (another process's rows: no event to wait on)
-            await asyncio.sleep(0.05)
+    try:
+        async with asyncio.timeout(seconds):
+            while not await condition():  # noqa: ASYNC110 (another process's rows: no event to wait on)
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        pytest.fail(f"waited {seconds:.0f} s for {what}")
 
 
 async def _client(url: str, stop: asyncio.Event, outcomes: dict[str, list[str]]) -> None:

@@ -91,7 +91,7 @@ async def test_a_request_without_an_id_gets_one(http: httpx.AsyncClient) -> None
 async def test_a_job_runs_under_the_id_of_the_request_that_enqueued_it() -> None:
     seen: list[str] = []
 
-    async def handler(job: Job) -> None:
+    async def handler(_job: Job) -> None:
         seen.append(request_id.get())
 
     token = request_id.set("req-booking-1")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import httpx
 
-from tests.fixtures.api import GraphQLClient
 from tests.http.conftest import ClientFactory
 from tests.partners.conftest import (
     ACTIVATE,
@@ -184,7 +183,7 @@ async def test_audit_mode_lets_the_request_through(
 
 
 async def test_a_revoked_key_is_refused_and_is_shown_only_once(
-    http: httpx.AsyncClient, gql: GraphQLClient, desk: PartnerDesk
+    http: httpx.AsyncClient, desk: PartnerDesk
 ) -> None:
     app = new_application()
     await desk.manifest(app, DEPARTMENTS)

@@ -3,7 +3,6 @@ more than was paid, and the rest can still be refunded later."""
 
 from __future__ import annotations
 
-from gualema.settings import Settings
 from models.audit import AuditEntry
 from models.payments import PaymentStatus, Refund
 from tests import factories
@@ -19,7 +18,7 @@ mutation($input: RefundBookingInput!) {
 
 
 async def test_a_partial_refund_with_a_reason_and_never_above_what_was_paid(
-    gql: GraphQLClient, providers: Providers, settings: Settings
+    gql: GraphQLClient, providers: Providers
 ) -> None:
     admin = await factories.admin_user()
     held = await paid_wechat_booking(gql, providers, fee=2000)

@@ -11,7 +11,7 @@ import pytest
 
 from gualema.settings import Settings
 from integrations.payments.alipay.signing import content_to_sign
-from integrations.payments.keys import load_public_key, verify_sha256_rsa
+from integrations.payments.keys import load_public_key, public_pem, verify_sha256_rsa
 from models.payments import PaymentOrder, PaymentStatus
 from tests import factories
 from tests.fixtures.api import GraphQLClient
@@ -53,7 +53,7 @@ async def test_a_hundred_concurrent_pay_booking_calls_give_one_order(gql: GraphQ
 
 
 async def test_wechat_payment_returns_signed_request_payment_parameters(
-    gql: GraphQLClient, providers: Providers, settings: Settings
+    gql: GraphQLClient, providers: Providers
 ) -> None:
     held = await factories.held_booking(fee=2000)
 
@@ -88,14 +88,11 @@ async def test_alipay_payment_returns_a_signed_order_string(gql: GraphQLClient, 
 
 
 def factories_app_public_pem(providers: Providers) -> str:
-    from integrations.payments.keys import public_pem
-
     return public_pem(providers.alipay.app_public_key)
 
 
-async def test_another_method_while_an_order_is_open_is_refused(
-    gql: GraphQLClient, providers: Providers
-) -> None:
+@pytest.mark.usefixtures("providers")
+async def test_another_method_while_an_order_is_open_is_refused(gql: GraphQLClient) -> None:
     held = await factories.held_booking()
     await pay_booking(gql, held, "SANDBOX")
 

@@ -100,9 +100,7 @@ async def test_an_unannounced_refund_is_completed_by_asking(
     assert (await Refund.get(id=refund.id)).status is RefundStatus.SUCCEEDED
 
 
-async def test_refunds_never_exceed_the_paid_amount(
-    gql: GraphQLClient, providers: Providers, settings: Settings
-) -> None:
+async def test_refunds_never_exceed_the_paid_amount(gql: GraphQLClient, providers: Providers) -> None:
     held = await paid_wechat_booking(gql, providers, fee=1000)
     order = await the_order(held.booking)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from gualema.demo_hospital import DEPARTMENTS, SPECIALTY_DEPARTMENTS
 from models.audit import AuditEntry
+from models.triage.knowledge import bundled
 from tests import factories
 from tests.fixtures.api import GraphQLClient
 from tests.pre_consultation.scenario import converse_to_the_end, patient_with_login
@@ -88,9 +90,6 @@ async def test_patients_cannot_read_or_edit_the_knowledge_base(gql: GraphQLClien
 
 
 async def test_the_demo_hospital_maps_every_specialty_to_a_department_it_has() -> None:
-    from gualema.demo_hospital import DEPARTMENTS, SPECIALTY_DEPARTMENTS
-    from models.triage.knowledge import bundled
-
     codes = {code for code, *_ in DEPARTMENTS} | {sub for *_, subs in DEPARTMENTS for sub, _, _ in subs}
     assert set(SPECIALTY_DEPARTMENTS) == set(bundled().specialties)
     assert set(SPECIALTY_DEPARTMENTS.values()) <= codes

@@ -12,7 +12,14 @@ from models.access_tokens import issue_access_token
 from tests import factories
 from tests.fixtures.api import GraphQLClient, LiveServer
 from tests.fixtures.graphql_ws import GraphQLSocket, graphql_socket
-from tests.queueing.conftest import CALL_NEXT, Clinic, arrive, display_token, ticket_mutation
+from tests.queueing.conftest import (
+    CALL_NEXT,
+    ISSUE_DISPLAY_TOKEN,
+    Clinic,
+    arrive,
+    display_token,
+    ticket_mutation,
+)
 
 BOARD = """
 subscription($roomId: ID!) {
@@ -115,8 +122,6 @@ async def test_a_display_token_cannot_call_patients_or_read_accounts(
 async def test_only_an_administrator_issues_display_tokens_for_existing_rooms(
     gql: GraphQLClient, clinic: Clinic
 ) -> None:
-    from tests.queueing.conftest import ISSUE_DISPLAY_TOKEN
-
     admin = await factories.admin_user()
     by_doctor = await gql.as_(clinic.doctor_login.token)(
         ISSUE_DISPLAY_TOKEN, {"roomIds": [str(clinic.room_id)]}
@@ -128,7 +133,7 @@ async def test_only_an_administrator_issues_display_tokens_for_existing_rooms(
 
 
 async def test_the_stream_ends_with_its_socket_when_the_token_expires(
-    gql: GraphQLClient, live_server: LiveServer, clinic: Clinic
+    live_server: LiveServer, clinic: Clinic
 ) -> None:
     token, _ = issue_access_token(
         get_settings().secret_key.get_secret_value(),

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from models.booking import Booking, BookingStatus
 from models.catalogue import Department, Doctor
+from models.queueing import QueueTicket
 from tests import factories
 from tests.fixtures.api import GraphQLClient
 from tests.queueing.conftest import CHECK_IN, Clinic, arrive, place_code
@@ -88,7 +89,6 @@ async def test_arriving_after_the_slot_ended_checks_in_as_late(gql: GraphQLClien
         CHECK_IN, {"bookingId": str(late.booking.id), "code": clinic.room_code()}
     )
     assert ticket["checkIn"]["__typename"] == "AlreadyCheckedInError"
-    from models.queueing import QueueTicket
 
     assert (await QueueTicket.get(id=int(late.ticket_id))).late is True
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from models.booking import Booking, BookingStatus
+from models.catalogue import Room
 from tests import factories
 from tests.fixtures.api import GraphQLClient
 from tests.queueing.conftest import (
@@ -175,6 +176,4 @@ async def test_two_doctors_sharing_a_queue_never_call_the_same_patient(
 
 
 async def _room(clinic: Clinic) -> object:
-    from models.catalogue import Room
-
     return await Room.get(id=clinic.room_id)

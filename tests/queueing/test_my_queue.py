@@ -86,9 +86,7 @@ async def test_only_patients_subscribe_to_my_queue(
     assert [e["extensions"]["code"] for e in refused["payload"]] == ["FORBIDDEN"]
 
 
-async def test_before_check_in_the_phone_says_to_check_in(
-    gql: GraphQLClient, live_server: LiveServer, clinic: Clinic
-) -> None:
+async def test_before_check_in_the_phone_says_to_check_in(live_server: LiveServer, clinic: Clinic) -> None:
     owner = await factories.patient_user()
     booking = await factories.confirmed_booking(clinic.schedule, owner)
 

@@ -50,7 +50,7 @@ mutation($roomId: ID!) { callNext(roomId: $roomId) { ... on QueueTicket { label 
 
 
 @pytest.fixture(autouse=True)
-async def clean_database(settings: Settings) -> None:
+async def clean_database(settings: Settings) -> None:  # noqa: ARG001 - the database must be open
     await wipe_tables()
 
 

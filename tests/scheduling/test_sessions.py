@@ -10,6 +10,7 @@ from gualema.settings import get_settings
 from models import jobs
 from models.booking import Booking, BookingStatus
 from models.notifications import Notification
+from models.reactions import change_booking
 from models.scheduling import CapacityChange, Schedule, Slot
 from tests import factories
 from tests.booking.operations import book, first_slot
@@ -182,7 +183,6 @@ async def test_stopping_a_session_cancels_refunds_and_notifies_everyone(gql: Gra
     slot = await first_slot(session.id)
     students = [await factories.patient_user() for _ in range(3)]
     booked = [await book(gql, s.token, slot.id, (await factories.patient(s)).id) for s in students[:2]]
-    from models.reactions import change_booking
 
     paid = await Booking.get(id=int(booked[0]["id"]))
     await change_booking(paid, BookingStatus.CONFIRMED, actor_id=None, reason="paid")

@@ -3,10 +3,13 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from tortoise.transactions import in_transaction
+
 from gualema.settings import Settings
 from models.booking import Booking, BookingStatus
-from models.booking.actions import expire_holds
+from models.booking.actions import expire_holds, stop_schedule
 from models.clock import utcnow
+from models.reactions import change_booking
 from models.scheduling import Slot
 from models.waitlist import WaitlistEntry, WaitlistStatus
 from models.waitlist.statistics import stats
@@ -99,10 +102,6 @@ async def test_an_offer_holds_a_paid_seat_and_when_it_lapses_passes_on_while_ano
 
 
 async def test_paying_for_an_offer_books_the_waiter(gql: GraphQLClient, settings: Settings) -> None:
-    from tortoise.transactions import in_transaction
-
-    from models.reactions import change_booking
-
     schedule, holders, booking_ids = await full_session(gql, seats=1, fee=800)
     await Booking.filter(id__in=booking_ids).update(status=BookingStatus.CONFIRMED, expires_at=None)
     waiter = await person()
@@ -145,10 +144,6 @@ async def test_a_seat_left_in_the_pool_while_someone_waits_is_handed_over(
 
 
 async def test_a_stopped_session_gives_nothing_to_waiters(gql: GraphQLClient, settings: Settings) -> None:
-    from tortoise.transactions import in_transaction
-
-    from models.booking.actions import stop_schedule
-
     schedule, _, _ = await full_session(gql, seats=1)
     waiter = await person()
     await join(gql, waiter, scheduleId=str(schedule.id))

@@ -349,7 +349,7 @@ async def test_the_entry_transition_table_with_awaiting_payment() -> None:
     reason="several processes on one SQLite file serialise on its lock; scale-out is PostgreSQL/MariaDB",
 )
 async def test_two_server_processes_book_each_prepaid_waiter_once_and_refund_the_unserved_once(
-    gql: GraphQLClient, settings: Settings, server_processes: Callable[..., ServerProcess]
+    gql: GraphQLClient, server_processes: Callable[..., ServerProcess]
 ) -> None:
     schedule, holders, booking_ids = await paid_full_session(gql, seats=4)
     waiters = [await person(f"候补{i}") for i in range(5)]

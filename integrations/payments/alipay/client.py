@@ -148,7 +148,7 @@ class Alipay:
         raise ProviderError(f"Alipay close failed: {body.get('sub_code')}")
 
     async def refund(
-        self, out_trade_no: str, out_refund_no: str, amount: int, total: int, reason: str
+        self, out_trade_no: str, out_refund_no: str, amount: int, _total: int, reason: str
     ) -> RefundResult:
         body = await self._call(
             "alipay.trade.refund",
@@ -192,7 +192,7 @@ class Alipay:
             out_refund_no=out_refund_no, state=RefundState.NOT_FOUND, out_trade_no=out_trade_no
         )
 
-    def parse_notification(self, headers: dict[str, str], body: bytes) -> Notification:
+    def parse_notification(self, _headers: dict[str, str], body: bytes) -> Notification:
         try:
             params = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True))
         except (UnicodeDecodeError, ValueError) as exc:
@@ -236,7 +236,7 @@ class Alipay:
     def success_reply(self) -> Reply:
         return Reply(200, b"success", "text/plain")
 
-    def failure_reply(self, message: str) -> Reply:
+    def failure_reply(self, _message: str) -> Reply:
         return Reply(400, b"fail", "text/plain")
 
     async def bill(self, day: date) -> list[BillLine]:

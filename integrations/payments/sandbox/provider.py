@@ -89,7 +89,7 @@ class Sandbox:
         return CloseOutcome.ALREADY_PAID if row is not None and row.status == SUCCESS else CloseOutcome.CLOSED
 
     async def refund(
-        self, out_trade_no: str, out_refund_no: str, amount: int, total: int, reason: str
+        self, out_trade_no: str, out_refund_no: str, amount: int, _total: int, _reason: str
     ) -> RefundResult:
         existing = await SandboxRefund.get_or_none(out_refund_no=out_refund_no)
         if existing is None:

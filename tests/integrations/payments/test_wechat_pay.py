@@ -17,7 +17,7 @@ from integrations.payments.interface import (
     RefundState,
     TradeStatus,
 )
-from integrations.payments.keys import public_pem
+from integrations.payments.keys import private_pem, public_pem
 from integrations.payments.wechat.client import WeChatPay
 from tests.payments.fakes import Providers
 
@@ -79,8 +79,6 @@ async def test_closing_respects_payment_and_unknown_orders(settings: Settings, p
 
 
 async def test_requests_signed_with_another_key_are_refused(settings: Settings, providers: Providers) -> None:
-    from integrations.payments.keys import private_pem
-
     client = wechat(settings)
     forged = WeChatPay(
         client.config.__class__(

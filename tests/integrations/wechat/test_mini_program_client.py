@@ -24,7 +24,7 @@ def a_process(url: str, *, redis_prefix: str = "") -> MiniProgramClient:
 
 
 @pytest.fixture
-def url(wechat_server: tuple[FakeWeChat, str], wechat: FakeWeChat) -> str:
+def url(wechat_server: tuple[FakeWeChat, str], wechat: FakeWeChat) -> str:  # noqa: ARG001 - it empties the fake
     return wechat_server[1]
 
 
