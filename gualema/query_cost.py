@@ -43,7 +43,7 @@ from graphql import (
     value_from_ast,
 )
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql.execution.values import get_variable_values
+from graphql.execution.values import VariableValues, get_variable_values
 from strawberry.extensions import SchemaExtension
 
 from schema.list_bounds import LIST_BOUND, MAX_PAGE_SIZE, ListBound, PageSize
@@ -64,7 +64,7 @@ def coerced_variables(
     """The variables as resolvers see them (dates as dates); none when they do not coerce, since
     execution refuses those anyway and bounds then fall back to their worst case."""
     values = get_variable_values(schema, operation.variable_definitions or (), dict(raw or {}))
-    return values if isinstance(values, dict) else {}
+    return dict(values.coerced) if isinstance(values, VariableValues) else {}
 
 
 class DocumentCosts:
