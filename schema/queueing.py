@@ -45,7 +45,7 @@ strawberry.enum(PriorityReason, name="PriorityReason")
 
 PLANNED_BOARD_TICKETS = 30  # called, consulting or skipped tickets of one room at once
 MOST_WAITING_SHOWN = 50  # the ceiling of the setting queue_board_waiting_shown (le=50)
-PLANNED_ROOMS_PER_DEPARTMENT = 20
+PLANNED_ROOMS_PER_DEPARTMENT = 10
 
 
 @strawberry.enum
