@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 import strawberry
@@ -78,7 +79,7 @@ class Query:
 SCHEMA: GraphQLSchema = strawberry.Schema(query=Query)._schema
 
 
-def cost_of(query: str, variables: dict[str, object] | None = None) -> int:
+def cost_of(query: str, variables: Mapping[str, object] | None = None) -> int:
     document = parse(query)
     [operation] = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     return operation_cost(SCHEMA, document, operation, variables)
