@@ -5,7 +5,7 @@
 
 Each case posts the same query over and over to the /graphql endpoint in-process (httpx's ASGI
 transport, no sockets), so the figures are the endpoint's own cost: request checks, parsing,
-validation (with the depth, alias and cost rules), execution, serialisation. "uncached" builds the
+validation (depth and alias rules), the cost check, execution, serialisation. "uncached" builds the
 schema with a document cache of zero capacity, so every request parses and validates again.
 Printed per case: requests/s and p50/p99 latency. No database query is involved. The machine is
 shared and has 2 cores: quote figures as provisional.

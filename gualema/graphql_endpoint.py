@@ -50,7 +50,6 @@ from gualema.public_cache import PUBLIC_ROOT_FIELDS, PublicAnswers, answer_key, 
 from gualema.rate_limits.buckets import InProcessBuckets, RedisBuckets
 from gualema.rate_limits.limiter import (
     THROTTLED_MESSAGES,
-    OperationFacts,
     OperationFactsCache,
     RateLimiter,
     Subject,
@@ -148,6 +147,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         self.public_answers = PublicAnswers(settings.public_max_age_seconds)
         graphql_schema = schema._schema  # type: ignore[attr-defined]
         self.operation_facts = OperationFactsCache(graphql_schema, settings.max_query_tokens)
+        self.max_query_cost = settings.max_query_cost
 
     @property
     def graphql_ide_html(self) -> str:
@@ -331,11 +331,13 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             if query and (subject is not None or get_by_reference)
             else None
         )
-        if subject is None or facts is None:
+        requested = facts.cost(request_data.variables) if facts is not None else 0
+        if subject is None or facts is None or requested > self.max_query_cost:
+            # Too costly: refused before execution (RefuseCostlyOperations), so nothing to charge.
             result = await self._execute(request_adapter, context, root_value, request_data, query, allowed)
         else:
             result = await self._charged(
-                subject, facts, sub_response, request_adapter, context, request_data, query, allowed
+                subject, requested, sub_response, request_adapter, context, request_data, query, allowed
             )
         if (
             get_by_reference
@@ -349,7 +351,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     async def _charged(
         self,
         subject: Subject,
-        facts: OperationFacts,
+        requested: int,
         sub_response: Response,
         request_adapter: AsyncHTTPRequestAdapter,
         context: Context,
@@ -358,17 +360,17 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         allowed: set[OperationType],
     ) -> ExecutionResult:
         """Charge the estimate up front, execute, refund what the answer did not use (decision 163)."""
-        await self.rate_limiter.charge(subject, facts.cost, utcnow())
+        await self.rate_limiter.charge(subject, requested, utcnow())
         try:
             result = await self._execute(request_adapter, context, None, request_data, query, allowed)
         except BaseException:
-            await self.rate_limiter.settle(subject, facts.cost, 0)
+            await self.rate_limiter.settle(subject, requested, 0)
             raise
-        actual = min(facts.cost, actual_cost(result.data))
-        available = await self.rate_limiter.settle(subject, facts.cost, actual)
+        actual = min(requested, actual_cost(result.data))
+        available = await self.rate_limiter.settle(subject, requested, actual)
         sub_response.headers.update(rate_limit_headers(subject.policy, available))
         if execution_outcome(result) == "executed":  # refused documents cost nothing and say nothing
-            report = cost_report(facts.cost, actual, available, subject.policy)
+            report = cost_report(requested, actual, available, subject.policy)
             result.extensions = {**(result.extensions or {}), "cost": report}
         return result
 

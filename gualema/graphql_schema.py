@@ -32,7 +32,7 @@ from tortoise.exceptions import ValidationError
 from gualema import tracing
 from gualema.document_cache import CachedParsingAndValidation, DocumentCache
 from gualema.metrics import OperationMetrics, expected_error
-from gualema.query_cost import cost_rule
+from gualema.query_cost import RefuseCostlyOperations
 from gualema.query_limits import depth_and_alias_rule
 from gualema.settings import Settings
 from models.errors import DomainError, InvalidInput, NotAllowed, NotFound
@@ -245,7 +245,6 @@ def quiet_strawberry_error_log() -> None:
 def validation_rules(settings: Settings) -> list[type[ASTValidationRule]]:
     rules: list[type[ASTValidationRule]] = [
         depth_and_alias_rule(settings.max_query_depth, settings.max_query_aliases),
-        cost_rule(settings.max_query_cost),
         MaxIntrospectionDepthRule,
     ]
     if not settings.introspection_enabled:
@@ -269,6 +268,7 @@ def schema_extensions(
         lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
         lambda: AddValidationRules(rules),
         lambda: CachedParsingAndValidation(document_cache),
+        lambda: RefuseCostlyOperations(settings.max_query_cost),  # needs variables: not a cached rule
         RefuseNulCharacters,
         FreshLoadersPerOperation,
         MaskUnexpectedErrors,

@@ -67,6 +67,9 @@ class Session:
     refresh_token: str
 
 
+PAST_VISITS_SHOWN = 20  # a doctor's view of a patient's completed visits, newest first
+
+
 def clean_phone(phone: str, field: str = "phone") -> str:
     problem = phone_problem(phone)
     if problem:
@@ -364,7 +367,7 @@ async def clinical_facts(context: Context, patient_id: int) -> ClinicalFacts:
     visits = (
         await Booking.filter(patient_id__in=list(same_person), status=BookingStatus.COMPLETED)
         .order_by("-slot_starts_at")
-        .limit(20)
+        .limit(PAST_VISITS_SHOWN)
     )
     async with in_transaction():
         await audit.record(context.viewer.account_id, "patient.clinical_view", "patient", patient.id)

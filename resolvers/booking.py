@@ -25,6 +25,8 @@ from resolvers.context import Context
 from resolvers.pagination import Page, keyset_page
 
 MAX_PAGE = 100
+SESSION_BOOKINGS_SHOWN = 500  # cancelled ones included; a session has far fewer seats in practice
+NO_SHOW_BLOCKS_SHOWN = 50  # blocks in force over an account's patients (at most 50 patients)
 CURSOR_KIND = "booking"
 
 
@@ -206,7 +208,9 @@ async def session_bookings(context: Context, schedule_id: int) -> list[Booking]:
         own = await Doctor.filter(account_id=context.viewer.account_id).values_list("id", flat=True)
         if schedule.doctor_id not in own:
             raise NotFound("no such session")
-    return await Booking.filter(schedule_id=schedule_id).order_by("queue_number")
+    return (
+        await Booking.filter(schedule_id=schedule_id).order_by("queue_number").limit(SESSION_BOOKINGS_SHOWN)
+    )
 
 
 async def booking(context: Context, booking_id: int) -> Booking:
@@ -223,7 +227,7 @@ async def booking(context: Context, booking_id: int) -> Booking:
 
 
 async def my_no_show_blocks(context: Context) -> list[NoShowBlock]:
-    return await no_shows.blocks_of_account(_account_id(context), utcnow())
+    return (await no_shows.blocks_of_account(_account_id(context), utcnow()))[:NO_SHOW_BLOCKS_SHOWN]
 
 
 async def no_show_blocks(active_only: bool) -> list[NoShowBlock]:

@@ -20,6 +20,8 @@ from models.text_rules import clean_text
 from resolvers.context import Context
 
 MAX_RANGE_DAYS = 62
+SESSIONS_SHOWN = 500  # rows of one `schedules` / `mySessions` answer, by start time
+CLOSURES_SHOWN = 500
 SCHEDULE_HORIZON = timedelta(days=3660)  # ten years either way
 
 
@@ -145,7 +147,7 @@ async def schedules(
         query = query.filter(department_id=department_id)
     if doctor_id is not None:
         query = query.filter(doctor_id=doctor_id)
-    return await query.order_by("starts_at", "id").limit(500)
+    return await query.order_by("starts_at", "id").limit(SESSIONS_SHOWN)
 
 
 @dataclass(frozen=True)
@@ -212,7 +214,7 @@ async def my_sessions(context: Context, date_from: date, date_to: date) -> list[
         raise InvalidInput("dateTo", "a range covers 0 to a year")
     own = await _own_doctor_ids(context)
     query = Schedule.filter(doctor_id__in=own, date__gte=date_from, date__lte=date_to)
-    return await query.order_by("starts_at", "id").limit(500)
+    return await query.order_by("starts_at", "id").limit(SESSIONS_SHOWN)
 
 
 async def stop_my_session(context: Context, schedule_id: int, reason: str) -> Schedule:
@@ -263,7 +265,11 @@ async def create_clinic_closure(
 async def clinic_closures(first: date, last: date) -> list[ClinicClosure]:
     if last < first or (last - first) > timedelta(days=400):
         raise InvalidInput("to", "a range covers 0 to 400 days")
-    return await ClinicClosure.filter(date__gte=first, date__lte=last).order_by("date", "id")
+    return (
+        await ClinicClosure.filter(date__gte=first, date__lte=last)
+        .order_by("date", "id")
+        .limit(CLOSURES_SHOWN)
+    )
 
 
 def _reason(reason: str) -> str:

@@ -35,6 +35,9 @@ from resolvers.context import Context
 log = logging.getLogger("gualema.waitlist")
 
 
+ENTRIES_SHOWN = 100  # an account's entries, newest first
+
+
 def channel(account_id: int) -> str:
     return f"waitlist:{account_id}"
 
@@ -193,11 +196,13 @@ async def my_entries(context: Context, active_only: bool = False) -> list[Waitli
     query = WaitlistEntry.filter(account_id=context.viewer.account_id)
     if active_only:
         query = query.filter(status__in=list(entries.ACTIVE))
-    return await query.order_by("-joined_at", "-id").limit(100)
+    return await query.order_by("-joined_at", "-id").limit(ENTRIES_SHOWN)
 
 
 async def entries_for_account(account_id: int) -> list[WaitlistEntry]:
-    return await WaitlistEntry.filter(account_id=account_id).order_by("-joined_at", "-id").limit(100)
+    return (
+        await WaitlistEntry.filter(account_id=account_id).order_by("-joined_at", "-id").limit(ENTRIES_SHOWN)
+    )
 
 
 async def stats(

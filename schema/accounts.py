@@ -28,6 +28,7 @@ from resolvers.context import Context
 from resolvers.loaders import AccountByIdLoader, DoctorByAccountLoader, PatientsByAccountLoader
 from schema.errors import Error, InvalidInputError, NotAllowedError, NotFoundError, RateLimitedError, maps
 from schema.ids import parse_id
+from schema.list_bounds import at_most, page_size
 from schema.pagination import (
     DEFAULT_PAGE_SIZE,
     Connection,
@@ -45,6 +46,9 @@ IdKind = account_models.IdKind
 strawberry.enum(Role, name="Role")
 strawberry.enum(Relation, name="Relation")
 strawberry.enum(IdKind, name="IdKind")
+
+
+MOST_PATIENTS_PER_ACCOUNT = 50  # the ceiling of the setting max_patients_per_account (le=50)
 
 
 class IsOwnerOrAdmin(BasePermission):
@@ -119,7 +123,7 @@ class PastVisit:
 class ClinicalFacts:
     sex: str | None = strawberry.field(description="male or female, from a resident ID; else null.")
     age: int | None
-    past_visits: list[PastVisit]
+    past_visits: list[PastVisit] = strawberry.field(metadata=at_most(use_cases.PAST_VISITS_SHOWN))
 
 
 @strawberry.type
@@ -141,7 +145,11 @@ class Account:
     def disabled_reason(self) -> str | None:
         return self._disabled_reason
 
-    @strawberry.field(permission_classes=[IsOwnerOrAdmin], description="The 就诊人 this account manages.")
+    @strawberry.field(
+        permission_classes=[IsOwnerOrAdmin],
+        description="The 就诊人 this account manages.",
+        metadata=at_most(MOST_PATIENTS_PER_ACCOUNT),
+    )
     async def patients(self, info: Info) -> list[Patient]:
         rows = await info.context.loader(PatientsByAccountLoader).load(self._id)
         return [Patient.from_model(row) for row in rows if row.archived_at is None]
@@ -364,11 +372,15 @@ class Query:
     async def me(self, info: Info) -> Account:
         return Account.from_model(await use_cases.me(info.context))
 
-    @strawberry.field(permission_classes=[IsPatient])
+    @strawberry.field(permission_classes=[IsPatient], metadata=at_most(MOST_PATIENTS_PER_ACCOUNT))
     async def my_patients(self, info: Info) -> list[Patient]:
         return [Patient.from_model(p) for p in await use_cases.my_patients(info.context)]
 
-    @strawberry.field(permission_classes=[IsAdmin], description="Newest first; `phone` matches exactly.")
+    @strawberry.field(
+        permission_classes=[IsAdmin],
+        description="Newest first; `phone` matches exactly.",
+        metadata=page_size(),
+    )
     async def accounts(
         self,
         first: int = DEFAULT_PAGE_SIZE,
@@ -382,7 +394,7 @@ class Query:
         )
         return Connection.of(page, "account", Account.from_model)
 
-    @strawberry.field(permission_classes=[IsAdmin], description="Newest first.")
+    @strawberry.field(permission_classes=[IsAdmin], description="Newest first.", metadata=page_size())
     async def audit_entries(
         self,
         first: int = DEFAULT_PAGE_SIZE,

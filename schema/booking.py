@@ -18,11 +18,15 @@ from resolvers.loaders import BookingEventsByBookingLoader, PatientByIdLoader
 from schema.accounts import Patient
 from schema.errors import Error, InvalidInputError, InvalidStatusTransition, NotFoundError, maps
 from schema.ids import parse_id, parse_optional_id
+from schema.list_bounds import at_most, page_size
 from schema.pagination import Connection, decode_cursor
 from schema.permissions import IsAdmin, IsAuthenticated, IsPatient, IsStaff
 
 # The domain enum is the GraphQL enum (strawberry.enum registers the class itself).
 strawberry.enum(BookingStatus, name="BookingStatus")
+
+
+HISTORY_SHOWN = 50  # status changes of one booking, the latest
 
 
 @strawberry.type(description="One change of a booking's status: when, by whom, why.")
@@ -57,9 +61,13 @@ class Booking:
         row = await info.context.loader(PatientByIdLoader).load(int(self.patient_id))
         return Patient.from_model(row) if row else None
 
-    @strawberry.field(description="Every status change, oldest first.")
+    @strawberry.field(
+        description=f"Every status change, oldest first (the last {HISTORY_SHOWN}).",
+        metadata=at_most(HISTORY_SHOWN),
+    )
     async def history(self, info: Info) -> list[BookingEvent]:
-        rows = await info.context.loader(BookingEventsByBookingLoader).load(int(self.id))
+        # 回诊 (back to the queue after tests) can repeat, so a history has no natural end.
+        rows = (await info.context.loader(BookingEventsByBookingLoader).load(int(self.id)))[-HISTORY_SHOWN:]
         return [
             BookingEvent(
                 from_status=row.from_status,
@@ -269,7 +277,11 @@ BookingResult = Annotated[Booking | NotFoundError, strawberry.union("BookingResu
 
 @strawberry.type
 class Query:
-    @strawberry.field(permission_classes=[IsPatient], description="The caller's bookings, newest first.")
+    @strawberry.field(
+        permission_classes=[IsPatient],
+        description="The caller's bookings, newest first.",
+        metadata=page_size(),
+    )
     async def my_bookings(
         self, info: Info, filter: BookingFilterInput | None = None, first: int = 20, after: str | None = None
     ) -> Connection[Booking]:
@@ -281,7 +293,11 @@ class Query:
     async def booking(self, info: Info, id: strawberry.ID) -> BookingResult:
         return Booking.from_model(await use_cases.booking(info.context, parse_id(id)))
 
-    @strawberry.field(permission_classes=[IsAdmin], description="Every booking, with filters, newest first.")
+    @strawberry.field(
+        permission_classes=[IsAdmin],
+        description="Every booking, with filters, newest first.",
+        metadata=page_size(),
+    )
     async def bookings(
         self, filter: BookingFilterInput | None = None, first: int = 20, after: str | None = None
     ) -> Connection[Booking]:
@@ -291,7 +307,9 @@ class Query:
 
     @strawberry.field(
         permission_classes=[IsStaff],
-        description="A session's bookings in queue order (a doctor: own sessions).",
+        description=f"A session's bookings in queue order, the first {use_cases.SESSION_BOOKINGS_SHOWN} "
+        "(a doctor: own sessions).",
+        metadata=at_most(use_cases.SESSION_BOOKINGS_SHOWN),
     )
     async def session_bookings(self, info: Info, schedule_id: strawberry.ID) -> list[Booking]:
         return [
@@ -299,11 +317,15 @@ class Query:
             for row in await use_cases.session_bookings(info.context, parse_id(schedule_id, "scheduleId"))
         ]
 
-    @strawberry.field(permission_classes=[IsPatient], description="No-show blocks in force for my patients.")
+    @strawberry.field(
+        permission_classes=[IsPatient],
+        description="No-show blocks in force for my patients.",
+        metadata=at_most(use_cases.NO_SHOW_BLOCKS_SHOWN),
+    )
     async def my_no_show_blocks(self, info: Info) -> list[NoShowBlock]:
         return [NoShowBlock.from_model(row) for row in await use_cases.my_no_show_blocks(info.context)]
 
-    @strawberry.field(permission_classes=[IsAdmin])
+    @strawberry.field(permission_classes=[IsAdmin], metadata=at_most(use_cases.MAX_PAGE))
     async def no_show_blocks(self, active_only: bool = True) -> list[NoShowBlock]:
         return [NoShowBlock.from_model(row) for row in await use_cases.no_show_blocks(active_only)]
 

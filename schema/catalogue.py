@@ -33,10 +33,21 @@ from resolvers.loaders import (
 from schema.accounts import PhoneTakenError
 from schema.errors import Error, InvalidInputError, NotFoundError, maps
 from schema.ids import parse_id
+from schema.list_bounds import planned
 from schema.permissions import IsAdmin
 
 if TYPE_CHECKING:
     from schema.accounts import Account
+
+
+# The catalogue is the hospital's own (decision 211): sizes a hospital of ours is planned for.
+PLANNED_TOP_DEPARTMENTS = 30
+PLANNED_SUB_DEPARTMENTS = 10
+PLANNED_DOCTORS_PER_DEPARTMENT = 20
+PLANNED_ROOMS_PER_DEPARTMENT = 10
+PLANNED_DOCTORS = 500
+PLANNED_ROOMS = 300
+PLANNED_REGISTRATION_TYPES = 20
 
 
 def _active(rows: list[Any], include_archived: bool) -> list[Any]:
@@ -69,17 +80,20 @@ class Department:
         row = await info.context.loader(DepartmentByIdLoader).load(self._parent_id)
         return Department.from_model(row) if row else None
 
-    @strawberry.field
+    @strawberry.field(metadata=planned(PLANNED_SUB_DEPARTMENTS))
     async def children(self, info: Info, include_archived: bool = False) -> list[Department]:
         rows = await info.context.loader(DepartmentsByParentLoader).load(self._id)
         return [Department.from_model(row) for row in _active(rows, include_archived)]
 
-    @strawberry.field(description="Doctors of this department itself (not of its sub-departments).")
+    @strawberry.field(
+        description="Doctors of this department itself (not of its sub-departments).",
+        metadata=planned(PLANNED_DOCTORS_PER_DEPARTMENT),
+    )
     async def doctors(self, info: Info, include_archived: bool = False) -> list[Doctor]:
         rows = await info.context.loader(DoctorsByDepartmentLoader).load(self._id)
         return [Doctor.from_model(row) for row in _active(rows, include_archived)]
 
-    @strawberry.field
+    @strawberry.field(metadata=planned(PLANNED_ROOMS_PER_DEPARTMENT))
     async def rooms(self, info: Info, include_archived: bool = False) -> list[Room]:
         rows = await info.context.loader(RoomsByDepartmentLoader).load(self._id)
         return [Room.from_model(row) for row in _active(rows, include_archived)]
@@ -384,7 +398,10 @@ def given_fields(data: object, skip: tuple[str, ...] = ("id",)) -> dict[str, Any
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Top-level departments in display order; sub-departments under `children`.")
+    @strawberry.field(
+        description="Top-level departments in display order; sub-departments under `children`.",
+        metadata=planned(PLANNED_TOP_DEPARTMENTS),
+    )
     async def departments(self, include_archived: bool = False) -> list[Department]:
         return [Department.from_model(row) for row in await use_cases.top_departments(include_archived)]
 
@@ -393,7 +410,10 @@ class Query:
         row = await use_cases.department(parse_id(id))
         return Department.from_model(row) if row else None
 
-    @strawberry.field(description="A department's doctors including its sub-departments'; all when omitted.")
+    @strawberry.field(
+        description="A department's doctors including its sub-departments'; all when omitted.",
+        metadata=planned(PLANNED_DOCTORS),
+    )
     async def doctors(
         self, department_id: strawberry.ID | None = None, include_archived: bool = False
     ) -> list[Doctor]:
@@ -407,7 +427,7 @@ class Query:
         row = await use_cases.doctor(parse_id(id))
         return Doctor.from_model(row) if row else None
 
-    @strawberry.field
+    @strawberry.field(metadata=planned(PLANNED_ROOMS))
     async def rooms(
         self, department_id: strawberry.ID | None = None, include_archived: bool = False
     ) -> list[Room]:
@@ -416,7 +436,7 @@ class Query:
         rows = await use_cases.rooms(parse_id(department_id, "departmentId"), include_archived)
         return [Room.from_model(row) for row in rows]
 
-    @strawberry.field
+    @strawberry.field(metadata=planned(PLANNED_REGISTRATION_TYPES))
     async def registration_types(self, include_archived: bool = False) -> list[RegistrationType]:
         return [
             RegistrationType.from_model(row) for row in await use_cases.registration_types(include_archived)

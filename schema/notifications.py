@@ -18,6 +18,7 @@ from resolvers.notifications import CODE_FIELDS, OneCodeRequestPerOperation
 from schema.accounts import AccountDisabledError, AuthPayload, Patient
 from schema.errors import Error, InvalidInputError, NotAllowedError, NotFoundError, RateLimitedError, maps
 from schema.ids import BIGINT_MAX, parse_id, parse_ids
+from schema.list_bounds import page_size
 from schema.pagination import (
     DEFAULT_PAGE_SIZE,
     Connection,
@@ -137,7 +138,11 @@ def refuse_code_floods(info: Info) -> None:
 
 @strawberry.type
 class Query:
-    @strawberry.field(permission_classes=[IsAuthenticated], description="The account's inbox, newest first.")
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="The account's inbox, newest first.",
+        metadata=page_size(),
+    )
     async def notifications(
         self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None, unread_only: bool = False
     ) -> Connection[Notification]:

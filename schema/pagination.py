@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 import strawberry
 
 from models.errors import InvalidInput
+from schema.list_bounds import page_edges
 
 NodeType = TypeVar("NodeType")
 
@@ -55,7 +56,7 @@ class Edge(Generic[NodeType]):
 
 @strawberry.type
 class Connection(Generic[NodeType]):
-    edges: list[Edge[NodeType]]
+    edges: list[Edge[NodeType]] = strawberry.field(metadata=page_edges())
     page_info: PageInfo
 
     @classmethod

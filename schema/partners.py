@@ -13,10 +13,17 @@ from models import partners as partner_models
 from resolvers import partners as use_cases
 from schema.errors import Error, InvalidInputError, InvalidStatusTransition, NotFoundError, maps
 from schema.ids import parse_id
+from schema.list_bounds import at_most, planned
 from schema.permissions import IsAdmin
 
 ManifestStatus = partner_models.ManifestStatus
 strawberry.enum(ManifestStatus, name="PartnerManifestStatus")
+
+
+# Partner keys and manifests are the hospital's own configuration (decision 211).
+PLANNED_PARTNER_KEYS = 100
+PLANNED_PARTNER_MANIFESTS = 100
+PLANNED_DEPARTMENTS = 200  # top-level and sub-departments together
 
 
 @strawberry.type
@@ -26,10 +33,11 @@ class PartnerKey:
     name: str
     key_hint: str = strawberry.field(description="The key's first characters, to tell keys apart.")
     operations: list[str] = strawberry.field(
-        description="Operations the key may run; empty: all of its manifests'."
+        description="Operations the key may run; empty: all of its manifests'.",
+        metadata=at_most(use_cases.MAX_MANIFEST_DOCUMENTS),
     )
     department_ids: list[strawberry.ID] = strawberry.field(
-        description="Departments it may ask about; empty: all."
+        description="Departments it may ask about; empty: all.", metadata=planned(PLANNED_DEPARTMENTS)
     )
     created_at: datetime
     revoked_at: datetime | None
@@ -82,7 +90,7 @@ class PartnerManifest:
 @maps(partner_models.ManifestNotValid)
 @strawberry.type(name="ManifestNotValid")
 class ManifestNotValidError(Error):
-    problems: list[str]
+    problems: list[str] = strawberry.field(metadata=at_most(use_cases.MAX_MANIFEST_DOCUMENTS))
 
 
 CreatePartnerKeyResult = Annotated[
@@ -127,11 +135,11 @@ def _key_request(input: CreatePartnerKeyInput) -> use_cases.KeyRequest:
 
 @strawberry.type
 class Query:
-    @strawberry.field(permission_classes=[IsAdmin])
+    @strawberry.field(permission_classes=[IsAdmin], metadata=planned(PLANNED_PARTNER_KEYS))
     async def partner_keys(self, application: str | None = None) -> list[PartnerKey]:
         return [PartnerKey.from_model(row) for row in await use_cases.list_keys(application)]
 
-    @strawberry.field(permission_classes=[IsAdmin])
+    @strawberry.field(permission_classes=[IsAdmin], metadata=planned(PLANNED_PARTNER_MANIFESTS))
     async def partner_manifests(self, application: str | None = None) -> list[PartnerManifest]:
         return [PartnerManifest.from_model(row) for row in await use_cases.list_manifests(application)]
 

@@ -12,6 +12,7 @@ from models import payments as payment_models
 from resolvers import payments as use_cases
 from schema.errors import Error, InvalidInputError, NotFoundError, maps
 from schema.ids import parse_id
+from schema.list_bounds import at_most
 from schema.permissions import IsPatient
 
 # The domain enums are the GraphQL enums (strawberry.enum registers the class itself).
@@ -159,7 +160,9 @@ def _payment(started: use_cases.PaymentStarted) -> SandboxPayment | WeChatPaymen
 @strawberry.type
 class Query:
     @strawberry.field(
-        permission_classes=[IsPatient], description="Your payment orders of one booking, newest first."
+        permission_classes=[IsPatient],
+        description=f"Your payment orders of one booking, the newest {use_cases.ORDERS_SHOWN}.",
+        metadata=at_most(use_cases.ORDERS_SHOWN),
     )
     async def booking_payments(self, info: Info, booking_id: strawberry.ID) -> list[PaymentOrder]:
         rows = await use_cases.my_orders(info.context, parse_id(booking_id, "bookingId"))

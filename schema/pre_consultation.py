@@ -16,6 +16,7 @@ from models.triage.urgency import ADVICE, Urgency
 from resolvers import pre_consultation as use_cases
 from schema.errors import Error, InvalidInputError, NotFoundError, maps
 from schema.ids import parse_id
+from schema.list_bounds import at_most, planned
 from schema.permissions import IsAdmin, IsAuthenticated, IsPatient
 
 PreConsultationStatus = models.PreConsultationStatus
@@ -25,6 +26,9 @@ strawberry.enum(
     name="Urgency",
     description="急诊预检分诊 (China, 2018): LEVEL_I 濒危, LEVEL_II 危重, LEVEL_III 急症, LEVEL_IV 非急症.",
 )
+
+
+PLANNED_SYMPTOMS = 30  # phrases the triage engine recognises in one description
 
 
 @strawberry.type
@@ -43,18 +47,21 @@ class PreVisitSummary:
     history: str
     allergies: str = strawberry.field(description="Always explicit: 无 / 未提及 when nothing was said.")
     pregnancy: str
-    symptoms: list[str]
-    denied: list[str] = strawberry.field(description="Symptoms the patient said they do not have.")
+    symptoms: list[str] = strawberry.field(metadata=planned(PLANNED_SYMPTOMS))
+    denied: list[str] = strawberry.field(
+        description="Symptoms the patient said they do not have.", metadata=planned(PLANNED_SYMPTOMS)
+    )
 
 
 @strawberry.type
 class Recommendation:
     departments: list[RecommendedDepartment] = strawberry.field(
-        description="Best first; empty for an emergency (go to the emergency department instead)."
+        description="Best first; empty for an emergency (go to the emergency department instead).",
+        metadata=at_most(3),  # the triage engine names its three best
     )
     urgency: Urgency
     urgency_advice: str
-    red_flags: list[str]
+    red_flags: list[str] = strawberry.field(metadata=planned(PLANNED_SYMPTOMS))
     summary: PreVisitSummary
     disclaimer: str
     emergency_guidance: str | None = strawberry.field(description="120, or 12356 for a mental-health crisis.")

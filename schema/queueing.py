@@ -35,11 +35,17 @@ from schema.errors import (
     maps,
 )
 from schema.ids import parse_id, parse_ids
+from schema.list_bounds import at_most, planned
 from schema.permissions import IsAdmin, IsDisplayOrStaff, IsPatient, IsStaff
 
 # The domain enums are the GraphQL enums (strawberry.enum registers the class itself).
 strawberry.enum(TicketState, name="TicketState")
 strawberry.enum(PriorityReason, name="PriorityReason")
+
+
+PLANNED_BOARD_TICKETS = 30  # called, consulting or skipped tickets of one room at once
+MOST_WAITING_SHOWN = 50  # the ceiling of the setting queue_board_waiting_shown (le=50)
+PLANNED_ROOMS_PER_DEPARTMENT = 10
 
 
 @strawberry.enum
@@ -159,10 +165,14 @@ class QueueBoard:
     department_name: str
     doctor: BoardDoctor | None
     called: BoardTicket | None = strawberry.field(description="The ticket called most recently.")
-    also_called: list[BoardTicket]
-    in_consultation: list[BoardTicket]
-    waiting: list[BoardTicket] = strawberry.field(description="The next few, in queue order.")
-    skipped: list[BoardTicket] = strawberry.field(description="过号: called and missed; restorable.")
+    also_called: list[BoardTicket] = strawberry.field(metadata=planned(PLANNED_BOARD_TICKETS))
+    in_consultation: list[BoardTicket] = strawberry.field(metadata=planned(PLANNED_BOARD_TICKETS))
+    waiting: list[BoardTicket] = strawberry.field(
+        description="The next few, in queue order.", metadata=at_most(MOST_WAITING_SHOWN)
+    )
+    skipped: list[BoardTicket] = strawberry.field(
+        description="过号: called and missed; restorable.", metadata=planned(PLANNED_BOARD_TICKETS)
+    )
     counts: BoardCounts
 
     @classmethod
@@ -206,7 +216,7 @@ class DepartmentQueueBoard:
     snapshot: bool
     event: BoardEvent | None
     department_name: str
-    rooms: list[QueueBoard]
+    rooms: list[QueueBoard] = strawberry.field(metadata=planned(PLANNED_ROOMS_PER_DEPARTMENT))
 
     @classmethod
     def from_stream(cls, item: Sequenced) -> DepartmentQueueBoard:
@@ -265,7 +275,7 @@ class DisplayToken:
     token: str
     token_id: strawberry.ID = strawberry.field(description="Names this token to revokeDisplayToken.")
     expires_at: datetime
-    room_ids: list[strawberry.ID]
+    room_ids: list[strawberry.ID] = strawberry.field(metadata=at_most(display_tokens.MAX_ROOMS_PER_DISPLAY))
 
 
 @strawberry.type

@@ -24,11 +24,23 @@ from schema.errors import (
     maps,
 )
 from schema.ids import parse_id, parse_ids, parse_optional_id
+from schema.list_bounds import at_most, per_day, planned
 from schema.permissions import IsAdmin, IsDoctor
 
 # The domain enums are the GraphQL enums (strawberry.enum registers the class itself).
 strawberry.enum(Period, name="Period")
 strawberry.enum(ScheduleStatus, name="ScheduleStatus")
+
+
+# The hospital's own timetable, not the caller's (decision 211): what a day of ours is planned for.
+# The caller's lever, the length of a date range, is counted exactly.
+PLANNED_SESSIONS_PER_DAY = 12  # sessions of one `schedules` answer per day (a department's day)
+PLANNED_SESSIONS_PER_DOCTOR_DAY = 3  # morning, afternoon, evening
+PLANNED_SLOTS_PER_SESSION = 16  # a half day of 15-minute slots (a session may hold up to 288)
+PLANNED_CLOSURES_PER_DAY = 2
+MOST_SEATS_PER_SESSION = 10_000  # models/session_rules.py refuses more
+PLANNED_WEEKLY_TEMPLATES = 300
+PLANNED_GENERATED_SESSIONS = 500
 
 
 @strawberry.type(description="A time slot (分时段) of a session with its live count of seats left.")
@@ -77,7 +89,7 @@ class Schedule:
     status: ScheduleStatus
     stop_reason: str
 
-    @strawberry.field
+    @strawberry.field(metadata=planned(PLANNED_SLOTS_PER_SESSION))
     async def slots(self, info: Info) -> list[Slot]:
         rows = await info.context.loader(SlotsByScheduleLoader).load(int(self.id))
         return [Slot.from_model(row) for row in rows]
@@ -174,7 +186,7 @@ class DeletedSchedule:
 
 @strawberry.type
 class GeneratedSchedules:
-    created: list[Schedule]
+    created: list[Schedule] = strawberry.field(metadata=planned(PLANNED_GENERATED_SESSIONS))
 
 
 @strawberry.input
@@ -243,7 +255,8 @@ class SessionInThePastError(Error):
 @maps(schedule_edits.BookingsOutsideNewTimes)
 @strawberry.type(name="BookingsOutsideNewTimes")
 class BookingsOutsideNewTimesError(Error):
-    booking_ids: list[strawberry.ID]
+    # Active bookings of one session: never more than its seats (models/session_rules.py caps them).
+    booking_ids: list[strawberry.ID] = strawberry.field(metadata=at_most(MOST_SEATS_PER_SESSION))
 
 
 @maps(schedule_edits.CapacityBelowBooked)
@@ -318,7 +331,13 @@ class Query:
         row = await use_cases.find_schedule(parse_id(id))
         return Schedule.from_model(row) if row else None
 
-    @strawberry.field(description="Sessions of a department (or a doctor) in a date range, with live counts.")
+    @strawberry.field(
+        description=f"Sessions of a department (or a doctor) in a date range, with live counts; "
+        f"the first {use_cases.SESSIONS_SHOWN} by start time.",
+        metadata=per_day(
+            "dateFrom", "dateTo", items_per_day=PLANNED_SESSIONS_PER_DAY, at_most=use_cases.SESSIONS_SHOWN
+        ),
+    )
     async def schedules(
         self,
         date_from: date,
@@ -334,21 +353,37 @@ class Query:
         )
         return [Schedule.from_model(row) for row in rows]
 
-    @strawberry.field(description="The clinic calendar's closures and extra working days in a range.")
+    @strawberry.field(
+        description="The clinic calendar's closures and extra working days in a range.",
+        metadata=per_day(
+            "from", "to", items_per_day=PLANNED_CLOSURES_PER_DAY, at_most=use_cases.CLOSURES_SHOWN
+        ),
+    )
     async def clinic_closures(
         self, from_: Annotated[date, strawberry.argument(name="from")], to: date
     ) -> list[ClinicClosure]:
         return [ClinicClosure.from_model(row) for row in await use_cases.clinic_closures(from_, to)]
 
     @strawberry.field(
-        permission_classes=[IsDoctor], description="The doctor's own sessions in a range: today, or history."
+        permission_classes=[IsDoctor],
+        description="The doctor's own sessions in a range: today, or history.",
+        metadata=per_day(
+            "dateFrom",
+            "dateTo",
+            items_per_day=PLANNED_SESSIONS_PER_DOCTOR_DAY,
+            at_most=use_cases.SESSIONS_SHOWN,
+        ),
     )
     async def my_sessions(self, info: Info, date_from: date, date_to: date) -> list[Schedule]:
         return [
             Schedule.from_model(row) for row in await use_cases.my_sessions(info.context, date_from, date_to)
         ]
 
-    @strawberry.field(permission_classes=[IsAdmin], description="Active weekly templates, by weekday.")
+    @strawberry.field(
+        permission_classes=[IsAdmin],
+        description="Active weekly templates, by weekday.",
+        metadata=planned(PLANNED_WEEKLY_TEMPLATES),
+    )
     async def weekly_templates(self, doctor_id: strawberry.ID | None = None) -> list[WeeklyTemplate]:
         rows = await use_cases.weekly_templates(parse_optional_id(doctor_id, "doctorId"))
         return [WeeklyTemplate.from_model(row) for row in rows]

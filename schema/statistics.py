@@ -14,10 +14,16 @@ from resolvers import statistics as use_cases
 from resolvers.loaders import DepartmentByIdLoader, DoctorByIdLoader
 from schema.errors import InvalidInputError
 from schema.ids import parse_optional_id
+from schema.list_bounds import at_most, planned
 from schema.permissions import IsAdmin, IsStatisticsDisplayOrAdmin
 
 KpiGroupBy = kpi_models.Grouping
 strawberry.enum(KpiGroupBy, name="KpiGroupBy")
+
+
+PLANNED_FAILURE_KINDS = 20  # refusal reasons of a booking attempt
+PLANNED_KPI_ROWS = 60  # a two-month daily table, or one row per department
+PLANNED_DEPARTMENTS = 200  # top-level and sub-departments together
 
 
 @strawberry.type(description="A count beside the previous period's.")
@@ -92,7 +98,7 @@ class KpiRow:
     success_rate: KpiRatio = strawberry.field(
         description="挂号成功率: confirmed ÷ attempts (placed + refused), booking date."
     )
-    failures: list[KpiFailure]
+    failures: list[KpiFailure] = strawberry.field(metadata=planned(PLANNED_FAILURE_KINDS))
     payment_conversion: KpiRatio = strawberry.field(description="Holds paid ÷ holds placed.")
     cancellation_rate: KpiRatio = strawberry.field(description="Cancelled ÷ placed.")
     late_cancellation_rate: KpiRatio = strawberry.field(
@@ -106,7 +112,7 @@ class KpiRow:
         description="Seats given back (cancelled or lapsed) ÷ refilled by the waitlist, booking date."
     )
     peak_hours: list[int] = strawberry.field(
-        description="Bookings placed in each local hour 0-23 (this period)."
+        description="Bookings placed in each local hour 0-23 (this period).", metadata=at_most(24)
     )
     active_users: KpiCount | None = strawberry.field(
         description="DAU / WAU / MAU: distinct accounts that used the app in the period (hospital-wide)."
@@ -170,7 +176,7 @@ def _id(value: int | None) -> strawberry.ID | None:
 
 @strawberry.type
 class KpiTable:
-    rows: list[KpiRow]
+    rows: list[KpiRow] = strawberry.field(metadata=planned(PLANNED_KPI_ROWS))
 
 
 KpisResult = Annotated[KpiTable | InvalidInputError, strawberry.union("KpisResult")]
@@ -199,8 +205,10 @@ class Dashboard:
     utilization: KpiRatioValue = strawberry.field(
         description="Seats booked ÷ released capacity of today's sessions."
     )
-    waiting: list[DepartmentWaiting]
-    trend: list[DashboardDay] = strawberry.field(description="Registrations of the last 14 days.")
+    waiting: list[DepartmentWaiting] = strawberry.field(metadata=planned(PLANNED_DEPARTMENTS))
+    trend: list[DashboardDay] = strawberry.field(
+        description="Registrations of the last 14 days.", metadata=at_most(14)
+    )
 
     @classmethod
     def of(cls, figures: dict[str, Any]) -> Dashboard:

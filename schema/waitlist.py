@@ -15,6 +15,7 @@ from resolvers.loaders import WaitlistPositionByEntryLoader
 from schema.booking import NotYetReleasedError
 from schema.errors import Error, InvalidInputError, NotFoundError, maps
 from schema.ids import parse_id, parse_optional_id
+from schema.list_bounds import at_most
 from schema.permissions import IsAdmin, IsPatient
 from schema.scheduling import Period
 
@@ -148,7 +149,7 @@ def _join_request(input: JoinWaitlistInput) -> use_cases.JoinRequest:
 
 @strawberry.type
 class Query:
-    @strawberry.field(permission_classes=[IsPatient])
+    @strawberry.field(permission_classes=[IsPatient], metadata=at_most(use_cases.ENTRIES_SHOWN))
     async def my_waitlist(self, info: Info, active_only: bool = False) -> list[WaitlistEntry]:
         entries = await use_cases.my_entries(info.context, active_only)
         return [WaitlistEntry.from_model(e) for e in entries]
@@ -188,7 +189,9 @@ class Mutation:
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
-        permission_classes=[IsPatient], description="The caller's entries, on every change."
+        permission_classes=[IsPatient],
+        description="The caller's entries, on every change.",
+        metadata=at_most(use_cases.ENTRIES_SHOWN),
     )
     async def my_waitlist(self, info: Info) -> AsyncGenerator[list[WaitlistEntry], None]:
         async for entries in use_cases.my_waitlist_stream(info.context):

@@ -1,7 +1,8 @@
 """Whom a request is charged to, how much, and how the bucket's state is reported.
 
 The requested cost is the query-cost rule's estimate (gualema/query_cost.py) of the operation that
-runs; the actual cost counts the fields of the answer, so a list that came back short is refunded.
+runs, with the request's variables; the actual cost counts the fields of the answer, so a list that
+came back short is refunded.
 The state is reported the way Shopify's Admin API does (`extensions.cost`) and in the IETF
 RateLimit-Policy / RateLimit header fields (decision 163).
 """
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from graphql import (
-    FragmentDefinitionNode,
+    DocumentNode,
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
@@ -23,7 +24,7 @@ from graphql import (
     parse,
 )
 
-from gualema.query_cost import DocumentCosts, operation_cost
+from gualema.query_cost import operation_cost
 from gualema.rate_limits.buckets import BucketPolicy, Buckets, Charge, Day
 from gualema.settings import Settings
 from models.partners import PartnerGrant
@@ -32,13 +33,23 @@ from resolvers.context import Context
 
 @dataclass(frozen=True)
 class OperationFacts:
-    cost: int
-    operation_type: OperationType
+    schema: GraphQLSchema
+    document: DocumentNode
+    operation: OperationDefinitionNode
     root_fields: frozenset[str]
+
+    @property
+    def operation_type(self) -> OperationType:
+        return self.operation.operation
+
+    def cost(self, variables: dict[str, Any] | None) -> int:
+        """Depends on the variables (`first: $n`), so it is computed per request, in linear time."""
+        return max(1, operation_cost(self.schema, self.document, self.operation, variables))
 
 
 class OperationFactsCache:
-    """Cost and root fields per (document text, operation name); bounded, least recently used out."""
+    """The parsed operation and its root fields per (document text, operation name); bounded,
+    least recently used out."""
 
     def __init__(self, schema: GraphQLSchema, max_tokens: int, size: int = 1024) -> None:
         self.schema = schema
@@ -70,14 +81,12 @@ class OperationFactsCache:
         if len(chosen) != 1 or (operation_name is None and len(operations) != 1):
             return None
         operation = chosen[0]
-        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        cost = operation_cost(self.schema, operation, DocumentCosts(self.schema, fragments))
         roots = frozenset(
             selection.name.value  # type: ignore[attr-defined]
             for selection in operation.selection_set.selections
             if selection.kind == "field"
         )
-        return OperationFacts(max(1, cost), operation.operation, roots)
+        return OperationFacts(self.schema, document, operation, roots)
 
 
 def actual_cost(data: Any) -> int:

@@ -8,7 +8,14 @@
 - `work`: the periodic job that runs the queued refunds and closes.
 """
 
-from resolvers.payments.checkout import PaymentStarted, my_orders, open_order, pay_booking, pay_waitlist_entry
+from resolvers.payments.checkout import (
+    ORDERS_SHOWN,
+    PaymentStarted,
+    my_orders,
+    open_order,
+    pay_booking,
+    pay_waitlist_entry,
+)
 from resolvers.payments.closing import close_job, close_lapsed_orders, close_order, lapsed_orders
 from resolvers.payments.gateways import NotificationRejected, configured_providers, gateway
 from resolvers.payments.notifications import apply_trade, handle_notification, record_paid
@@ -23,6 +30,7 @@ from resolvers.payments.refunds import (
 from resolvers.payments.work import job_runner, work
 
 __all__ = [
+    "ORDERS_SHOWN",
     "Mismatch",
     "NotificationRejected",
     "PaymentStarted",

@@ -171,7 +171,12 @@ async def _open_order(
         return winner
 
 
+ORDERS_SHOWN = 20  # one open order per owner at a time: retries after lapses, newest first
+
+
 async def my_orders(context: Context, booking_id: int) -> list[PaymentOrder]:
-    return await PaymentOrder.filter(booking_id=booking_id, account_id=context.viewer.account_id).order_by(
-        "-id"
+    return (
+        await PaymentOrder.filter(booking_id=booking_id, account_id=context.viewer.account_id)
+        .order_by("-id")
+        .limit(ORDERS_SHOWN)
     )

@@ -10,7 +10,10 @@ from strawberry.scalars import JSON
 from models.navigation_map_document import MapDocumentInvalid
 from resolvers.navigation import map_documents
 from schema.errors import Error, InvalidInputError, maps
+from schema.list_bounds import planned
 from schema.permissions import IsAdmin
+
+PLANNED_MAP_PROBLEMS = 100
 
 
 @strawberry.type
@@ -25,7 +28,7 @@ class MapProblem:
 @maps(MapDocumentInvalid)
 @strawberry.type
 class MapDocumentInvalidError(Error):
-    problems: list[MapProblem]
+    problems: list[MapProblem] = strawberry.field(metadata=planned(PLANNED_MAP_PROBLEMS))
 
 
 @strawberry.type

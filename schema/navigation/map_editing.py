@@ -11,8 +11,14 @@ from resolvers.navigation import map_editing
 from resolvers.navigation.map_editing import MapInUse
 from schema.errors import Error, InvalidInputError, NotFoundError, maps
 from schema.ids import parse_id, parse_optional_id, render_id
+from schema.list_bounds import planned
 from schema.navigation.map_types import Building, Floor, MapEdge, MapPoint
 from schema.permissions import IsAdmin
+
+# The map is the hospital's own (decision 211): the size a hospital of ours is planned for.
+PLANNED_BUILDINGS = 20
+PLANNED_POINTS_PER_FLOOR = 500
+PLANNED_EDGES = 1000
 
 
 @maps(MapInUse)
@@ -114,17 +120,23 @@ def _floor_values(input: FloorInput) -> map_editing.FloorValues:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The hospital map: buildings, their floors and points.")
+    @strawberry.field(
+        description="The hospital map: buildings, their floors and points.",
+        metadata=planned(PLANNED_BUILDINGS),
+    )
     async def buildings(self) -> list[Building]:
         return [Building.from_model(b) for b in await map_editing.buildings()]
 
-    @strawberry.field(description="The points of one floor (a whole map is `exportMap`).")
+    @strawberry.field(
+        description="The points of one floor (a whole map is `exportMap`).",
+        metadata=planned(PLANNED_POINTS_PER_FLOOR),
+    )
     async def map_points(self, floor_id: strawberry.ID) -> list[MapPoint]:
         return [
             MapPoint.from_model(p) for p in await map_editing.points_of_floor(parse_id(floor_id, "floorId"))
         ]
 
-    @strawberry.field(permission_classes=[IsAdmin])
+    @strawberry.field(permission_classes=[IsAdmin], metadata=planned(PLANNED_EDGES))
     async def map_edges(self, floor_id: strawberry.ID | None = None) -> list[MapEdge]:
         rows = await map_editing.edges_of_floor(parse_optional_id(floor_id, "floorId"))
         return [MapEdge.from_model(e) for e in rows]

@@ -10,10 +10,14 @@ from models.navigation import PointKind
 from resolvers.loaders import FloorsByBuildingLoader
 from resolvers.navigation import markers
 from schema.ids import render_id
+from schema.list_bounds import planned
 from schema.permissions import IsAdmin
 
 # The domain enums are the GraphQL enums (strawberry.enum registers the class itself).
 strawberry.enum(PointKind, name="MapPointKind")
+
+
+PLANNED_FLOORS_PER_BUILDING = 30
 
 
 @strawberry.type(description="A QR marker as printed: the signed code and the URL the QR encodes.")
@@ -87,7 +91,7 @@ class Building:
     name: str
     sort_order: int
 
-    @strawberry.field
+    @strawberry.field(metadata=planned(PLANNED_FLOORS_PER_BUILDING))
     async def floors(self, info: Info) -> list[Floor]:
         rows = await info.context.loader(FloorsByBuildingLoader).load(int(self.id))
         return [Floor.from_model(f) for f in rows]

@@ -15,11 +15,15 @@ from resolvers.navigation import routing as routes
 from resolvers.navigation.routing import NoVisitToday
 from schema.errors import Error, InvalidInputError, NotFoundError, maps
 from schema.ids import parse_optional_id, render_id
+from schema.list_bounds import planned
 from schema.permissions import IsPatient
 
 # The domain enums are the GraphQL enums (strawberry.enum registers the class itself).
 strawberry.enum(StepAction, name="RouteStepAction")
 strawberry.enum(NoRouteReason, name="NoRouteReason")
+
+
+PLANNED_ROUTE_POINTS = 200
 
 
 @strawberry.type
@@ -52,8 +56,11 @@ class Route:
     walking_seconds: int
     floors_crossed: int
     accessible: bool
-    steps: list[RouteStep]
-    points: list[RoutePoint] = strawberry.field(description="The path, in order, for drawing.")
+    # A path visits each map point once at most: the map's size bounds it.
+    steps: list[RouteStep] = strawberry.field(metadata=planned(PLANNED_ROUTE_POINTS))
+    points: list[RoutePoint] = strawberry.field(
+        description="The path, in order, for drawing.", metadata=planned(PLANNED_ROUTE_POINTS)
+    )
     destination: RoutePoint
 
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from gualema.rate_limits.buckets import BucketPolicy, Day, InProcessBuckets
+from schema.catalogue import PLANNED_TOP_DEPARTMENTS
 from tests import factories
 from tests.http.conftest import ClientFactory
 from tests.partners.conftest import DEPARTMENTS, PartnerDesk, document_id, new_application
@@ -79,14 +80,15 @@ async def test_a_partner_sees_its_cost_and_bucket_in_extensions_and_headers(
 
     cost = response.json()["extensions"]["cost"]
     departments = len(response.json()["data"]["departments"])
-    assert cost["requestedQueryCost"] == 1 + 20 * 2  # a list without `first` counts 20 items
+    # `departments` counts the departments a hospital of ours is planned for (decision 211)
+    assert cost["requestedQueryCost"] == 1 + PLANNED_TOP_DEPARTMENTS * 2
     assert cost["actualQueryCost"] == 1 + departments * 2
     assert cost["throttleStatus"] == {
         "maximumAvailable": 500,
         "currentlyAvailable": cost["throttleStatus"]["currentlyAvailable"],
         "restoreRate": 5,
     }
-    assert 500 - 41 <= cost["throttleStatus"]["currentlyAvailable"] <= 500
+    assert 500 - (1 + PLANNED_TOP_DEPARTMENTS * 2) <= cost["throttleStatus"]["currentlyAvailable"] <= 500
     assert response.headers["ratelimit-policy"] == '"cost";q=500;w=100'
     assert response.headers["ratelimit"].startswith('"cost";r=')
 
@@ -98,7 +100,7 @@ async def test_an_exhausted_key_gets_a_typed_429_with_retry_after(
     await desk.manifest(app, DEPARTMENTS)
     partner = await desk.key(app, bucketCapacity=100, restoreRate=1)
     for _ in range(5):
-        await factories.department()  # each answer then costs at least 11 of the 41 charged
+        await factories.department()  # each answer then costs at least 11 of the 61 charged
     request = {"documentId": document_id(DEPARTMENTS)}
 
     answers = [await http.post("/graphql", json=request, headers=partner.headers) for _ in range(40)]
@@ -109,7 +111,7 @@ async def test_an_exhausted_key_gets_a_typed_429_with_retry_after(
     error = refused.json()["errors"][0]
     assert error["extensions"]["code"] == "THROTTLED"
     assert error["message"].startswith("请求过于频繁")
-    assert refused.json()["extensions"]["cost"]["requestedQueryCost"] == 41
+    assert refused.json()["extensions"]["cost"]["requestedQueryCost"] == 1 + PLANNED_TOP_DEPARTMENTS * 2
     assert refused.headers["ratelimit-policy"] == '"cost";q=100;w=100'
 
 
