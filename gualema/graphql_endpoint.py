@@ -63,6 +63,7 @@ from gualema.settings import Settings
 from gualema.shared_redis import shared_redis
 from models.access_tokens import InvalidToken
 from models.clock import utcnow
+from models.department_scope import EVERY_DEPARTMENT, scope_of
 from resolvers.context import Context
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -204,8 +205,12 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     async def _run_persisted(self, request: Request) -> Response:
         partner = await partner_of(request.headers, self.settings.revocation_refresh_seconds)
         request.state.partner = partner
+        scope = await scope_of(partner.department_ids) if partner is not None else EVERY_DEPARTMENT
+        request.state.departments = scope
         payload = getattr(request.state, "graphql_payload", None)
-        resolved = await self.persisted.resolve(payload, partner) if payload is not None else _NOT_PERSISTED
+        resolved = (
+            await self.persisted.resolve(payload, partner, scope) if payload is not None else _NOT_PERSISTED
+        )
         request.state.persisted = resolved
         key = answer_key(request, resolved.query) if resolved.by_reference and resolved.query else None
         stored = self.public_answers.get(key) if key is not None else None
@@ -418,6 +423,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         context = Context(request=request, response=response, settings=self.settings)
         if isinstance(request, Request):
             context.partner = getattr(request.state, "partner", None)
+            context.departments = getattr(request.state, "departments", EVERY_DEPARTMENT)
             if context.partner is None:  # with a key, `Authorization` may carry the key itself
                 context.viewer = await viewer_from_authorization(
                     request.headers.get("authorization"), self.settings

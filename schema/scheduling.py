@@ -315,7 +315,7 @@ class UpdateScheduleInput:
 class Query:
     @strawberry.field(description="A session with its slots; public, like the hospital's notice board.")
     async def schedule(self, info: Info, id: strawberry.ID) -> Schedule | None:
-        row = await use_cases.find_schedule(parse_id(id))
+        row = await use_cases.find_schedule(info.context, parse_id(id))
         return Schedule.from_model(row) if row else None
 
     @strawberry.field(description="Sessions of a department (or a doctor) in a date range, with live counts.")
