@@ -47,7 +47,8 @@ from gualema.persisted_queries import (
     is_persisted_request,
 )
 from gualema.public_cache import PUBLIC_ROOT_FIELDS, PublicAnswers, answer_key, revalidated
-from gualema.rate_limits.buckets import InProcessBuckets, RedisBuckets
+from gualema.rate_limits.buckets import Buckets, InProcessBuckets, RedisBuckets
+from gualema.rate_limits.fallback import FallbackBuckets
 from gualema.rate_limits.limiter import (
     THROTTLED_MESSAGES,
     OperationFacts,
@@ -57,6 +58,7 @@ from gualema.rate_limits.limiter import (
     Throttled,
     actual_cost,
     cost_report,
+    policy_of,
     rate_limit_headers,
 )
 from gualema.settings import Settings
@@ -144,7 +146,15 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             enforce=settings.trusted_documents == "enforce",
             refresh_seconds=settings.revocation_refresh_seconds,
         )
-        buckets = RedisBuckets(redis, settings.redis_prefix) if redis else InProcessBuckets()
+        buckets: Buckets = (
+            FallbackBuckets(
+                RedisBuckets(redis, settings.redis_prefix),
+                settings.rate_limit_processes,
+                settings.rate_limit_redis_retry_seconds,
+            )
+            if redis
+            else InProcessBuckets()
+        )
         self.rate_limiter = RateLimiter(settings, buckets)
         self.public_answers = PublicAnswers(settings.public_max_age_seconds)
         graphql_schema = schema._schema  # type: ignore[attr-defined]
@@ -363,17 +373,18 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         allowed: set[OperationType],
     ) -> ExecutionResult:
         """Charge the estimate up front, execute, refund what the answer did not use (decision 163)."""
-        await self.rate_limiter.charge(subject, facts.cost, utcnow())
+        charge = await self.rate_limiter.charge(subject, facts.cost, utcnow())
         try:
             result = await self._execute(request_adapter, context, None, request_data, query, allowed)
         except BaseException:
-            await self.rate_limiter.settle(subject, facts.cost, 0)
+            await self.rate_limiter.settle(subject, charge, facts.cost, 0)
             raise
         actual = min(facts.cost, actual_cost(result.data))
-        available = await self.rate_limiter.settle(subject, facts.cost, actual)
-        sub_response.headers.update(rate_limit_headers(subject.policy, available))
+        available = await self.rate_limiter.settle(subject, charge, facts.cost, actual)
+        policy = policy_of(subject, charge)
+        sub_response.headers.update(rate_limit_headers(policy, available))
         if execution_outcome(result) == "executed":  # refused documents cost nothing and say nothing
-            report = cost_report(facts.cost, actual, available, subject.policy)
+            report = cost_report(facts.cost, actual, available, policy)
             result.extensions = {**(result.extensions or {}), "cost": report}
         return result
 

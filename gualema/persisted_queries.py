@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
+from gualema.shared_redis import REDIS_UNREACHABLE
 from models import partners
 from models.department_scope import DepartmentScope
 from models.partners import DOCUMENT_ID, PartnerGrant
@@ -67,14 +68,23 @@ class RedisDocuments:
 
     async def get(self, sha256_hash: str) -> str | None:
         key = f"{self.prefix}:apq:{sha256_hash}"
-        text = await self.redis.get(key)
+        try:
+            text = await self.redis.get(key)
+            if text is not None:
+                await self.redis.expire(key, self.ttl_seconds)  # a document in use stays
+        except REDIS_UNREACHABLE as exc:
+            # A miss: Apollo's link resends the text, so an outage costs bytes, not answers.
+            log.warning("persisted queries: Redis unreachable (%s); answering a miss", type(exc).__name__)
+            return None
         if text is None:
             return None
-        await self.redis.expire(key, self.ttl_seconds)  # a document in use stays
         return text.decode() if isinstance(text, bytes) else str(text)
 
     async def put(self, sha256_hash: str, text: str) -> None:
-        await self.redis.set(f"{self.prefix}:apq:{sha256_hash}", text, ex=self.ttl_seconds)
+        try:
+            await self.redis.set(f"{self.prefix}:apq:{sha256_hash}", text, ex=self.ttl_seconds)
+        except REDIS_UNREACHABLE as exc:
+            log.warning("persisted queries: Redis unreachable (%s); not stored", type(exc).__name__)
 
 
 class Refused(Exception):

@@ -269,6 +269,10 @@ class Settings(BaseSettings):
     partner_restore_rate: int = Field(default=500, ge=1)
     partner_max_concurrent: int | None = Field(default=10, ge=1)
     partner_daily_quota: int | None = Field(default=500_000, ge=1)
+    # Server processes sharing the limits through Redis: while Redis is unreachable each process keeps
+    # 1/N of every bucket in memory, and tries Redis again every `retry` seconds (decision 222).
+    rate_limit_processes: int = Field(default=1, ge=1, le=1024)
+    rate_limit_redis_retry_seconds: float = Field(default=5.0, ge=0, le=300)
     public_max_age_seconds: int = Field(default=10, ge=0, le=3600)  # persisted GETs of public data
     public_stale_seconds: int = Field(default=60, ge=0, le=86400)  # stale-while-revalidate
 

@@ -145,13 +145,19 @@ class RateLimiter:
         cost = min(requested, subject.policy.capacity)
         charge = await self.buckets.charge(subject.name, cost, subject.policy, self.today(now))
         if not charge.allowed:
-            report = cost_report(requested, None, charge.available, subject.policy)
-            raise Throttled(charge, report, rate_limit_headers(subject.policy, charge.available))
+            policy = policy_of(subject, charge)
+            report = cost_report(requested, None, charge.available, policy)
+            raise Throttled(charge, report, rate_limit_headers(policy, charge.available))
         return charge
 
-    async def settle(self, subject: Subject, requested: int, actual: int) -> int:
+    async def settle(self, subject: Subject, charge: Charge, requested: int, actual: int) -> int:
         charged = min(requested, subject.policy.capacity)
-        return await self.buckets.settle(subject.name, max(0, charged - actual), subject.policy)
+        return await self.buckets.settle(subject.name, max(0, charged - actual), subject.policy, charge)
+
+
+def policy_of(subject: Subject, charge: Charge) -> BucketPolicy:
+    """The bucket the charge was taken from: the subject's, or this process's share of it."""
+    return charge.share or subject.policy
 
 
 def cost_report(requested: int, actual: int | None, available: int, policy: BucketPolicy) -> dict[str, Any]:
