@@ -50,7 +50,6 @@ from gualema.public_cache import PUBLIC_ROOT_FIELDS, PublicAnswers, answer_key, 
 from gualema.rate_limits.buckets import Buckets, InProcessBuckets, RedisBuckets
 from gualema.rate_limits.fallback import FallbackBuckets
 from gualema.rate_limits.limiter import (
-    THROTTLED_MESSAGES,
     OperationFacts,
     OperationFactsCache,
     RateLimiter,
@@ -60,6 +59,7 @@ from gualema.rate_limits.limiter import (
     cost_report,
     policy_of,
     rate_limit_headers,
+    throttled_error,
 )
 from gualema.settings import Settings
 from gualema.shared_redis import shared_redis
@@ -240,19 +240,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return response
 
     def _throttled(self, request: Request, exc: Throttled) -> Response:
-        body = {
-            "errors": [
-                {
-                    "message": THROTTLED_MESSAGES.get(exc.charge.limit, THROTTLED_MESSAGES["cost"]),
-                    "extensions": {
-                        "code": "THROTTLED",
-                        "limit": exc.charge.limit,
-                        "retryAfter": exc.charge.retry_after,
-                    },
-                }
-            ],
-            "extensions": {"cost": exc.report},
-        }
+        body = {"errors": [throttled_error(exc)], "extensions": {"cost": exc.report}}
         headers = {**exc.headers, "Retry-After": str(max(1, exc.charge.retry_after))}
         return JSONResponse(body, status_code=429, media_type=_media_type(request), headers=headers)
 
@@ -341,24 +329,29 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         query = resolved.query or request_data.query
         subject = self.rate_limiter.subject_of(context, context.partner)
         get_by_reference = resolved.by_reference and request_adapter.method == "GET"
-        facts = (
-            self.operation_facts.get(query, request_data.operation_name)
-            if query and (subject is not None or get_by_reference)
-            else None
+        facts = self.operation_facts.get(query, request_data.operation_name) if query else None
+        cacheable = (
+            get_by_reference
+            and facts is not None
+            and facts.root_fields <= PUBLIC_ROOT_FIELDS
+            and not context.viewer.is_authenticated
         )
-        if subject is None or facts is None:
+        if facts is None:  # it does not parse or names no operation: execution says so, at no cost
             result = await self._execute(request_adapter, context, root_value, request_data, query, allowed)
         else:
             result = await self._charged(
-                subject, facts, sub_response, request_adapter, context, request_data, query, allowed
+                subject,
+                facts,
+                sub_response,
+                request_adapter,
+                context,
+                request_data,
+                query,
+                allowed,
+                cacheable,
             )
-        if (
-            get_by_reference
-            and facts is not None
-            and not result.errors
-            and not context.viewer.is_authenticated
-        ):
-            request.state.public = facts.root_fields <= PUBLIC_ROOT_FIELDS
+        if cacheable and not result.errors:
+            request.state.public = True
         return result
 
     async def _charged(
@@ -371,8 +364,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         request_data: GraphQLRequestData,
         query: str | None,
         allowed: set[OperationType],
+        cacheable: bool,
     ) -> ExecutionResult:
-        """Charge the estimate up front, execute, refund what the answer did not use (decision 163)."""
+        """Charge the estimate up front, execute, refund what the answer did not use (decision 163).
+        A cacheable answer reports its cost in the headers only: its body, hence its ETag, must not
+        change with the bucket (decision 221)."""
         charge = await self.rate_limiter.charge(subject, facts.cost, utcnow())
         try:
             result = await self._execute(request_adapter, context, None, request_data, query, allowed)
@@ -383,7 +379,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         available = await self.rate_limiter.settle(subject, charge, facts.cost, actual)
         policy = policy_of(subject, charge)
         sub_response.headers.update(rate_limit_headers(policy, available))
-        if execution_outcome(result) == "executed":  # refused documents cost nothing and say nothing
+        if execution_outcome(result) == "executed" and not cacheable:  # refusals cost and say nothing
             report = cost_report(facts.cost, actual, available, policy)
             result.extensions = {**(result.extensions or {}), "cost": report}
         return result

@@ -104,6 +104,19 @@ THROTTLED_MESSAGES = {
 }
 
 
+def throttled_error(exc: Throttled) -> dict[str, Any]:
+    """The one GraphQL error of a refusal, over HTTP (with 429) and over WebSocket alike."""
+    return {
+        "message": THROTTLED_MESSAGES.get(exc.charge.limit, THROTTLED_MESSAGES["cost"]),
+        "extensions": {
+            "code": "THROTTLED",
+            "limit": exc.charge.limit,
+            "retryAfter": exc.charge.retry_after,
+            "cost": exc.report,
+        },
+    }
+
+
 @dataclass(frozen=True)
 class Subject:
     name: str  # "key:7", "account:42"
@@ -115,7 +128,8 @@ class RateLimiter:
         self.settings = settings
         self.buckets = buckets
 
-    def subject_of(self, context: Context, partner: PartnerGrant | None) -> Subject | None:
+    def subject_of(self, context: Context, partner: PartnerGrant | None) -> Subject:
+        """A key, else an account, else the client's address (decision 221)."""
         s = self.settings
         if partner is not None:
             policy = BucketPolicy(
@@ -133,7 +147,13 @@ class RateLimiter:
                 daily_quota=s.account_daily_quota,
             )
             return Subject(f"account:{context.viewer.account_id}", policy)
-        return None
+        policy = BucketPolicy(
+            capacity=s.anonymous_bucket_capacity,
+            restore_rate=s.anonymous_restore_rate,
+            max_concurrent=s.anonymous_max_concurrent,
+            daily_quota=s.anonymous_daily_quota,
+        )
+        return Subject(f"address:{context.client_ip}", policy)
 
     def today(self, now: datetime) -> Day:
         local = now.astimezone(self.settings.tz)
