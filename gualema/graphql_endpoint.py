@@ -19,7 +19,8 @@ from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
-from starlette.requests import Request
+from starlette.datastructures import Headers
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -63,6 +64,7 @@ from gualema.rate_limits.limiter import (
 )
 from gualema.settings import Settings
 from gualema.shared_redis import shared_redis
+from gualema.websocket_limits import LegacyWSHandler, TransportWSHandler
 from models.access_tokens import InvalidToken
 from models.clock import utcnow
 from models.department_scope import EVERY_DEPARTMENT, scope_of
@@ -118,7 +120,18 @@ class SharedEventEncodings:
         return text
 
 
+def websocket_headers(websocket: HTTPConnection | None, params: dict[str, Any]) -> Headers:
+    """The upgrade request's headers with the connection params over them: browsers cannot set
+    headers on a WebSocket, so a key may come as `X-Api-Key` in connectionParams."""
+    merged = dict(websocket.headers) if websocket is not None else {}
+    merged.update({name.lower(): value for name, value in params.items() if isinstance(value, str)})
+    return Headers(headers=merged)
+
+
 class GraphQLEndpoint(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
     def __init__(self, schema: BaseSchema, settings: Settings) -> None:
         protocols = [GRAPHQL_TRANSPORT_WS_PROTOCOL]
         if settings.legacy_graphql_ws:
@@ -439,20 +452,46 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     async def on_ws_connect(self, context: Context) -> Any:
         params = context.connection_params or {}
+        websocket = context.request
         try:
-            context.viewer = await viewer_from_authorization(
-                params.get("Authorization") or params.get("authorization"), self.settings
+            context.partner = await partner_of(
+                websocket_headers(websocket, params), self.settings.revocation_refresh_seconds
             )
-        except InvalidToken:
-            raise ConnectionRejectionError({"message": "invalid or expired token"}) from None
-        if isinstance(context.request, WebSocket):
+        except Refused:
+            raise ConnectionRejectionError({"message": "invalid or revoked API key"}) from None
+        if context.partner is not None:  # as over HTTP, a key's request is anonymous, within its scope
+            context.departments = await scope_of(context.partner.department_ids)
+        else:
+            try:
+                context.viewer = await viewer_from_authorization(
+                    params.get("Authorization") or params.get("authorization"), self.settings
+                )
+            except InvalidToken:
+                raise ConnectionRejectionError({"message": "invalid or expired token"}) from None
+        await self._charge_once(context, self.settings.ws_connect_cost)  # Throttled: closed with 1013
+        if isinstance(websocket, WebSocket):
             session_watch.watch(
-                context.request,
+                websocket,
                 context.viewer,
                 check_seconds=self.settings.ws_session_check_seconds,
                 refresh_seconds=self.settings.revocation_refresh_seconds,
             )
         return UNSET  # a bare connection_ack, without `"payload": null`
+
+    async def charge_operation(self, context: Context, query: object, operation_name: object) -> None:
+        """An operation subscribed on a WebSocket pays its estimate once, up front (websocket_limits)."""
+        facts = (
+            self.operation_facts.get(query, operation_name if isinstance(operation_name, str) else None)
+            if isinstance(query, str)
+            else None
+        )
+        await self._charge_once(context, facts.cost if facts is not None else 1)
+
+    async def _charge_once(self, context: Context, cost: int) -> None:
+        subject = self.rate_limiter.subject_of(context, context.partner)
+        charge = await self.rate_limiter.charge(subject, cost, utcnow())
+        # Nothing is refunded (a subscription has no end to measure); settling frees the concurrency slot.
+        await self.rate_limiter.settle(subject, charge, cost, cost)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         outcome = execution_outcome(result)

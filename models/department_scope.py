@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from tortoise.expressions import Q
 from tortoise.models import Model
@@ -38,8 +38,9 @@ class DepartmentScope:
         """Rows of a department in scope, and rows of no department (they concern the whole hospital)."""
         if self.department_ids is None:
             return query
-        ids = sorted(self.department_ids)
-        return query.filter(Q(**{f"{column}__isnull": True}) | Q(**{f"{column}__in": ids}))
+        hospital_wide: dict[str, Any] = {f"{column}__isnull": True}
+        in_scope: dict[str, Any] = {f"{column}__in": sorted(self.department_ids)}
+        return query.filter(Q(**hospital_wide) | Q(**in_scope))
 
 
 EVERY_DEPARTMENT = DepartmentScope()
@@ -51,5 +52,7 @@ async def scope_of(granted: Iterable[int]) -> DepartmentScope:
     ids = set(granted)
     if not ids:
         return EVERY_DEPARTMENT
-    children = await Department.filter(parent_id__in=sorted(ids)).values_list("id", flat=True)
-    return DepartmentScope(frozenset(ids | {int(child) for child in children}))  # type: ignore[arg-type]
+    children = cast(
+        "list[int]", await Department.filter(parent_id__in=sorted(ids)).values_list("id", flat=True)
+    )
+    return DepartmentScope(frozenset(ids | set(children)))
