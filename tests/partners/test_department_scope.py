@@ -67,11 +67,15 @@ async def hospital_of_three_departments() -> Hospital:
 
 
 async def run(
-    http: httpx.AsyncClient, partner: Partner, body: str, status: int = 200, **variables: Any
+    http: httpx.AsyncClient,
+    partner: Partner,
+    body: str,
+    variables: dict[str, str] | None = None,
+    status: int = 200,
 ) -> dict[str, Any]:
     response = await http.post(
         "/graphql",
-        json={"documentId": document_id(body), "variables": variables},
+        json={"documentId": document_id(body), "variables": variables or {}},
         headers={**partner.headers, "Accept-Language": "en"},
     )
     assert response.status_code == status, response.text
@@ -79,8 +83,8 @@ async def run(
     return answer
 
 
-async def data(http: httpx.AsyncClient, partner: Partner, body: str, **variables: Any) -> dict[str, Any]:
-    answer = await run(http, partner, body, **variables)
+async def data(http: httpx.AsyncClient, partner: Partner, body: str, **variables: str) -> dict[str, Any]:
+    answer = await run(http, partner, body, variables)
     assert "errors" not in answer, answer
     result: dict[str, Any] = answer["data"]
     return result
@@ -170,7 +174,7 @@ async def test_a_variable_naming_a_sub_department_of_the_scope_is_let_through(
     partner = await scoped_key(desk, hospital.a)
 
     doctors_of_a1 = await data(http, partner, DOCTORS, departmentId=str(hospital.a1.id))
-    refused = await run(http, partner, DOCTORS, 403, departmentId=str(hospital.b.id))
+    refused = await run(http, partner, DOCTORS, {"departmentId": str(hospital.b.id)}, status=403)
 
     assert {d["id"] for d in doctors_of_a1["doctors"]} == doctor_ids(hospital, "a1")
     assert refused["errors"][0]["extensions"]["code"] == "DEPARTMENT_NOT_ALLOWED"
@@ -195,7 +199,7 @@ async def test_bookings_and_statistics_are_closed_to_every_key(
     day = hospital.sessions["a"].date.isoformat()
 
     bookings = await run(http, partner, BOOKINGS)
-    kpis = await run(http, partner, KPIS, **{"from": day, "to": day})
+    kpis = await run(http, partner, KPIS, {"from": day, "to": day})
 
     assert bookings["data"] is None
     assert bookings["errors"][0]["extensions"]["code"] == "FORBIDDEN"
