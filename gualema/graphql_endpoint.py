@@ -15,11 +15,12 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
-from starlette.requests import Request
+from starlette.datastructures import Headers
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -47,21 +48,25 @@ from gualema.persisted_queries import (
     is_persisted_request,
 )
 from gualema.public_cache import PUBLIC_ROOT_FIELDS, PublicAnswers, answer_key, revalidated
-from gualema.rate_limits.buckets import InProcessBuckets, RedisBuckets
+from gualema.rate_limits.buckets import Buckets, InProcessBuckets, RedisBuckets
+from gualema.rate_limits.fallback import FallbackBuckets
 from gualema.rate_limits.limiter import (
-    THROTTLED_MESSAGES,
     OperationFactsCache,
     RateLimiter,
     Subject,
     Throttled,
     actual_cost,
     cost_report,
+    policy_of,
     rate_limit_headers,
+    throttled_error,
 )
 from gualema.settings import Settings
 from gualema.shared_redis import shared_redis
+from gualema.websocket_limits import LegacyWSHandler, TransportWSHandler
 from models.access_tokens import InvalidToken
 from models.clock import utcnow
+from models.department_scope import EVERY_DEPARTMENT, scope_of
 from resolvers.context import Context
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -114,7 +119,18 @@ class SharedEventEncodings:
         return text
 
 
+def websocket_headers(websocket: HTTPConnection | None, params: dict[str, Any]) -> Headers:
+    """The upgrade request's headers with the connection params over them: browsers cannot set
+    headers on a WebSocket, so a key may come as `X-Api-Key` in connectionParams."""
+    merged = dict(websocket.headers) if websocket is not None else {}
+    merged.update({name.lower(): value for name, value in params.items() if isinstance(value, str)})
+    return Headers(headers=merged)
+
+
 class GraphQLEndpoint(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
     def __init__(self, schema: BaseSchema, settings: Settings) -> None:
         protocols = [GRAPHQL_TRANSPORT_WS_PROTOCOL]
         if settings.legacy_graphql_ws:
@@ -142,7 +158,15 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             enforce=settings.trusted_documents == "enforce",
             refresh_seconds=settings.revocation_refresh_seconds,
         )
-        buckets = RedisBuckets(redis, settings.redis_prefix) if redis else InProcessBuckets()
+        buckets: Buckets = (
+            FallbackBuckets(
+                RedisBuckets(redis, settings.redis_prefix),
+                settings.rate_limit_processes,
+                settings.rate_limit_redis_retry_seconds,
+            )
+            if redis
+            else InProcessBuckets()
+        )
         self.rate_limiter = RateLimiter(settings, buckets)
         self.public_answers = PublicAnswers(settings.public_max_age_seconds)
         graphql_schema = schema._schema  # type: ignore[attr-defined]
@@ -204,8 +228,12 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     async def _run_persisted(self, request: Request) -> Response:
         partner = await partner_of(request.headers, self.settings.revocation_refresh_seconds)
         request.state.partner = partner
+        scope = await scope_of(partner.department_ids) if partner is not None else EVERY_DEPARTMENT
+        request.state.departments = scope
         payload = getattr(request.state, "graphql_payload", None)
-        resolved = await self.persisted.resolve(payload, partner) if payload is not None else _NOT_PERSISTED
+        resolved = (
+            await self.persisted.resolve(payload, partner, scope) if payload is not None else _NOT_PERSISTED
+        )
         request.state.persisted = resolved
         key = answer_key(request, resolved.query) if resolved.by_reference and resolved.query else None
         stored = self.public_answers.get(key) if key is not None else None
@@ -225,19 +253,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return response
 
     def _throttled(self, request: Request, exc: Throttled) -> Response:
-        body = {
-            "errors": [
-                {
-                    "message": THROTTLED_MESSAGES.get(exc.charge.limit, THROTTLED_MESSAGES["cost"]),
-                    "extensions": {
-                        "code": "THROTTLED",
-                        "limit": exc.charge.limit,
-                        "retryAfter": exc.charge.retry_after,
-                    },
-                }
-            ],
-            "extensions": {"cost": exc.report},
-        }
+        body = {"errors": [throttled_error(exc)], "extensions": {"cost": exc.report}}
         headers = {**exc.headers, "Retry-After": str(max(1, exc.charge.retry_after))}
         return JSONResponse(body, status_code=429, media_type=_media_type(request), headers=headers)
 
@@ -326,26 +342,32 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         query = resolved.query or request_data.query
         subject = self.rate_limiter.subject_of(context, context.partner)
         get_by_reference = resolved.by_reference and request_adapter.method == "GET"
-        facts = (
-            self.operation_facts.get(query, request_data.operation_name)
-            if query and (subject is not None or get_by_reference)
-            else None
+        facts = self.operation_facts.get(query, request_data.operation_name) if query else None
+        cacheable = (
+            get_by_reference
+            and facts is not None
+            and facts.root_fields <= PUBLIC_ROOT_FIELDS
+            and not context.viewer.is_authenticated
         )
         requested = facts.cost(request_data.variables) if facts is not None else 0
-        if subject is None or facts is None or requested > self.max_query_cost:
-            # Too costly: refused before execution (RefuseCostlyOperations), so nothing to charge.
+        if facts is None or requested > self.max_query_cost:
+            # It does not parse, names no operation, or is too costly: execution refuses it before any
+            # resolver runs (RefuseCostlyOperations), so there is nothing to charge.
             result = await self._execute(request_adapter, context, root_value, request_data, query, allowed)
         else:
             result = await self._charged(
-                subject, requested, sub_response, request_adapter, context, request_data, query, allowed
+                subject,
+                requested,
+                sub_response,
+                request_adapter,
+                context,
+                request_data,
+                query,
+                allowed,
+                cacheable,
             )
-        if (
-            get_by_reference
-            and facts is not None
-            and not result.errors
-            and not context.viewer.is_authenticated
-        ):
-            request.state.public = facts.root_fields <= PUBLIC_ROOT_FIELDS
+        if cacheable and not result.errors:
+            request.state.public = True
         return result
 
     async def _charged(
@@ -358,19 +380,23 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         request_data: GraphQLRequestData,
         query: str | None,
         allowed: set[OperationType],
+        cacheable: bool,
     ) -> ExecutionResult:
-        """Charge the estimate up front, execute, refund what the answer did not use (decision 163)."""
-        await self.rate_limiter.charge(subject, requested, utcnow())
+        """Charge the estimate up front, execute, refund what the answer did not use (decision 163).
+        A cacheable answer reports its cost in the headers only: its body, hence its ETag, must not
+        change with the bucket (decision 221)."""
+        charge = await self.rate_limiter.charge(subject, requested, utcnow())
         try:
             result = await self._execute(request_adapter, context, None, request_data, query, allowed)
         except BaseException:
-            await self.rate_limiter.settle(subject, requested, 0)
+            await self.rate_limiter.settle(subject, charge, requested, 0)
             raise
         actual = min(requested, actual_cost(result.data))
-        available = await self.rate_limiter.settle(subject, requested, actual)
-        sub_response.headers.update(rate_limit_headers(subject.policy, available))
-        if execution_outcome(result) == "executed":  # refused documents cost nothing and say nothing
-            report = cost_report(requested, actual, available, subject.policy)
+        available = await self.rate_limiter.settle(subject, charge, requested, actual)
+        policy = policy_of(subject, charge)
+        sub_response.headers.update(rate_limit_headers(policy, available))
+        if execution_outcome(result) == "executed" and not cacheable:  # refusals cost and say nothing
+            report = cost_report(requested, actual, available, policy)
             result.extensions = {**(result.extensions or {}), "cost": report}
         return result
 
@@ -420,6 +446,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         context = Context(request=request, response=response, settings=self.settings)
         if isinstance(request, Request):
             context.partner = getattr(request.state, "partner", None)
+            context.departments = getattr(request.state, "departments", EVERY_DEPARTMENT)
             if context.partner is None:  # with a key, `Authorization` may carry the key itself
                 context.viewer = await viewer_from_authorization(
                     request.headers.get("authorization"), self.settings
@@ -428,20 +455,50 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     async def on_ws_connect(self, context: Context) -> Any:
         params = context.connection_params or {}
+        websocket = context.request
         try:
-            context.viewer = await viewer_from_authorization(
-                params.get("Authorization") or params.get("authorization"), self.settings
+            context.partner = await partner_of(
+                websocket_headers(websocket, params), self.settings.revocation_refresh_seconds
             )
-        except InvalidToken:
-            raise ConnectionRejectionError({"message": "invalid or expired token"}) from None
-        if isinstance(context.request, WebSocket):
+        except Refused:
+            raise ConnectionRejectionError({"message": "invalid or revoked API key"}) from None
+        if context.partner is not None:  # as over HTTP, a key's request is anonymous, within its scope
+            context.departments = await scope_of(context.partner.department_ids)
+        else:
+            try:
+                context.viewer = await viewer_from_authorization(
+                    params.get("Authorization") or params.get("authorization"), self.settings
+                )
+            except InvalidToken:
+                raise ConnectionRejectionError({"message": "invalid or expired token"}) from None
+        await self._charge_once(context, self.settings.ws_connect_cost)  # Throttled: closed with 1013
+        if isinstance(websocket, WebSocket):
             session_watch.watch(
-                context.request,
+                websocket,
                 context.viewer,
                 check_seconds=self.settings.ws_session_check_seconds,
                 refresh_seconds=self.settings.revocation_refresh_seconds,
             )
         return UNSET  # a bare connection_ack, without `"payload": null`
+
+    async def charge_operation(
+        self, context: Context, query: object, operation_name: object, variables: object
+    ) -> None:
+        """An operation subscribed on a WebSocket pays its estimate once, up front (websocket_limits)."""
+        facts = (
+            self.operation_facts.get(query, operation_name if isinstance(operation_name, str) else None)
+            if isinstance(query, str)
+            else None
+        )
+        given = cast("dict[str, Any]", variables) if isinstance(variables, dict) else None
+        requested = facts.cost(given) if facts is not None else 1
+        await self._charge_once(context, min(requested, self.max_query_cost))
+
+    async def _charge_once(self, context: Context, cost: int) -> None:
+        subject = self.rate_limiter.subject_of(context, context.partner)
+        charge = await self.rate_limiter.charge(subject, cost, utcnow())
+        # Nothing is refunded (a subscription has no end to measure); settling frees the concurrency slot.
+        await self.rate_limiter.settle(subject, charge, cost, cost)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         outcome = execution_outcome(result)

@@ -144,6 +144,11 @@ ANSWERS = Counter(
 PAYMENT_NOTIFICATIONS = Counter(
     "gualema_payment_notifications_total", "Payment provider notifications by provider and HTTP status."
 )
+RATE_LIMIT_FALLBACKS = Counter(
+    "gualema_rate_limit_fallbacks_total",
+    "Requests charged to this process's share of a bucket because Redis was unreachable.",
+)
+RATE_LIMIT_DEGRADED = [0]  # 1 while this process keeps rate limits in memory (Redis unreachable)
 OPEN_WEBSOCKETS = [0]
 OPEN_SUBSCRIPTIONS = [0]
 _operation_names: set[str] = set()
@@ -341,6 +346,10 @@ async def _subscriptions() -> list[GaugeSample]:
     return [GaugeSample(OPEN_SUBSCRIPTIONS[0])]
 
 
+async def _rate_limits_degraded() -> list[GaugeSample]:
+    return [GaugeSample(RATE_LIMIT_DEGRADED[0])]
+
+
 GAUGES = [
     Gauge("gualema_queue_waiting", "Patients waiting per room.", _queue_lengths),
     Gauge("gualema_subscriptions_open", "Running GraphQL subscriptions in this process.", _subscriptions),
@@ -354,12 +363,17 @@ GAUGES = [
     Gauge("gualema_jobs", "Durable jobs by state (due, scheduled, failed).", _job_backlog),
     Gauge("gualema_database_connections", "Database pool connections (size, in_use, max).", _database_pool),
     Gauge("gualema_process_memory_bytes", "Memory of this server process.", _memory),
+    Gauge(
+        "gualema_rate_limit_degraded",
+        "1 while this process keeps rate limits in memory because Redis is unreachable.",
+        _rate_limits_degraded,
+    ),
 ]
 
 
 async def exposition() -> str:
     lines: list[str] = []
-    for metric in (OPERATIONS, ANSWERS, PAYMENT_NOTIFICATIONS):
+    for metric in (OPERATIONS, ANSWERS, PAYMENT_NOTIFICATIONS, RATE_LIMIT_FALLBACKS):
         lines += metric.render()
     lines += LATENCY.render()
     for gauge in GAUGES:

@@ -23,7 +23,9 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
+from gualema.shared_redis import REDIS_UNREACHABLE
 from models import partners
+from models.department_scope import DepartmentScope
 from models.partners import DOCUMENT_ID, PartnerGrant
 
 log = logging.getLogger("gualema.persisted_queries")
@@ -66,14 +68,23 @@ class RedisDocuments:
 
     async def get(self, sha256_hash: str) -> str | None:
         key = f"{self.prefix}:apq:{sha256_hash}"
-        text = await self.redis.get(key)
+        try:
+            text = await self.redis.get(key)
+            if text is not None:
+                await self.redis.expire(key, self.ttl_seconds)  # a document in use stays
+        except REDIS_UNREACHABLE as exc:
+            # A miss: Apollo's link resends the text, so an outage costs bytes, not answers.
+            log.warning("persisted queries: Redis unreachable (%s); answering a miss", type(exc).__name__)
+            return None
         if text is None:
             return None
-        await self.redis.expire(key, self.ttl_seconds)  # a document in use stays
         return text.decode() if isinstance(text, bytes) else str(text)
 
     async def put(self, sha256_hash: str, text: str) -> None:
-        await self.redis.set(f"{self.prefix}:apq:{sha256_hash}", text, ex=self.ttl_seconds)
+        try:
+            await self.redis.set(f"{self.prefix}:apq:{sha256_hash}", text, ex=self.ttl_seconds)
+        except REDIS_UNREACHABLE as exc:
+            log.warning("persisted queries: Redis unreachable (%s); not stored", type(exc).__name__)
 
 
 class Refused(Exception):
@@ -122,16 +133,18 @@ class PersistedQueries:
         self.enforce = enforce
         self.refresh_seconds = refresh_seconds
 
-    async def resolve(self, payload: dict[str, Any], partner: PartnerGrant | None) -> Resolved:
+    async def resolve(
+        self, payload: dict[str, Any], partner: PartnerGrant | None, scope: DepartmentScope
+    ) -> Resolved:
         query = payload.get("query")
         document_id = payload.get("documentId")
         sha = persisted_query_hash(payload.get("extensions"))
         if document_id is not None:
             if query is not None:
                 raise Refused(400, "documentId 与 query 只能二选一 (send documentId or query)", "BAD_REQUEST")
-            return await self._by_document_id(document_id, payload, partner)
+            return await self._by_document_id(document_id, payload, partner, scope)
         if sha is not None and query is None:
-            return await self._by_hash(sha, payload, partner)
+            return await self._by_hash(sha, payload, partner, scope)
         if sha is not None and sha256_hex(str(query)) != sha:
             raise Refused(
                 400,
@@ -144,11 +157,15 @@ class PersistedQueries:
             trusted = None
             if sha is not None:
                 trusted = await partners.trusted_document(f"sha256:{sha}", self.refresh_seconds)
-            self._check_partner(partner, trusted, payload)
+            self._check_partner(partner, trusted, payload, scope)
         return Resolved(query=None, register=sha)
 
     async def _by_document_id(
-        self, document_id: object, payload: dict[str, Any], partner: PartnerGrant | None
+        self,
+        document_id: object,
+        payload: dict[str, Any],
+        partner: PartnerGrant | None,
+        scope: DepartmentScope,
     ) -> Resolved:
         if not isinstance(document_id, str) or not DOCUMENT_ID.fullmatch(document_id):
             raise Refused(400, "documentId 须为 sha256:<64 位十六进制> (sha256:<64 hex>)", "BAD_REQUEST")
@@ -160,13 +177,15 @@ class PersistedQueries:
                 "PERSISTED_DOCUMENT_NOT_FOUND",
             )
         if partner is not None:
-            self._check_partner(partner, trusted, payload)
+            self._check_partner(partner, trusted, payload, scope)
         return Resolved(query=trusted.body, by_reference=True)
 
-    async def _by_hash(self, sha: str, payload: dict[str, Any], partner: PartnerGrant | None) -> Resolved:
+    async def _by_hash(
+        self, sha: str, payload: dict[str, Any], partner: PartnerGrant | None, scope: DepartmentScope
+    ) -> Resolved:
         trusted = await partners.trusted_document(f"sha256:{sha}", self.refresh_seconds)
         if partner is not None:
-            self._check_partner(partner, trusted, payload)
+            self._check_partner(partner, trusted, payload, scope)
         text = trusted.body if trusted is not None else await self.store.get(sha)
         if text is None:
             raise Refused(
@@ -178,9 +197,13 @@ class PersistedQueries:
         return Resolved(query=text, by_reference=True)
 
     def _check_partner(
-        self, partner: PartnerGrant, trusted: partners.TrustedDocument | None, payload: dict[str, Any]
+        self,
+        partner: PartnerGrant,
+        trusted: partners.TrustedDocument | None,
+        payload: dict[str, Any],
+        scope: DepartmentScope,
     ) -> None:
-        problem = partner_problem(partner, trusted, payload)
+        problem = partner_problem(partner, trusted, payload, scope)
         if problem is None:
             return
         status, message, code = problem
@@ -191,8 +214,13 @@ class PersistedQueries:
 
 
 def partner_problem(
-    partner: PartnerGrant, trusted: partners.TrustedDocument | None, payload: dict[str, Any]
+    partner: PartnerGrant,
+    trusted: partners.TrustedDocument | None,
+    payload: dict[str, Any],
+    scope: DepartmentScope,
 ) -> tuple[int, str, str] | None:
+    """What refuses the request at the edge. The department check here only gives a clear error for a
+    variable naming another department; the scope itself is enforced where data is read."""
     if trusted is None or partner.application not in trusted.applications:
         return (
             403,
@@ -209,7 +237,7 @@ def partner_problem(
         )
     variables = payload.get("variables") or {}
     for department in _departments(variables):
-        if not partner.allows_department(department):
+        if not scope.allows(department):
             return (
                 403,
                 f"该 API 密钥无权访问科室 {department} (department not granted)",

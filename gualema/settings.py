@@ -270,6 +270,17 @@ class Settings(BaseSettings):
     partner_restore_rate: int = Field(default=500, ge=1)
     partner_max_concurrent: int | None = Field(default=10, ge=1)
     partner_daily_quota: int | None = Field(default=500_000, ge=1)
+    # Anonymous callers, per client address (uvicorn resolves it through the trusted proxies, decision
+    # 110). Generous: a school or a ward behind one NAT address shares one bucket (decision 221).
+    anonymous_bucket_capacity: int = Field(default=10_000, ge=10)
+    anonymous_restore_rate: int = Field(default=500, ge=1)
+    anonymous_max_concurrent: int | None = Field(default=None, ge=1)
+    anonymous_daily_quota: int | None = Field(default=None, ge=1)
+    ws_connect_cost: int = Field(default=10, ge=1)  # units a WebSocket's connection_init is charged
+    # Server processes sharing the limits through Redis: while Redis is unreachable each process keeps
+    # 1/N of every bucket in memory, and tries Redis again every `retry` seconds (decision 222).
+    rate_limit_processes: int = Field(default=1, ge=1, le=1024)
+    rate_limit_redis_retry_seconds: float = Field(default=5.0, ge=0, le=300)
     public_max_age_seconds: int = Field(default=10, ge=0, le=3600)  # persisted GETs of public data
     public_stale_seconds: int = Field(default=60, ge=0, le=86400)  # stale-while-revalidate
 

@@ -5,6 +5,10 @@ leave a connection pool behind."""
 from __future__ import annotations
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+# What an unreachable or failing Redis raises through redis-py (OSError: a socket broken mid-call).
+REDIS_UNREACHABLE = (RedisError, OSError)
 
 _clients: dict[str, Redis] = {}
 
@@ -12,7 +16,8 @@ _clients: dict[str, Redis] = {}
 def shared_redis(url: str) -> Redis:
     client = _clients.get(url)
     if client is None:
-        client = _clients[url] = Redis.from_url(url)
+        # Bounded waits: a Redis that does not answer must degrade a request (decision 222), not hold it.
+        client = _clients[url] = Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=2.0)
     return client
 
 

@@ -114,9 +114,6 @@ class PartnerGrant:
     def allows_operation(self, name: str | None) -> bool:
         return not self.operations or (name or "") in self.operations
 
-    def allows_department(self, department_id: int) -> bool:
-        return not self.department_ids or department_id in self.department_ids
-
 
 @dataclass(frozen=True)
 class TrustedDocument:

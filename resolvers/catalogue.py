@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models import access_revocations, audit
@@ -35,6 +36,7 @@ from models.catalogue import (
     clean_text,
     clean_ticket_prefix,
 )
+from models.department_scope import DepartmentScope
 from models.errors import InvalidInput, NotFound
 from models.identity import mask_phone
 from resolvers.accounts import clean_name, clean_password, clean_phone, hash_password_off_loop
@@ -46,20 +48,29 @@ Changes = Mapping[str, Any]
 # -- reads
 
 
-async def top_departments(include_archived: bool = False) -> list[Department]:
-    query = Department.filter(parent_id__isnull=True)
+async def top_departments(scope: DepartmentScope, include_archived: bool = False) -> list[Department]:
+    """The top of the tree the caller sees: top-level departments, or, for a key scoped to a
+    sub-department alone, that sub-department (its parent is outside the scope)."""
+    query = scope.filter(Department.all(), "id")
+    if scope.department_ids is None:
+        query = query.filter(parent_id__isnull=True)
+    else:
+        ids = sorted(scope.department_ids)
+        query = query.filter(Q(parent_id__isnull=True) | ~Q(parent_id__in=ids))
     if not include_archived:
         query = query.filter(archived=False)
     return await query.order_by("sort_order", "id")
 
 
-async def department(department_id: int) -> Department | None:
-    return await Department.get_or_none(id=department_id)
+async def department(scope: DepartmentScope, department_id: int) -> Department | None:
+    return await scope.filter(Department.filter(id=department_id), "id").first()
 
 
-async def doctors(department_id: int | None, include_archived: bool = False) -> list[Doctor]:
-    """A department's doctors, its sub-departments' included; every doctor without a department."""
-    query = Doctor.all()
+async def doctors(
+    scope: DepartmentScope, department_id: int | None, include_archived: bool = False
+) -> list[Doctor]:
+    """A department's doctors, its sub-departments' included; every doctor in scope without one."""
+    query = scope.filter(Doctor.all())
     if department_id is not None:
         family = Department.filter(parent_id=department_id).values_list("id", flat=True)
         query = query.filter(department_id__in=[department_id, *await family])
@@ -68,12 +79,14 @@ async def doctors(department_id: int | None, include_archived: bool = False) -> 
     return await query.order_by("department_id", "id")
 
 
-async def doctor(doctor_id: int) -> Doctor | None:
-    return await Doctor.get_or_none(id=doctor_id)
+async def doctor(scope: DepartmentScope, doctor_id: int) -> Doctor | None:
+    return await scope.filter(Doctor.filter(id=doctor_id)).first()
 
 
-async def rooms(department_id: int | None, include_archived: bool = False) -> list[Room]:
-    query = Room.all()
+async def rooms(
+    scope: DepartmentScope, department_id: int | None, include_archived: bool = False
+) -> list[Room]:
+    query = scope.filter(Room.all())
     if department_id is not None:
         query = query.filter(department_id=department_id)
     if not include_archived:

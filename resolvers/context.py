@@ -8,7 +8,9 @@ from starlette.requests import HTTPConnection
 
 from gualema.settings import Settings
 from models.accounts import Role
+from models.department_scope import EVERY_DEPARTMENT, DepartmentScope
 from models.partners import PartnerGrant
+from resolvers.loaders import DepartmentScoped
 
 DISPLAY_ROLE = "display"
 # The statistics big screen's token: the dashboard subscription and nothing else.
@@ -69,12 +71,15 @@ class Context:
     viewer: Viewer = ANONYMOUS
     connection_params: dict[str, Any] | None = None
     partner: PartnerGrant | None = None  # the request came with a partner API key
+    departments: DepartmentScope = EVERY_DEPARTMENT  # whose data may be read (a key's scope)
     _loaders: dict[type, Any] = field(default_factory=dict)
 
     def loader(self, loader_class: type[L]) -> L:
         existing = self._loaders.get(loader_class)
         if existing is None:
             existing = loader_class()
+            if isinstance(existing, DepartmentScoped):
+                existing.scope = self.departments
             self._loaders[loader_class] = existing
         return existing
 

@@ -87,8 +87,8 @@ async def create_schedule(context: Context, data: ScheduleInput) -> Schedule:
     return schedule
 
 
-async def find_schedule(schedule_id: int) -> Schedule | None:
-    return await Schedule.get_or_none(id=schedule_id)
+async def find_schedule(context: Context, schedule_id: int) -> Schedule | None:
+    return await context.departments.filter(Schedule.filter(id=schedule_id)).first()
 
 
 async def update_schedule(
@@ -138,11 +138,11 @@ async def delete_weekly_template(context: Context, template_id: int) -> WeeklyTe
 
 
 async def schedules(
-    department_id: int | None, doctor_id: int | None, date_from: date, date_to: date
+    context: Context, department_id: int | None, doctor_id: int | None, date_from: date, date_to: date
 ) -> list[Schedule]:
     if date_to < date_from or (date_to - date_from) > timedelta(days=MAX_RANGE_DAYS):
         raise InvalidInput("dateTo", f"a range covers 0 to {MAX_RANGE_DAYS} days")
-    query = Schedule.filter(date__gte=date_from, date__lte=date_to)
+    query = context.departments.filter(Schedule.filter(date__gte=date_from, date__lte=date_to))
     if department_id is not None:
         query = query.filter(department_id=department_id)
     if doctor_id is not None:
@@ -262,13 +262,12 @@ async def create_clinic_closure(
     return closure
 
 
-async def clinic_closures(first: date, last: date) -> list[ClinicClosure]:
+async def clinic_closures(context: Context, first: date, last: date) -> list[ClinicClosure]:
     if last < first or (last - first) > timedelta(days=400):
         raise InvalidInput("to", "a range covers 0 to 400 days")
+    query = ClinicClosure.filter(date__gte=first, date__lte=last)
     return (
-        await ClinicClosure.filter(date__gte=first, date__lte=last)
-        .order_by("date", "id")
-        .limit(CLOSURES_SHOWN)
+        await context.departments.filter_or_hospital_wide(query).order_by("date", "id").limit(CLOSURES_SHOWN)
     )
 
 

@@ -32,7 +32,7 @@ from resolvers.loaders import (
 )
 from schema.accounts import PhoneTakenError
 from schema.errors import Error, InvalidInputError, NotFoundError, maps
-from schema.ids import parse_id
+from schema.ids import parse_id, parse_optional_id
 from schema.list_bounds import planned
 from schema.permissions import IsAdmin
 
@@ -402,12 +402,13 @@ class Query:
         description="Top-level departments in display order; sub-departments under `children`.",
         metadata=planned(PLANNED_TOP_DEPARTMENTS),
     )
-    async def departments(self, include_archived: bool = False) -> list[Department]:
-        return [Department.from_model(row) for row in await use_cases.top_departments(include_archived)]
+    async def departments(self, info: Info, include_archived: bool = False) -> list[Department]:
+        rows = await use_cases.top_departments(info.context.departments, include_archived)
+        return [Department.from_model(row) for row in rows]
 
     @strawberry.field
-    async def department(self, id: strawberry.ID) -> Department | None:
-        row = await use_cases.department(parse_id(id))
+    async def department(self, info: Info, id: strawberry.ID) -> Department | None:
+        row = await use_cases.department(info.context.departments, parse_id(id))
         return Department.from_model(row) if row else None
 
     @strawberry.field(
@@ -415,25 +416,23 @@ class Query:
         metadata=planned(PLANNED_DOCTORS),
     )
     async def doctors(
-        self, department_id: strawberry.ID | None = None, include_archived: bool = False
+        self, info: Info, department_id: strawberry.ID | None = None, include_archived: bool = False
     ) -> list[Doctor]:
-        if department_id is None:
-            return [Doctor.from_model(row) for row in await use_cases.doctors(None, include_archived)]
-        rows = await use_cases.doctors(parse_id(department_id, "departmentId"), include_archived)
+        department = parse_optional_id(department_id, "departmentId")
+        rows = await use_cases.doctors(info.context.departments, department, include_archived)
         return [Doctor.from_model(row) for row in rows]
 
     @strawberry.field
-    async def doctor(self, id: strawberry.ID) -> Doctor | None:
-        row = await use_cases.doctor(parse_id(id))
+    async def doctor(self, info: Info, id: strawberry.ID) -> Doctor | None:
+        row = await use_cases.doctor(info.context.departments, parse_id(id))
         return Doctor.from_model(row) if row else None
 
     @strawberry.field(metadata=planned(PLANNED_ROOMS))
     async def rooms(
-        self, department_id: strawberry.ID | None = None, include_archived: bool = False
+        self, info: Info, department_id: strawberry.ID | None = None, include_archived: bool = False
     ) -> list[Room]:
-        if department_id is None:
-            return [Room.from_model(row) for row in await use_cases.rooms(None, include_archived)]
-        rows = await use_cases.rooms(parse_id(department_id, "departmentId"), include_archived)
+        department = parse_optional_id(department_id, "departmentId")
+        rows = await use_cases.rooms(info.context.departments, department, include_archived)
         return [Room.from_model(row) for row in rows]
 
     @strawberry.field(metadata=planned(PLANNED_REGISTRATION_TYPES))

@@ -327,8 +327,8 @@ class UpdateScheduleInput:
 @strawberry.type
 class Query:
     @strawberry.field(description="A session with its slots; public, like the hospital's notice board.")
-    async def schedule(self, id: strawberry.ID) -> Schedule | None:
-        row = await use_cases.find_schedule(parse_id(id))
+    async def schedule(self, info: Info, id: strawberry.ID) -> Schedule | None:
+        row = await use_cases.find_schedule(info.context, parse_id(id))
         return Schedule.from_model(row) if row else None
 
     @strawberry.field(
@@ -340,12 +340,14 @@ class Query:
     )
     async def schedules(
         self,
+        info: Info,
         date_from: date,
         date_to: date,
         department_id: strawberry.ID | None = None,
         doctor_id: strawberry.ID | None = None,
     ) -> list[Schedule]:
         rows = await use_cases.schedules(
+            info.context,
             parse_optional_id(department_id, "departmentId"),
             parse_optional_id(doctor_id, "doctorId"),
             date_from,
@@ -360,9 +362,10 @@ class Query:
         ),
     )
     async def clinic_closures(
-        self, from_: Annotated[date, strawberry.argument(name="from")], to: date
+        self, info: Info, from_: Annotated[date, strawberry.argument(name="from")], to: date
     ) -> list[ClinicClosure]:
-        return [ClinicClosure.from_model(row) for row in await use_cases.clinic_closures(from_, to)]
+        rows = await use_cases.clinic_closures(info.context, from_, to)
+        return [ClinicClosure.from_model(row) for row in rows]
 
     @strawberry.field(
         permission_classes=[IsDoctor],

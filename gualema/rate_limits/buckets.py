@@ -35,6 +35,8 @@ class Charge:
     available: int  # cost units left after this charge (or now, when refused)
     retry_after: int = 0  # seconds, when refused
     limit: str = ""  # "cost", "concurrency" or "daily" when refused
+    # The policy applied when it is not the subject's own: this process's share while Redis is away.
+    share: BucketPolicy | None = None
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class Day:
 class Buckets(Protocol):
     async def charge(self, subject: str, cost: int, policy: BucketPolicy, day: Day) -> Charge: ...
 
-    async def settle(self, subject: str, refund: int, policy: BucketPolicy) -> int: ...
+    async def settle(self, subject: str, refund: int, policy: BucketPolicy, charge: Charge) -> int: ...
 
 
 @dataclass
@@ -90,7 +92,7 @@ class InProcessBuckets:
         state.days = {day.label: used + 1}  # only today's count is kept
         return Charge(True, int(state.tokens))
 
-    async def settle(self, subject: str, refund: int, policy: BucketPolicy) -> int:
+    async def settle(self, subject: str, refund: int, policy: BucketPolicy, charge: Charge) -> int:  # noqa: ARG002 - the Buckets shape; FallbackBuckets reads it
         state = self._refilled(subject, policy)
         state.tokens = min(policy.capacity, state.tokens + max(0, refund))
         state.running = max(0, state.running - 1)
@@ -170,7 +172,7 @@ class RedisBuckets:
         reason = limit.decode() if isinstance(limit, bytes) else str(limit)
         return Charge(bool(allowed), int(available), int(retry), reason)
 
-    async def settle(self, subject: str, refund: int, policy: BucketPolicy) -> int:
+    async def settle(self, subject: str, refund: int, policy: BucketPolicy, charge: Charge) -> int:  # noqa: ARG002 - the Buckets shape; FallbackBuckets reads it
         return int(
             await self._settle(
                 keys=self._keys(subject)[:2], args=[refund, policy.capacity, policy.restore_rate]

@@ -113,6 +113,19 @@ THROTTLED_MESSAGES = {
 }
 
 
+def throttled_error(exc: Throttled) -> dict[str, Any]:
+    """The one GraphQL error of a refusal, over HTTP (with 429) and over WebSocket alike."""
+    return {
+        "message": THROTTLED_MESSAGES.get(exc.charge.limit, THROTTLED_MESSAGES["cost"]),
+        "extensions": {
+            "code": "THROTTLED",
+            "limit": exc.charge.limit,
+            "retryAfter": exc.charge.retry_after,
+            "cost": exc.report,
+        },
+    }
+
+
 @dataclass(frozen=True)
 class Subject:
     name: str  # "key:7", "account:42"
@@ -124,7 +137,8 @@ class RateLimiter:
         self.settings = settings
         self.buckets = buckets
 
-    def subject_of(self, context: Context, partner: PartnerGrant | None) -> Subject | None:
+    def subject_of(self, context: Context, partner: PartnerGrant | None) -> Subject:
+        """A key, else an account, else the client's address (decision 221)."""
         s = self.settings
         if partner is not None:
             policy = BucketPolicy(
@@ -142,7 +156,13 @@ class RateLimiter:
                 daily_quota=s.account_daily_quota,
             )
             return Subject(f"account:{context.viewer.account_id}", policy)
-        return None
+        policy = BucketPolicy(
+            capacity=s.anonymous_bucket_capacity,
+            restore_rate=s.anonymous_restore_rate,
+            max_concurrent=s.anonymous_max_concurrent,
+            daily_quota=s.anonymous_daily_quota,
+        )
+        return Subject(f"address:{context.client_ip}", policy)
 
     def today(self, now: datetime) -> Day:
         local = now.astimezone(self.settings.tz)
@@ -154,13 +174,19 @@ class RateLimiter:
         cost = min(requested, subject.policy.capacity)
         charge = await self.buckets.charge(subject.name, cost, subject.policy, self.today(now))
         if not charge.allowed:
-            report = cost_report(requested, None, charge.available, subject.policy)
-            raise Throttled(charge, report, rate_limit_headers(subject.policy, charge.available))
+            policy = policy_of(subject, charge)
+            report = cost_report(requested, None, charge.available, policy)
+            raise Throttled(charge, report, rate_limit_headers(policy, charge.available))
         return charge
 
-    async def settle(self, subject: Subject, requested: int, actual: int) -> int:
+    async def settle(self, subject: Subject, charge: Charge, requested: int, actual: int) -> int:
         charged = min(requested, subject.policy.capacity)
-        return await self.buckets.settle(subject.name, max(0, charged - actual), subject.policy)
+        return await self.buckets.settle(subject.name, max(0, charged - actual), subject.policy, charge)
+
+
+def policy_of(subject: Subject, charge: Charge) -> BucketPolicy:
+    """The bucket the charge was taken from: the subject's, or this process's share of it."""
+    return charge.share or subject.policy
 
 
 def cost_report(requested: int, actual: int | None, available: int, policy: BucketPolicy) -> dict[str, Any]:

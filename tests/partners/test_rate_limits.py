@@ -27,7 +27,7 @@ async def test_a_bucket_empties_refuses_with_the_wait_and_refills_at_its_rate() 
     policy = BucketPolicy(capacity=100, restore_rate=10)
 
     first = await buckets.charge("key:1", 60, policy, TODAY)
-    await buckets.settle("key:1", 0, policy)
+    await buckets.settle("key:1", 0, policy, first)
     refused = await buckets.charge("key:1", 60, policy, TODAY)
     clock.now += 2  # 20 units come back
     allowed = await buckets.charge("key:1", 60, policy, TODAY)
@@ -41,10 +41,10 @@ async def test_the_unused_part_is_refunded_but_never_above_capacity() -> None:
     buckets = InProcessBuckets(Clock())
     policy = BucketPolicy(capacity=100, restore_rate=1)
 
-    await buckets.charge("account:1", 50, policy, TODAY)
-    after_refund = await buckets.settle("account:1", 45, policy)
-    await buckets.charge("account:1", 10, policy, TODAY)
-    capped = await buckets.settle("account:1", 500, policy)
+    charge = await buckets.charge("account:1", 50, policy, TODAY)
+    after_refund = await buckets.settle("account:1", 45, policy, charge)
+    charge = await buckets.charge("account:1", 10, policy, TODAY)
+    capped = await buckets.settle("account:1", 500, policy, charge)
 
     assert after_refund == 95
     assert capped == 100
@@ -54,11 +54,11 @@ async def test_concurrency_caps_and_daily_quotas_refuse_with_their_reason() -> N
     buckets = InProcessBuckets(Clock())
     policy = BucketPolicy(capacity=100, restore_rate=1, max_concurrent=1, daily_quota=2)
 
-    await buckets.charge("key:2", 1, policy, TODAY)
+    charge = await buckets.charge("key:2", 1, policy, TODAY)
     busy = await buckets.charge("key:2", 1, policy, TODAY)
-    await buckets.settle("key:2", 0, policy)
-    await buckets.charge("key:2", 1, policy, TODAY)
-    await buckets.settle("key:2", 0, policy)
+    await buckets.settle("key:2", 0, policy, charge)
+    charge = await buckets.charge("key:2", 1, policy, TODAY)
+    await buckets.settle("key:2", 0, policy, charge)
     spent = await buckets.charge("key:2", 1, policy, TODAY)
     tomorrow = await buckets.charge("key:2", 1, policy, Day("2026-12-04", 86400))
 
