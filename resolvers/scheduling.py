@@ -9,6 +9,7 @@ from tortoise.transactions import in_transaction
 
 from gualema.settings import Settings
 from models import audit, calendar, schedule_edits, scheduling
+from models import weekly_templates as template_rules
 from models.booking import actions as booking_actions
 from models.calendar import ClinicClosure
 from models.catalogue import Doctor
@@ -168,20 +169,7 @@ class TemplateInput:
 
 
 async def create_weekly_template(context: Context, data: TemplateInput) -> WeeklyTemplate:
-    if not 0 <= data.weekday <= 6:
-        raise InvalidInput("weekday", "0 is Monday, 6 is Sunday")
-    if data.end <= data.start:
-        raise InvalidInput("endTime", "a session ends after it starts")
-    if not await Doctor.filter(id=data.doctor_id).exists():
-        raise InvalidInput("doctorId", "no such doctor")
-    async with in_transaction():
-        template = await _create_template(data)
-        await audit.record(context.viewer.account_id, "template.create", "weekly_template", template.id)
-    return template
-
-
-async def _create_template(data: TemplateInput) -> WeeklyTemplate:
-    return await WeeklyTemplate.create(
+    shape = template_rules.TemplateShape(
         doctor_id=data.doctor_id,
         registration_type_id=data.registration_type_id,
         room_id=data.room_id,
@@ -191,6 +179,27 @@ async def _create_template(data: TemplateInput) -> WeeklyTemplate:
         slot_minutes=data.slot_minutes,
         capacity=data.capacity,
     )
+    async with in_transaction():
+        await template_rules.check_template(shape)
+        template = await WeeklyTemplate.create(**vars(shape))
+        await audit.record(
+            context.viewer.account_id,
+            "template.create",
+            "weekly_template",
+            template.id,
+            after=audit.snapshot(template, template_rules.TEMPLATE_AUDIT_FIELDS),
+        )
+    return template
+
+
+async def update_weekly_template(
+    context: Context, template_id: int, edit: template_rules.TemplateEdit, reason: str
+) -> WeeklyTemplate:
+    """Sessions the template already generated are not touched; only later generation follows it."""
+    async with in_transaction():
+        return await template_rules.update_template(
+            template_id, edit, actor_id=context.viewer.account_id, reason=_reason(reason)
+        )
 
 
 async def generate_schedules(context: Context, weeks: int, template_ids: list[int] | None) -> list[Schedule]:
