@@ -140,8 +140,8 @@ async def update_template(
     before = audit.snapshot(template, TEMPLATE_AUDIT_FIELDS)
     shape = edited(shape_of(template), edit)
     await check_template(shape, ignore=template.id)
-    await WeeklyTemplate.filter(id=template.id).update(**vars(shape))
-    await template.refresh_from_db()
+    template.update_from_dict(vars(shape))
+    await template.save(update_fields=list(vars(shape)))
     await audit.record(
         actor_id,
         "template.update",

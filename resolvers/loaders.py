@@ -20,7 +20,7 @@ from models.accounts import Account, Patient
 from models.booking import BookingEvent
 from models.catalogue import Department, Doctor, Room
 from models.navigation import Floor
-from models.scheduling import Slot
+from models.scheduling import Schedule, Slot
 from models.waitlist.entries import positions as waitlist_positions
 
 M = TypeVar("M", bound=Model)
@@ -72,6 +72,10 @@ class DoctorByIdLoader(_ById[Doctor]):
 
 class PatientByIdLoader(_ById[Patient]):
     model = Patient
+
+
+class ScheduleByIdLoader(_ById[Schedule]):
+    model = Schedule
 
 
 class DepartmentsByParentLoader(_ByForeignKey[Department]):

@@ -217,7 +217,7 @@ async def generate_schedules(context: Context, weeks: int, template_ids: list[in
     return created
 
 
-async def _own_doctor_ids(context: Context) -> list[int]:
+async def own_doctor_ids(context: Context) -> list[int]:
     rows = await Doctor.filter(account_id=context.viewer.account_id).values_list("id", flat=True)
     return [int(r) for r in rows]  # type: ignore[call-overload]
 
@@ -226,7 +226,7 @@ async def my_sessions(context: Context, date_from: date, date_to: date) -> list[
     """A doctor's sessions across all their profiles: today (from = to) or their history."""
     if date_to < date_from or (date_to - date_from) > timedelta(days=MAX_RANGE_DAYS * 6):
         raise InvalidInput("dateTo", "a range covers 0 to a year")
-    own = await _own_doctor_ids(context)
+    own = await own_doctor_ids(context)
     query = Schedule.filter(doctor_id__in=own, date__gte=date_from, date__lte=date_to)
     return await query.order_by("starts_at", "id").limit(500)
 
@@ -234,8 +234,8 @@ async def my_sessions(context: Context, date_from: date, date_to: date) -> list[
 async def stop_my_session(context: Context, schedule_id: int, reason: str) -> Schedule:
     """A doctor stops their own session when the hospital allows it; otherwise an administrator must."""
     if not context.settings.doctor_may_stop_own_session:
-        raise NotAllowed("ask an administrator to stop this session (停诊)")
-    if not await Schedule.filter(id=schedule_id, doctor_id__in=await _own_doctor_ids(context)).exists():
+        raise NotAllowed("ask an administrator to stop this session (停诊): requestScheduleStop")
+    if not await Schedule.filter(id=schedule_id, doctor_id__in=await own_doctor_ids(context)).exists():
         raise NotFound("no such session")
     return await stop_schedule(context, schedule_id, reason)
 
@@ -306,15 +306,21 @@ async def add_capacity(
 
 async def stop_schedule(context: Context, schedule_id: int, reason: str) -> Schedule:
     async with in_transaction():
-        stopped, cancelled = await booking_actions.stop_schedule(
-            schedule_id, actor_id=context.viewer.account_id, reason=_reason(reason)
-        )
-        await audit.record(
-            context.viewer.account_id,
-            "schedule.stop",
-            "schedule",
-            schedule_id,
-            after={"cancelled_bookings": cancelled},
-            reason=reason,
-        )
+        return await stop_in_transaction(context, schedule_id, reason)
+
+
+async def stop_in_transaction(context: Context, schedule_id: int, reason: str) -> Schedule:
+    """停诊, the one path: the session stops through models/reactions (cancellations, refunds, notices,
+    pending stop requests overtaken) and the stop is audited."""
+    stopped, cancelled = await booking_actions.stop_schedule(
+        schedule_id, actor_id=context.viewer.account_id, reason=_reason(reason)
+    )
+    await audit.record(
+        context.viewer.account_id,
+        "schedule.stop",
+        "schedule",
+        schedule_id,
+        after={"cancelled_bookings": cancelled},
+        reason=reason,
+    )
     return stopped

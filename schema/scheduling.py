@@ -282,6 +282,8 @@ CreateScheduleResult = Annotated[
     Schedule | InvalidInputError | SessionOverlapsError | SessionInThePastError,
     strawberry.union("CreateScheduleResult"),
 ]
+
+
 @maps(weekly_templates.TemplateOverlaps)
 @strawberry.type(name="TemplateOverlaps")
 class TemplateOverlapsError(Error):

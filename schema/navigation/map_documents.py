@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, cast
 
 import strawberry
+from strawberry.types.info import Info
 from strawberry.scalars import JSON
 
 from models.navigation_map_document import MapDocumentInvalid
@@ -51,8 +52,8 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(permission_classes=[IsAdmin], description="Replaces the whole map, or nothing.")
-    async def import_map(self, document: JSON) -> ImportMapResult:
-        summary = await map_documents.import_map(document)
+    async def import_map(self, info: Info, document: JSON) -> ImportMapResult:
+        summary = await map_documents.import_map(document, info.context.viewer.account_id)
         return MapImported(
             buildings=summary.buildings, floors=summary.floors, points=summary.points, edges=summary.edges
         )

@@ -27,7 +27,9 @@ mutation($i: UpdateWeeklyTemplateInput!) {
     ... on InvalidInputError { field }
   }
 }"""
-GENERATE = "mutation { generateSchedules(input: {weeks: 1}) { ... on GeneratedSchedules { created { id } } } }"
+GENERATE = (
+    "mutation { generateSchedules(input: {weeks: 1}) { ... on GeneratedSchedules { created { id } } } }"
+)
 
 
 async def _template(gql: GraphQLClient, token: str, doctor: Doctor, **overrides: Any) -> str:
