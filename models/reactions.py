@@ -29,10 +29,15 @@ from models.payments import PAYMENT_CLOSE, PAYMENT_REFUND, WAITLIST_REFUND, paid
 from models.queueing import BOOKING_FOLLOWS, QueueTicket, TicketChanged, TicketState
 from models.queueing import write_state as write_ticket_state
 from models.reminders import schedule_visit_reminder
+from models.schedule_stop_requests import (
+    ScheduleStopRequest,
+    StopApproval,
+    StopRequestChanged,
+    StopRequestStatus,
+)
+from models.schedule_stop_requests import write_status as write_stop_request_status
 from models.scheduling import Schedule, ScheduleChanged, ScheduleStatus, Slot
 from models.scheduling import write_status as write_schedule_status
-from models.schedule_stop_requests import ScheduleStopRequest, StopRequestChanged, StopRequestStatus
-from models.schedule_stop_requests import write_status as write_stop_request_status
 from models.statistics import rollup
 from models.waitlist import entries
 from models.waitlist.entries import WaitlistChanged, WaitlistEntry, WaitlistMode, WaitlistStatus
@@ -90,9 +95,21 @@ async def change_ticket(
 
 
 async def change_schedule(
-    schedule: Schedule, target: ScheduleStatus, *, actor_id: int | None, reason: str
+    schedule: Schedule,
+    target: ScheduleStatus,
+    *,
+    actor_id: int | None,
+    reason: str,
+    approving: StopApproval | None = None,
 ) -> Schedule:
-    await react(await write_schedule_status(schedule, target, actor_id=actor_id, reason=reason))
+    """`approving`: the doctor's request this stop carries out; it is APPROVED here, before the
+    reaction overtakes any other pending request of the session."""
+    change = await write_schedule_status(schedule, target, actor_id=actor_id, reason=reason)
+    if approving is not None:
+        await change_stop_request(
+            approving.request, StopRequestStatus.APPROVED, actor_id=actor_id, note=approving.note
+        )
+    await react(change)
     return schedule
 
 

@@ -71,6 +71,15 @@ class StopAlreadyRequested(DomainError):
 
 
 @dataclass(frozen=True)
+class StopApproval:
+    """The request whose approval a 停诊 carries out: settled in the stop's transaction, after the
+    session's row (the lock order every stop takes: slots, session, then its requests)."""
+
+    request: ScheduleStopRequest
+    note: str
+
+
+@dataclass(frozen=True)
 class StopRequestChanged:
     """A stop request's decision, for models/reactions.py."""
 

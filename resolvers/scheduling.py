@@ -15,6 +15,7 @@ from models.calendar import ClinicClosure
 from models.catalogue import Doctor
 from models.clock import utcnow
 from models.errors import InvalidInput, NotAllowed, NotFound
+from models.schedule_stop_requests import StopApproval
 from models.scheduling import Period, ReleaseRule, Schedule, SessionSpec, Slot, WeeklyTemplate
 from models.session_rules import PERIOD_HOURS
 from models.text_rules import clean_text
@@ -309,11 +310,13 @@ async def stop_schedule(context: Context, schedule_id: int, reason: str) -> Sche
         return await stop_in_transaction(context, schedule_id, reason)
 
 
-async def stop_in_transaction(context: Context, schedule_id: int, reason: str) -> Schedule:
+async def stop_in_transaction(
+    context: Context, schedule_id: int, reason: str, approving: StopApproval | None = None
+) -> Schedule:
     """停诊, the one path: the session stops through models/reactions (cancellations, refunds, notices,
-    pending stop requests overtaken) and the stop is audited."""
+    the approved request settled and other pending ones overtaken) and the stop is audited."""
     stopped, cancelled = await booking_actions.stop_schedule(
-        schedule_id, actor_id=context.viewer.account_id, reason=_reason(reason)
+        schedule_id, actor_id=context.viewer.account_id, reason=_reason(reason), approving=approving
     )
     await audit.record(
         context.viewer.account_id,

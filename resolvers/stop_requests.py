@@ -9,10 +9,11 @@ from tortoise.transactions import in_transaction
 
 from models import audit, reactions
 from models.clock import utcnow
-from models.errors import InvalidInput, NotFound
+from models.errors import InvalidInput, InvalidTransition, NotFound
 from models.schedule_stop_requests import (
     ScheduleStopRequest,
     StopAlreadyRequested,
+    StopApproval,
     StopRequestNotPending,
     StopRequestStatus,
 )
@@ -56,56 +57,53 @@ async def request_stop(context: Context, schedule_id: int, reason: str) -> Sched
     return request
 
 
-async def _locked(request_id: int) -> tuple[ScheduleStopRequest, Schedule]:
-    """The session's row, then the request's: the order the 停诊 path takes them (the session's status,
-    then its pending requests in the reaction), so a decision and a concurrent stop never deadlock."""
+async def _pending(request_id: int) -> ScheduleStopRequest:
     request = await ScheduleStopRequest.get_or_none(id=request_id)
     if request is None:
         raise NotFound("no such stop request")
-    schedule = await Schedule.select_for_update().get(id=request.schedule_id)
-    request = await ScheduleStopRequest.select_for_update().get(id=request_id)
-    return request, schedule
+    if request.status is not S.PENDING:
+        raise StopRequestNotPending(request.status)
+    return request
 
 
 async def approve(context: Context, request_id: int, note: str) -> ScheduleStopRequest:
+    """The usual 停诊 with the doctor's reason; the request is settled inside the stop, after the
+    session's row, so a second approval or any other stop racing this one loses on the session's
+    conditional status update and nothing is stopped twice."""
     note = clean_text(note, field="note", max_length=255, required=False)
-    overtaken = False
-    async with in_transaction():
-        request, schedule = await _locked(request_id)
-        if request.status is not S.PENDING:
-            raise StopRequestNotPending(request.status)
-        before = audit.snapshot(request, REQUEST_AUDIT_FIELDS)
-        if schedule.status is ScheduleStatus.STOPPED:
-            # Stopped before requests were settled by the reaction: record it, change nothing else.
-            await reactions.change_stop_request(
-                request, S.OVERTAKEN, actor_id=context.viewer.account_id, note="the session was stopped"
+    try:
+        async with in_transaction():
+            request = await _pending(request_id)
+            before = audit.snapshot(request, REQUEST_AUDIT_FIELDS)
+            await stop_in_transaction(
+                context, request.schedule_id, request.reason, approving=StopApproval(request, note)
             )
-            overtaken = True
-        else:
-            await reactions.change_stop_request(
-                request, S.APPROVED, actor_id=context.viewer.account_id, note=note
+            await audit.record(
+                context.viewer.account_id,
+                "schedule_stop_request.approve",
+                "schedule_stop_request",
+                request.id,
+                before=before,
+                after=audit.snapshot(request, REQUEST_AUDIT_FIELDS),
+                reason=note,
             )
-            await stop_in_transaction(context, schedule.id, request.reason)
-        await audit.record(
-            context.viewer.account_id,
-            "schedule_stop_request.approve",
-            "schedule_stop_request",
-            request.id,
-            before=before,
-            after=audit.snapshot(request, REQUEST_AUDIT_FIELDS),
-            reason=note,
-        )
-    if overtaken:
-        raise StopRequestNotPending(S.OVERTAKEN)
+    except InvalidTransition:
+        # The session was stopped first, by another approval or another way (rolled back: nothing
+        # done). A request made while that stop was committing is still pending: it is overtaken.
+        async with in_transaction():
+            request = await ScheduleStopRequest.select_for_update().get(id=request_id)
+            if request.status is S.PENDING:
+                await reactions.change_stop_request(
+                    request, S.OVERTAKEN, actor_id=context.viewer.account_id, note="the session was stopped"
+                )
+        raise StopRequestNotPending(request.status) from None
     return request
 
 
 async def reject(context: Context, request_id: int, note: str) -> ScheduleStopRequest:
     note = clean_text(note, field="note", max_length=255)
     async with in_transaction():
-        request, _ = await _locked(request_id)
-        if request.status is not S.PENDING:
-            raise StopRequestNotPending(request.status)
+        request = await _pending(request_id)
         before = audit.snapshot(request, REQUEST_AUDIT_FIELDS)
         await reactions.change_stop_request(
             request, S.REJECTED, actor_id=context.viewer.account_id, note=note

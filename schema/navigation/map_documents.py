@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated, cast
 
 import strawberry
-from strawberry.types.info import Info
 from strawberry.scalars import JSON
+from strawberry.types.info import Info
 
 from models.navigation_map_document import MapDocumentInvalid
 from resolvers.navigation import map_documents

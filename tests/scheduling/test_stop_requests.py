@@ -13,9 +13,9 @@ import pytest
 from models.audit import AuditEntry
 from models.booking import Booking, BookingStatus
 from models.errors import InvalidTransition
-from models.scheduling import Schedule, ScheduleStatus
 from models.reactions import change_stop_request
 from models.schedule_stop_requests import ScheduleStopRequest, StopRequestStatus
+from models.scheduling import Schedule, ScheduleStatus
 from tests import factories
 from tests.fixtures.api import GraphQLClient
 

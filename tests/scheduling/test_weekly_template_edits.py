@@ -86,7 +86,8 @@ async def test_an_edit_changes_the_template_and_is_audited_with_before_and_after
     entry = await AuditEntry.get(action="template.update", target_id=template_id)
     assert entry.actor_id == admin.id
     assert entry.reason == "改为下午出诊"
-    assert entry.before is not None and entry.after is not None
+    assert entry.before is not None
+    assert entry.after is not None
     assert (entry.before["start_minute"], entry.after["start_minute"]) == (480, 810)
     assert (entry.before["doctor_id"], entry.after["doctor_id"]) == (doctor.id, substitute.id)
 
