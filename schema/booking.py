@@ -55,7 +55,7 @@ class Booking:
     @strawberry.field
     async def patient(self, info: Info) -> Patient | None:
         row = await info.context.loader(PatientByIdLoader).load(int(self.patient_id))
-        return Patient.from_model(row) if row else None
+        return Patient.from_model(row, booking_id=int(self.id)) if row else None
 
     @strawberry.field(description="Every status change, oldest first.")
     async def history(self, info: Info) -> list[BookingEvent]:
