@@ -11,6 +11,7 @@ from datetime import time
 from models import audit
 from models.catalogue import Doctor, RegistrationType, Room
 from models.errors import DomainError, InvalidInput, NotFound
+from models.schedule_edits import hold_calendars
 from models.scheduling import WeeklyTemplate, time_to_minute
 
 TEMPLATE_AUDIT_FIELDS = (
@@ -139,6 +140,7 @@ async def update_template(
         raise NotFound("no such template")
     before = audit.snapshot(template, TEMPLATE_AUDIT_FIELDS)
     shape = edited(shape_of(template), edit)
+    await hold_calendars(shape.doctor_id, shape.room_id)
     await check_template(shape, ignore=template.id)
     template.update_from_dict(vars(shape))
     await template.save(update_fields=list(vars(shape)))

@@ -73,6 +73,9 @@ async def create_schedule(context: Context, data: ScheduleInput) -> Schedule:
         release_at=data.release_at,
     )
     async with in_transaction():
+        # Before the insert: on MariaDB the insert's foreign-key check share-locks the doctor's row, and
+        # two such holders upgrading to the exclusive lock would deadlock.
+        await schedule_edits.hold_calendars(data.doctor_id, data.room_id)
         schedule = await scheduling.create_schedule(spec, release_rule(context))
         # Checked on the row as made (its times in UTC); a refusal rolls the session back.
         schedule_edits.check_not_past(schedule.starts_at, utcnow())
@@ -181,6 +184,7 @@ async def create_weekly_template(context: Context, data: TemplateInput) -> Weekl
         capacity=data.capacity,
     )
     async with in_transaction():
+        await schedule_edits.hold_calendars(shape.doctor_id, shape.room_id)
         await template_rules.check_template(shape)
         template = await WeeklyTemplate.create(**vars(shape))
         await audit.record(
