@@ -180,7 +180,7 @@ async def main(args: argparse.Namespace) -> None:
         room_ids: list[int] = list(await Room.all().values_list("id", flat=True))  # type: ignore[arg-type]
         document = generated_map(args.points, room_ids)
         started = time.perf_counter()
-        summary = await map_documents.import_map(document)
+        summary = await map_documents.import_map(document, None)
         print(
             f"map: {summary.points} points, {summary.edges} edges, {summary.floors} floors "
             f"(import {time.perf_counter() - started:.2f} s)"

@@ -188,7 +188,7 @@ async def seed_demo_map() -> None:
     departments = {
         code: int(i) for i, code in await Department.filter(code__in=codes).values_list("id", "code")
     }
-    summary = await import_map(demo_map_document(rooms, departments))
+    summary = await import_map(demo_map_document(rooms, departments), None)
     missing = sorted(room_names - rooms.keys())
     note = f"; rooms not in the catalogue, left unlinked: {', '.join(missing)}" if missing else ""
     print(

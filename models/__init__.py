@@ -24,4 +24,5 @@ MODEL_MODULES: list[str] = [
     "models.statistics.tables",
     "models.partners",
     "models.pre_consultation",
+    "models.schedule_stop_requests",
 ]

@@ -114,6 +114,15 @@ CATALOGUE: dict[str, ErrorWording] = {
     "SESSION_OVERLAPS": _w(
         "该医生或诊室在此时间已有出诊", "the doctor or the room already holds a session at that time"
     ),
+    "STOP_ALREADY_REQUESTED": _w(
+        "该出诊已有待审批的停诊申请",
+        "a stop request for this session is already waiting for an administrator",
+    ),
+    "STOP_REQUEST_NOT_PENDING": _w("该停诊申请已处理，未做任何更改", "this stop request was already decided"),
+    "TEMPLATE_OVERLAPS": _w(
+        "该医生或诊室在此时间已有每周排班模板",
+        "the doctor or the room already has a weekly template at that time",
+    ),
     "WECHAT_CODE_REJECTED": _w(
         "微信登录凭证无效或已使用，请重新获取", "the WeChat code is invalid or used; get a new one"
     ),

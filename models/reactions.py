@@ -29,13 +29,20 @@ from models.payments import PAYMENT_CLOSE, PAYMENT_REFUND, WAITLIST_REFUND, paid
 from models.queueing import BOOKING_FOLLOWS, QueueTicket, TicketChanged, TicketState
 from models.queueing import write_state as write_ticket_state
 from models.reminders import schedule_visit_reminder
+from models.schedule_stop_requests import (
+    ScheduleStopRequest,
+    StopApproval,
+    StopRequestChanged,
+    StopRequestStatus,
+)
+from models.schedule_stop_requests import write_status as write_stop_request_status
 from models.scheduling import Schedule, ScheduleChanged, ScheduleStatus, Slot
 from models.scheduling import write_status as write_schedule_status
 from models.statistics import rollup
 from models.waitlist import entries
 from models.waitlist.entries import WaitlistChanged, WaitlistEntry, WaitlistMode, WaitlistStatus
 
-Change = BookingChanged | WaitlistChanged | TicketChanged | ScheduleChanged
+Change = BookingChanged | WaitlistChanged | TicketChanged | ScheduleChanged | StopRequestChanged
 
 B = BookingStatus
 W = WaitlistStatus
@@ -88,10 +95,29 @@ async def change_ticket(
 
 
 async def change_schedule(
-    schedule: Schedule, target: ScheduleStatus, *, actor_id: int | None, reason: str
+    schedule: Schedule,
+    target: ScheduleStatus,
+    *,
+    actor_id: int | None,
+    reason: str,
+    approving: StopApproval | None = None,
 ) -> Schedule:
-    await react(await write_schedule_status(schedule, target, actor_id=actor_id, reason=reason))
+    """`approving`: the doctor's request this stop carries out; it is APPROVED here, before the
+    reaction overtakes any other pending request of the session."""
+    change = await write_schedule_status(schedule, target, actor_id=actor_id, reason=reason)
+    if approving is not None:
+        await change_stop_request(
+            approving.request, StopRequestStatus.APPROVED, actor_id=actor_id, note=approving.note
+        )
+    await react(change)
     return schedule
+
+
+async def change_stop_request(
+    request: ScheduleStopRequest, target: StopRequestStatus, *, actor_id: int | None, note: str = ""
+) -> ScheduleStopRequest:
+    await react(await write_stop_request_status(request, target, actor_id=actor_id, note=note))
+    return request
 
 
 # ---------------------------------------------------------------- the map from change to effects
@@ -104,8 +130,10 @@ async def react(change: Change) -> None:
         await _entry_changed(change)
     elif isinstance(change, TicketChanged):
         await _ticket_changed(change)
-    else:
+    elif isinstance(change, ScheduleChanged):
         await _schedule_changed(change)
+    # A stop request's decision has no effect of its own: approval runs the 停诊 path, whose
+    # ScheduleChanged brings the cancellations, refunds and notices (docs/decisions/231).
     await roll_up(change)
 
 
@@ -300,6 +328,13 @@ async def _tell_called(change: TicketChanged) -> None:
 async def _schedule_changed(change: ScheduleChanged) -> None:
     if change.to_status is not ScheduleStatus.STOPPED:
         return
+    # A doctor's pending request to stop this session is overtaken: approving it later is a no-op.
+    for request in await ScheduleStopRequest.filter(
+        schedule_id=change.schedule_id, status=StopRequestStatus.PENDING
+    ):
+        await change_stop_request(
+            request, StopRequestStatus.OVERTAKEN, actor_id=change.actor_id, note="the session was stopped"
+        )
     # 停诊: every booking that has not reached the doctor is cancelled with the reason; refunds and
     # the stop notice follow from each booking's own change.
     reason = f"停诊: {change.reason}"

@@ -68,6 +68,16 @@ def check_not_past(starts_at: datetime, now: datetime) -> None:
         raise SessionInThePast()
 
 
+async def hold_calendars(doctor_id: int, room_id: int) -> None:
+    """Lock the doctor's row, then the room's, until the transaction ends, before an overlap check: two
+    administrators placing clashing sessions (or templates) for one doctor or room then check one after
+    the other, and the second sees the first's session (docs/decisions/232). Always doctor before room,
+    so two holders never wait on each other in a circle. SQLite ignores the lock and needs none: its
+    one connection runs one transaction at a time."""
+    await Doctor.select_for_update().get_or_none(id=doctor_id)
+    await Room.select_for_update().get_or_none(id=room_id)
+
+
 async def check_overlap(
     *, doctor_id: int, room_id: int, starts_at: datetime, ends_at: datetime, ignore: int | None = None
 ) -> None:
@@ -117,6 +127,7 @@ async def update_schedule(
     if moved:
         check_not_past(starts_at, now)
     if moved or substitute is not None or edit.room_id is not None:
+        await hold_calendars(doctor_id, room_id)
         await check_overlap(
             doctor_id=doctor_id, room_id=room_id, starts_at=starts_at, ends_at=ends_at, ignore=schedule.id
         )

@@ -13,7 +13,7 @@ from models import no_shows
 from models.booking import Booking, BookingStatus, actions, reschedule
 from models.booking.placement import BookingPolicy, BookingRequest, place_booking
 from models.booking.rules import Blacklisted, NotYetReleased
-from models.catalogue import Department, Doctor
+from models.catalogue import Department
 from models.clock import utcnow
 from models.errors import DomainError, InvalidInput, NotFound
 from models.no_shows import NoShowBlock, NoShowPolicy
@@ -23,6 +23,7 @@ from models.text_rules import clean_text
 from resolvers import pre_consultation
 from resolvers.context import Context
 from resolvers.pagination import Page, keyset_page
+from resolvers.scheduling import own_doctor_ids
 
 MAX_PAGE = 100
 SESSION_BOOKINGS_SHOWN = 500  # cancelled ones included; a session has far fewer seats in practice
@@ -152,6 +153,8 @@ class BookingFilter:
     schedule_id: int | None = None
     patient_id: int | None = None
     account_id: int | None = None
+    doctor_ids: list[int] | None = None  # a doctor's history: all their profiles' sessions
+    patient_name: str | None = None  # part of the 就诊人's name
 
 
 async def _page(criteria: BookingFilter, first: int, after: int | None) -> Page[Booking]:
@@ -179,6 +182,10 @@ async def filtered(criteria: BookingFilter) -> QuerySet[Booking]:
         query = query.filter(patient_id=criteria.patient_id)
     if criteria.doctor_id is not None:
         query = query.filter(schedule__doctor_id=criteria.doctor_id)
+    if criteria.doctor_ids is not None:
+        query = query.filter(schedule__doctor_id__in=criteria.doctor_ids)
+    if criteria.patient_name:
+        query = query.filter(patient__name__icontains=criteria.patient_name)
     return query
 
 
@@ -199,15 +206,29 @@ async def all_bookings(criteria: BookingFilter, first: int, after: int | None) -
     return await _page(criteria, first, after)
 
 
+async def clinic_history(
+    context: Context, criteria: BookingFilter, first: int, after: int | None
+) -> Page[Booking]:
+    """A doctor's patients across every session of all their profiles, newest first."""
+    name = clean_text(criteria.patient_name or "", field="patientName", max_length=64, required=False)
+    scoped = BookingFilter(
+        statuses=criteria.statuses,
+        date_from=criteria.date_from,
+        date_to=criteria.date_to,
+        department_id=criteria.department_id,
+        doctor_ids=await own_doctor_ids(context),
+        patient_name=name or None,
+    )
+    return await _page(scoped, first, after)
+
+
 async def session_bookings(context: Context, schedule_id: int) -> list[Booking]:
     """A doctor sees the bookings of their own sessions; an administrator of any session."""
     schedule = await Schedule.get_or_none(id=schedule_id)
     if schedule is None:
         raise NotFound("no such session")
-    if not context.viewer.is_admin:
-        own = await Doctor.filter(account_id=context.viewer.account_id).values_list("id", flat=True)
-        if schedule.doctor_id not in own:
-            raise NotFound("no such session")
+    if not context.viewer.is_admin and schedule.doctor_id not in await own_doctor_ids(context):
+        raise NotFound("no such session")
     return (
         await Booking.filter(schedule_id=schedule_id).order_by("queue_number").limit(SESSION_BOOKINGS_SHOWN)
     )

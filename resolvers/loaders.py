@@ -23,7 +23,7 @@ from models.booking import BookingEvent
 from models.catalogue import Department, Doctor, Room
 from models.department_scope import EVERY_DEPARTMENT, DepartmentScope
 from models.navigation import Floor
-from models.scheduling import Slot
+from models.scheduling import Schedule, Slot
 from models.waitlist.entries import positions as waitlist_positions
 
 M = TypeVar("M", bound=Model)
@@ -91,6 +91,10 @@ class DoctorByIdLoader(_ById[Doctor]):
 
 class PatientByIdLoader(_ById[Patient]):
     model = Patient
+
+
+class ScheduleByIdLoader(_ById[Schedule]):
+    model = Schedule
 
 
 class DepartmentsByParentLoader(_ByForeignKey[Department]):

@@ -378,6 +378,16 @@ async def booking_report(context: Context, booking_id: int) -> BookingReport:
     return BookingReport(row, booking, patient)
 
 
+async def summary_in_patient_view(context: Context, booking_id: int) -> PreConsultation | None:
+    """The pre-visit summary in the patient view reached through a booking: for that session's doctor
+    and administrators (the view itself is staff-only), audited like `bookingPreConsultation`; none
+    until the patient finishes a pre-consultation and attaches it."""
+    try:
+        return (await booking_report(context, booking_id)).pre_consultation
+    except NotFound:
+        return None
+
+
 # ---------------------------------------------------------------- administrators
 
 

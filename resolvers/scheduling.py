@@ -9,11 +9,13 @@ from tortoise.transactions import in_transaction
 
 from gualema.settings import Settings
 from models import audit, calendar, schedule_edits, scheduling
+from models import weekly_templates as template_rules
 from models.booking import actions as booking_actions
 from models.calendar import ClinicClosure
 from models.catalogue import Doctor
 from models.clock import utcnow
 from models.errors import InvalidInput, NotAllowed, NotFound
+from models.schedule_stop_requests import StopApproval
 from models.scheduling import Period, ReleaseRule, Schedule, SessionSpec, Slot, WeeklyTemplate
 from models.session_rules import PERIOD_HOURS
 from models.text_rules import clean_text
@@ -73,6 +75,9 @@ async def create_schedule(context: Context, data: ScheduleInput) -> Schedule:
         release_at=data.release_at,
     )
     async with in_transaction():
+        # Before the insert: on MariaDB the insert's foreign-key check share-locks the doctor's row, and
+        # two such holders upgrading to the exclusive lock would deadlock.
+        await schedule_edits.hold_calendars(data.doctor_id, data.room_id)
         schedule = await scheduling.create_schedule(spec, release_rule(context))
         # Checked on the row as made (its times in UTC); a refusal rolls the session back.
         schedule_edits.check_not_past(schedule.starts_at, utcnow())
@@ -163,20 +168,7 @@ class TemplateInput:
 
 
 async def create_weekly_template(context: Context, data: TemplateInput) -> WeeklyTemplate:
-    if not 0 <= data.weekday <= 6:
-        raise InvalidInput("weekday", "0 is Monday, 6 is Sunday")
-    if data.end <= data.start:
-        raise InvalidInput("endTime", "a session ends after it starts")
-    if not await Doctor.filter(id=data.doctor_id).exists():
-        raise InvalidInput("doctorId", "no such doctor")
-    async with in_transaction():
-        template = await _create_template(data)
-        await audit.record(context.viewer.account_id, "template.create", "weekly_template", template.id)
-    return template
-
-
-async def _create_template(data: TemplateInput) -> WeeklyTemplate:
-    return await WeeklyTemplate.create(
+    shape = template_rules.TemplateShape(
         doctor_id=data.doctor_id,
         registration_type_id=data.registration_type_id,
         room_id=data.room_id,
@@ -186,6 +178,28 @@ async def _create_template(data: TemplateInput) -> WeeklyTemplate:
         slot_minutes=data.slot_minutes,
         capacity=data.capacity,
     )
+    async with in_transaction():
+        await schedule_edits.hold_calendars(shape.doctor_id, shape.room_id)
+        await template_rules.check_template(shape)
+        template = await WeeklyTemplate.create(**vars(shape))
+        await audit.record(
+            context.viewer.account_id,
+            "template.create",
+            "weekly_template",
+            template.id,
+            after=audit.snapshot(template, template_rules.TEMPLATE_AUDIT_FIELDS),
+        )
+    return template
+
+
+async def update_weekly_template(
+    context: Context, template_id: int, edit: template_rules.TemplateEdit, reason: str
+) -> WeeklyTemplate:
+    """Sessions the template already generated are not touched; only later generation follows it."""
+    async with in_transaction():
+        return await template_rules.update_template(
+            template_id, edit, actor_id=context.viewer.account_id, reason=_reason(reason)
+        )
 
 
 async def generate_schedules(context: Context, weeks: int, template_ids: list[int] | None) -> list[Schedule]:
@@ -203,7 +217,7 @@ async def generate_schedules(context: Context, weeks: int, template_ids: list[in
     return created
 
 
-async def _own_doctor_ids(context: Context) -> list[int]:
+async def own_doctor_ids(context: Context) -> list[int]:
     rows = await Doctor.filter(account_id=context.viewer.account_id).values_list("id", flat=True)
     return [int(r) for r in rows]  # type: ignore[call-overload]
 
@@ -212,7 +226,7 @@ async def my_sessions(context: Context, date_from: date, date_to: date) -> list[
     """A doctor's sessions across all their profiles: today (from = to) or their history."""
     if date_to < date_from or (date_to - date_from) > timedelta(days=MAX_RANGE_DAYS * 6):
         raise InvalidInput("dateTo", "a range covers 0 to a year")
-    own = await _own_doctor_ids(context)
+    own = await own_doctor_ids(context)
     query = Schedule.filter(doctor_id__in=own, date__gte=date_from, date__lte=date_to)
     return await query.order_by("starts_at", "id").limit(SESSIONS_SHOWN)
 
@@ -220,8 +234,8 @@ async def my_sessions(context: Context, date_from: date, date_to: date) -> list[
 async def stop_my_session(context: Context, schedule_id: int, reason: str) -> Schedule:
     """A doctor stops their own session when the hospital allows it; otherwise an administrator must."""
     if not context.settings.doctor_may_stop_own_session:
-        raise NotAllowed("ask an administrator to stop this session (停诊)")
-    if not await Schedule.filter(id=schedule_id, doctor_id__in=await _own_doctor_ids(context)).exists():
+        raise NotAllowed("ask an administrator to stop this session (停诊): requestScheduleStop")
+    if not await Schedule.filter(id=schedule_id, doctor_id__in=await own_doctor_ids(context)).exists():
         raise NotFound("no such session")
     return await stop_schedule(context, schedule_id, reason)
 
@@ -295,15 +309,23 @@ async def add_capacity(
 
 async def stop_schedule(context: Context, schedule_id: int, reason: str) -> Schedule:
     async with in_transaction():
-        stopped, cancelled = await booking_actions.stop_schedule(
-            schedule_id, actor_id=context.viewer.account_id, reason=_reason(reason)
-        )
-        await audit.record(
-            context.viewer.account_id,
-            "schedule.stop",
-            "schedule",
-            schedule_id,
-            after={"cancelled_bookings": cancelled},
-            reason=reason,
-        )
+        return await stop_in_transaction(context, schedule_id, reason)
+
+
+async def stop_in_transaction(
+    context: Context, schedule_id: int, reason: str, approving: StopApproval | None = None
+) -> Schedule:
+    """停诊, the one path: the session stops through models/reactions (cancellations, refunds, notices,
+    the approved request settled and other pending ones overtaken) and the stop is audited."""
+    stopped, cancelled = await booking_actions.stop_schedule(
+        schedule_id, actor_id=context.viewer.account_id, reason=_reason(reason), approving=approving
+    )
+    await audit.record(
+        context.viewer.account_id,
+        "schedule.stop",
+        "schedule",
+        schedule_id,
+        after={"cancelled_bookings": cancelled},
+        reason=reason,
+    )
     return stopped

@@ -23,7 +23,7 @@ from models.audit import AuditEntry as AuditEntryRow
 from models.identity import mask_phone
 from models.wechat import WechatCodeRejected, WechatPhoneRequired, WechatUnavailable
 from resolvers import accounts as use_cases
-from resolvers import admin_accounts, wechat
+from resolvers import admin_accounts, pre_consultation, wechat
 from resolvers.context import Context
 from resolvers.loaders import AccountByIdLoader, DoctorByAccountLoader, PatientsByAccountLoader
 from schema.errors import Error, InvalidInputError, NotAllowedError, NotFoundError, RateLimitedError, maps
@@ -35,6 +35,7 @@ from schema.pagination import (
     decode_cursor,
 )
 from schema.permissions import IsAdmin, IsAuthenticated, IsPatient, IsStaff
+from schema.pre_consultation import PreConsultation
 
 if TYPE_CHECKING:
     from schema.catalogue import Doctor
@@ -74,6 +75,9 @@ class Patient:
         "until then they go to the account holder's phone."
     )
     _phone: strawberry.Private[str]
+    # The booking through which this patient was reached (Booking.patient): the clinical view then
+    # carries that booking's pre-consultation summary.
+    _booking_id: strawberry.Private[int | None]
 
     @strawberry.field(description="Masked, e.g. 138****0000.")
     def phone(self) -> str:
@@ -97,10 +101,11 @@ class Patient:
                 )
                 for b in facts.past_visits
             ],
+            _booking_id=self._booking_id,
         )
 
     @classmethod
-    def from_model(cls, row: account_models.Patient) -> Patient:
+    def from_model(cls, row: account_models.Patient, booking_id: int | None = None) -> Patient:
         return cls(
             id=strawberry.ID(str(row.id)),
             name=row.name,
@@ -109,6 +114,7 @@ class Patient:
             id_number=row.id_number_masked,
             phone_verified=row.phone_verified_at is not None,
             _phone=row.phone,
+            _booking_id=booking_id,
         )
 
 
@@ -124,6 +130,19 @@ class ClinicalFacts:
     sex: str | None = strawberry.field(description="male or female, from a resident ID; else null.")
     age: int | None
     past_visits: list[PastVisit] = strawberry.field(metadata=at_most(use_cases.PAST_VISITS_SHOWN))
+    _booking_id: strawberry.Private[int | None]
+
+    @strawberry.field(
+        description="The pre-visit summary (AI预问诊) of the booking this patient was reached through, once "
+        "it exists: for that session's doctor and administrators; each read is audited."
+    )
+    async def pre_consultation(self, info: Info) -> PreConsultation | None:
+        row = (
+            await pre_consultation.summary_in_patient_view(info.context, self._booking_id)
+            if self._booking_id
+            else None
+        )
+        return PreConsultation.from_model(row) if row else None
 
 
 @strawberry.type

@@ -20,7 +20,7 @@ from schema.errors import Error, InvalidInputError, InvalidStatusTransition, Not
 from schema.ids import parse_id, parse_optional_id
 from schema.list_bounds import at_most, page_size
 from schema.pagination import Connection, decode_cursor
-from schema.permissions import IsAdmin, IsAuthenticated, IsPatient, IsStaff
+from schema.permissions import IsAdmin, IsAuthenticated, IsDoctor, IsPatient, IsStaff
 
 # The domain enum is the GraphQL enum (strawberry.enum registers the class itself).
 strawberry.enum(BookingStatus, name="BookingStatus")
@@ -59,7 +59,7 @@ class Booking:
     @strawberry.field
     async def patient(self, info: Info) -> Patient | None:
         row = await info.context.loader(PatientByIdLoader).load(int(self.patient_id))
-        return Patient.from_model(row) if row else None
+        return Patient.from_model(row, booking_id=int(self.id)) if row else None
 
     @strawberry.field(
         description=f"Every status change, oldest first (the last {HISTORY_SHOWN}).",
@@ -240,6 +240,26 @@ class BookingFilterInput:
         )
 
 
+@strawberry.input(description="A doctor's history: every filter optional.")
+class ClinicHistoryFilterInput:
+    date_from: date | None = None
+    date_to: date | None = None
+    statuses: list[BookingStatus] | None = None
+    department_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Includes its sub-departments."
+    )
+    patient_name: str | None = strawberry.field(default=None, description="Part of the patient's name.")
+
+    def to_filter(self) -> BookingFilter:
+        return BookingFilter(
+            statuses=list(self.statuses) if self.statuses else None,
+            date_from=self.date_from,
+            date_to=self.date_to,
+            department_id=parse_optional_id(self.department_id, "departmentId"),
+            patient_name=self.patient_name,
+        )
+
+
 @strawberry.type(description="爽约 block: online booking is refused for this person until `endsAt`.")
 class NoShowBlock:
     id: strawberry.ID
@@ -303,6 +323,24 @@ class Query:
     ) -> Connection[Booking]:
         criteria = filter.to_filter() if filter else BookingFilter()
         page = await use_cases.all_bookings(criteria, first, decode_cursor(CURSOR_KIND, after))
+        return Connection.of(page, CURSOR_KIND, Booking.from_model)
+
+    @strawberry.field(
+        permission_classes=[IsDoctor],
+        description="The doctor's patients across all their sessions, newest first, with filters.",
+        metadata=page_size(),
+    )
+    async def my_clinic_history(
+        self,
+        info: Info,
+        filter: ClinicHistoryFilterInput | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Connection[Booking]:
+        criteria = filter.to_filter() if filter else BookingFilter()
+        page = await use_cases.clinic_history(
+            info.context, criteria, first, decode_cursor(CURSOR_KIND, after)
+        )
         return Connection.of(page, CURSOR_KIND, Booking.from_model)
 
     @strawberry.field(

@@ -26,6 +26,7 @@ from schema import (
     queueing,
     scheduling,
     statistics,
+    stop_requests,
     waitlist,
 )
 from schema.errors import exception_handlers
@@ -35,6 +36,7 @@ AREAS: tuple[ModuleType, ...] = (
     accounts,
     catalogue,
     scheduling,
+    stop_requests,
     booking,
     desk,
     payments,

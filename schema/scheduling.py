@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types.info import Info
 
-from models import schedule_edits
+from models import schedule_edits, weekly_templates
 from models import scheduling as scheduling_models
 from models.calendar import ClinicClosure as ClinicClosureRow
 from models.scheduling import Period, ScheduleStatus
@@ -120,10 +120,14 @@ class Schedule:
         )
 
 
-@strawberry.type
+@strawberry.type(
+    description="A weekly rule that generates sessions; editing it changes only sessions generated later."
+)
 class WeeklyTemplate:
     id: strawberry.ID
     doctor_id: strawberry.ID
+    registration_type_id: strawberry.ID
+    room_id: strawberry.ID
     weekday: int = strawberry.field(description="0 is Monday.")
     start_time: time
     end_time: time
@@ -135,6 +139,8 @@ class WeeklyTemplate:
         return cls(
             id=strawberry.ID(str(row.id)),
             doctor_id=strawberry.ID(str(row.doctor_id)),
+            registration_type_id=strawberry.ID(str(row.registration_type_id)),
+            room_id=strawberry.ID(str(row.room_id)),
             weekday=row.weekday,
             start_time=scheduling_models.minute_to_time(row.start_minute),
             end_time=scheduling_models.minute_to_time(row.end_minute),
@@ -219,6 +225,20 @@ class CreateWeeklyTemplateInput:
     capacity: int = 20
 
 
+@strawberry.input(description="The fields to change (omitted ones stay) and why.")
+class UpdateWeeklyTemplateInput:
+    template_id: strawberry.ID
+    doctor_id: strawberry.ID | None = None
+    registration_type_id: strawberry.ID | None = None
+    room_id: strawberry.ID | None = None
+    weekday: int | None = None
+    start_time: time | None = None
+    end_time: time | None = None
+    slot_minutes: int | None = None
+    capacity: int | None = None
+    reason: str
+
+
 @strawberry.input
 class GenerateSchedulesInput:
     weeks: int = 1
@@ -275,8 +295,21 @@ CreateScheduleResult = Annotated[
     Schedule | InvalidInputError | SessionOverlapsError | SessionInThePastError,
     strawberry.union("CreateScheduleResult"),
 ]
+
+
+@maps(weekly_templates.TemplateOverlaps)
+@strawberry.type(name="TemplateOverlaps")
+class TemplateOverlapsError(Error):
+    what: str = strawberry.field(description="doctor or room")
+    template_id: strawberry.ID
+
+
 CreateWeeklyTemplateResult = Annotated[
-    WeeklyTemplate | InvalidInputError, strawberry.union("CreateWeeklyTemplateResult")
+    WeeklyTemplate | InvalidInputError | TemplateOverlapsError, strawberry.union("CreateWeeklyTemplateResult")
+]
+UpdateWeeklyTemplateResult = Annotated[
+    WeeklyTemplate | NotFoundError | InvalidInputError | TemplateOverlapsError,
+    strawberry.union("UpdateWeeklyTemplateResult"),
 ]
 GenerateSchedulesResult = Annotated[
     GeneratedSchedules | InvalidInputError, strawberry.union("GenerateSchedulesResult")
@@ -425,6 +458,28 @@ class Mutation:
             capacity=input.capacity,
         )
         return WeeklyTemplate.from_model(await use_cases.create_weekly_template(info.context, data))
+
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description="Later generation follows the edit; sessions already generated keep their shape.",
+    )
+    async def update_weekly_template(
+        self, info: Info, input: UpdateWeeklyTemplateInput
+    ) -> UpdateWeeklyTemplateResult:
+        edit = weekly_templates.TemplateEdit(
+            doctor_id=parse_optional_id(input.doctor_id, "doctorId"),
+            registration_type_id=parse_optional_id(input.registration_type_id, "registrationTypeId"),
+            room_id=parse_optional_id(input.room_id, "roomId"),
+            weekday=input.weekday,
+            start=input.start_time,
+            end=input.end_time,
+            slot_minutes=input.slot_minutes,
+            capacity=input.capacity,
+        )
+        row = await use_cases.update_weekly_template(
+            info.context, parse_id(input.template_id, "templateId"), edit, input.reason
+        )
+        return WeeklyTemplate.from_model(row)
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Idempotent: existing sessions are kept.")
     async def generate_schedules(self, info: Info, input: GenerateSchedulesInput) -> GenerateSchedulesResult:

@@ -16,6 +16,7 @@ from models.clock import utcnow
 from models.errors import InvalidInput, InvalidTransition, NotFound
 from models.no_shows import NoShowPolicy, block_if_due
 from models.reactions import change_booking, change_schedule
+from models.schedule_stop_requests import StopApproval
 from models.scheduling import Schedule, ScheduleStatus
 
 S = BookingStatus
@@ -69,7 +70,9 @@ async def expire_holds(now: datetime | None = None, limit: int = 200) -> int:
     return expired
 
 
-async def stop_schedule(schedule_id: int, *, actor_id: int | None, reason: str) -> tuple[Schedule, int]:
+async def stop_schedule(
+    schedule_id: int, *, actor_id: int | None, reason: str, approving: StopApproval | None = None
+) -> tuple[Schedule, int]:
     """停诊: close the session; its active bookings are cancelled by the reaction to the stop (refunds
     and notices follow from each). Call inside a transaction. Returns the session and how many
     bookings were cancelled."""
@@ -79,7 +82,9 @@ async def stop_schedule(schedule_id: int, *, actor_id: int | None, reason: str) 
     if schedule is None:
         raise NotFound("no such session")
     before = await Booking.filter(schedule_id=schedule_id, status=S.CANCELLED).count()
-    await change_schedule(schedule, ScheduleStatus.STOPPED, actor_id=actor_id, reason=reason)
+    await change_schedule(
+        schedule, ScheduleStatus.STOPPED, actor_id=actor_id, reason=reason, approving=approving
+    )
     cancelled = await Booking.filter(schedule_id=schedule_id, status=S.CANCELLED).count() - before
     await schedule.refresh_from_db()
     return schedule, cancelled

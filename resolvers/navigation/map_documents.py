@@ -20,7 +20,7 @@ from models.navigation_map_document import (
     MapDocument,
     parse_map_document,
 )
-from resolvers.navigation.map_editing import edit_map
+from resolvers.navigation.map_editing import MapChange, edit_map
 
 T = TypeVar("T")
 
@@ -33,13 +33,15 @@ class ImportSummary:
     edges: int
 
 
-async def import_map(raw: object) -> ImportSummary:
+async def import_map(raw: object, actor_id: int | None) -> ImportSummary:
     """Replace the whole map with the document: every problem reported, nothing half-imported."""
     room_ids: set[int] = set(await Room.all().values_list("id", flat=True))  # type: ignore[arg-type]
     department_ids: set[int] = set(await Department.all().values_list("id", flat=True))  # type: ignore[arg-type]
     document = parse_map_document(raw, room_ids, department_ids)
     return await edit_map(
-        lambda: _replace_map(document), ("document", "the map changed meanwhile; try again")
+        lambda: _replace_map(document),
+        ("document", "the map changed meanwhile; try again"),
+        MapChange(actor_id, "map.import", "map"),
     )
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from typing import Any, TypeVar
 
 from tortoise.exceptions import IntegrityError
+from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from models import audit
 from models.catalogue import Department, Room
 from models.errors import DomainError, InvalidInput, NotFound
 from models.navigation import (
@@ -33,17 +35,47 @@ class MapInUse(DomainError):
     default_message = "this part of the map still has floors, points or edges; remove them first"
 
 
-async def edit_map(work: Callable[[], Awaitable[T]], conflict: tuple[str, str]) -> T:
-    """Run a map change in a transaction that bumps the map version; a unique clash is InvalidInput."""
+@dataclass(frozen=True)
+class MapChange:
+    """Who changes the map and how, for the audit entry every map change leaves (issue 16.5)."""
+
+    actor_id: int | None
+    action: str  # map.import, building.create, map_edge.close, ...
+    target_type: str
+
+
+def _audited_state(result: object) -> tuple[str, dict[str, Any] | None]:
+    if isinstance(result, Model):
+        names = tuple(result._meta.db_fields)
+        return str(result.pk), audit.snapshot(result, names)
+    if is_dataclass(result) and not isinstance(result, type):
+        return "map", asdict(result)
+    return str(result), None  # a deleted item: its id
+
+
+async def edit_map(work: Callable[[], Awaitable[T]], conflict: tuple[str, str], change: MapChange) -> T:
+    """Run a map change in a transaction that bumps the map version and leaves an audit entry; a unique
+    clash is InvalidInput."""
     await ensure_map_version_row()
     try:
         async with in_transaction():
             # Bumping first takes the version row's lock: map edits (and whole imports) run one at a
             # time, so two imports cannot interleave their deletes and inserts.
             await bump_map_version()
-            return await work()
+            result = await work()
+            target_id, after = _audited_state(result)
+            await audit.record(change.actor_id, change.action, change.target_type, target_id, after=after)
+            return result
     except IntegrityError:
         raise InvalidInput(*conflict) from None
+
+
+def _change(actor_id: int | None, target_type: str, item_id: int | None) -> MapChange:
+    return MapChange(actor_id, f"{target_type}.{'create' if item_id is None else 'update'}", target_type)
+
+
+def _deleted(actor_id: int | None, target_type: str) -> MapChange:
+    return MapChange(actor_id, f"{target_type}.delete", target_type)
 
 
 async def _get(model: type[T], item_id: int, what: str) -> T:
@@ -64,7 +96,7 @@ class BuildingValues:
     sort_order: int = 0
 
 
-async def save_building(building_id: int | None, values: BuildingValues) -> Building:
+async def save_building(building_id: int | None, values: BuildingValues, actor_id: int | None) -> Building:
     fields: dict[str, Any] = {
         "code": _require_text("code", values.code, 16),
         "name": _require_text("name", values.name, 64),
@@ -78,7 +110,9 @@ async def save_building(building_id: int | None, values: BuildingValues) -> Buil
         await building.update_from_dict(fields).save()
         return building
 
-    return await edit_map(work, ("code", "another building has this code"))
+    return await edit_map(
+        work, ("code", "another building has this code"), _change(actor_id, "building", building_id)
+    )
 
 
 @dataclass(frozen=True)
@@ -88,7 +122,7 @@ class FloorValues:
     level: int
 
 
-async def save_floor(floor_id: int | None, values: FloorValues) -> Floor:
+async def save_floor(floor_id: int | None, values: FloorValues, actor_id: int | None) -> Floor:
     fields: dict[str, Any] = {
         "building_id": values.building_id,
         "name": _require_text("name", values.name, 16),
@@ -103,7 +137,11 @@ async def save_floor(floor_id: int | None, values: FloorValues) -> Floor:
         await floor.update_from_dict(fields).save()
         return floor
 
-    return await edit_map(work, ("name", "the building already has a floor with this name or level"))
+    return await edit_map(
+        work,
+        ("name", "the building already has a floor with this name or level"),
+        _change(actor_id, "floor", floor_id),
+    )
 
 
 @dataclass(frozen=True)
@@ -119,7 +157,7 @@ class PointValues:
     marker_id: str | None = None
 
 
-async def save_point(point_id: int | None, values: PointValues) -> MapPoint:
+async def save_point(point_id: int | None, values: PointValues, actor_id: int | None) -> MapPoint:
     if not (math.isfinite(values.x) and math.isfinite(values.y)):
         raise InvalidInput("x", "coordinates are finite numbers of metres")
     marker_id = values.marker_id.strip().upper() if values.marker_id else None
@@ -151,7 +189,11 @@ async def save_point(point_id: int | None, values: PointValues) -> MapPoint:
         await point.update_from_dict(fields).save()
         return point
 
-    return await edit_map(work, ("key", "the key or the marker id is already used by another point"))
+    return await edit_map(
+        work,
+        ("key", "the key or the marker id is already used by another point"),
+        _change(actor_id, "map_point", point_id),
+    )
 
 
 @dataclass(frozen=True)
@@ -167,7 +209,7 @@ class EdgeValues:
     closed: bool = False
 
 
-async def save_edge(edge_id: int | None, values: EdgeValues) -> MapEdge:
+async def save_edge(edge_id: int | None, values: EdgeValues, actor_id: int | None) -> MapEdge:
     if values.start_id == values.end_id:
         raise InvalidInput("endId", "an edge joins two different points")
     if sum((values.stairs, values.lift, values.escalator)) > 1:
@@ -200,20 +242,23 @@ async def save_edge(edge_id: int | None, values: EdgeValues) -> MapEdge:
         await edge.update_from_dict(fields).save()
         return edge
 
-    return await edit_map(work, ("startId", "the edge clashes with another"))
+    return await edit_map(
+        work, ("startId", "the edge clashes with another"), _change(actor_id, "map_edge", edge_id)
+    )
 
 
-async def set_edge_closed(edge_id: int, closed: bool) -> MapEdge:
+async def set_edge_closed(edge_id: int, closed: bool, actor_id: int | None) -> MapEdge:
     async def work() -> MapEdge:
         edge = await _get(MapEdge, edge_id, "map edge")
         edge.closed = closed
         await edge.save(update_fields=["closed"])
         return edge
 
-    return await edit_map(work, ("id", "the edge changed meanwhile"))
+    action = "map_edge.close" if closed else "map_edge.reopen"
+    return await edit_map(work, ("id", "the edge changed meanwhile"), MapChange(actor_id, action, "map_edge"))
 
 
-async def delete_building(building_id: int) -> int:
+async def delete_building(building_id: int, actor_id: int | None) -> int:
     async def work() -> int:
         await _get(Building, building_id, "building")
         if await Floor.exists(building_id=building_id):
@@ -221,10 +266,10 @@ async def delete_building(building_id: int) -> int:
         await Building.filter(id=building_id).delete()
         return building_id
 
-    return await edit_map(work, ("id", "the building is in use"))
+    return await edit_map(work, ("id", "the building is in use"), _deleted(actor_id, "building"))
 
 
-async def delete_floor(floor_id: int) -> int:
+async def delete_floor(floor_id: int, actor_id: int | None) -> int:
     async def work() -> int:
         await _get(Floor, floor_id, "floor")
         if await MapPoint.exists(floor_id=floor_id):
@@ -232,10 +277,10 @@ async def delete_floor(floor_id: int) -> int:
         await Floor.filter(id=floor_id).delete()
         return floor_id
 
-    return await edit_map(work, ("id", "the floor is in use"))
+    return await edit_map(work, ("id", "the floor is in use"), _deleted(actor_id, "floor"))
 
 
-async def delete_point(point_id: int) -> int:
+async def delete_point(point_id: int, actor_id: int | None) -> int:
     async def work() -> int:
         await _get(MapPoint, point_id, "map point")
         # A point's edges mean nothing without it: they go with it.
@@ -244,16 +289,16 @@ async def delete_point(point_id: int) -> int:
         await MapPoint.filter(id=point_id).delete()
         return point_id
 
-    return await edit_map(work, ("id", "the point is in use"))
+    return await edit_map(work, ("id", "the point is in use"), _deleted(actor_id, "map_point"))
 
 
-async def delete_edge(edge_id: int) -> int:
+async def delete_edge(edge_id: int, actor_id: int | None) -> int:
     async def work() -> int:
         await _get(MapEdge, edge_id, "map edge")
         await MapEdge.filter(id=edge_id).delete()
         return edge_id
 
-    return await edit_map(work, ("id", "the edge is in use"))
+    return await edit_map(work, ("id", "the edge is in use"), _deleted(actor_id, "map_edge"))
 
 
 async def buildings() -> list[Building]:

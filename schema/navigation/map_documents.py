@@ -6,6 +6,7 @@ from typing import Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.types.info import Info
 
 from models.navigation_map_document import MapDocumentInvalid
 from resolvers.navigation import map_documents
@@ -54,8 +55,8 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(permission_classes=[IsAdmin], description="Replaces the whole map, or nothing.")
-    async def import_map(self, document: JSON) -> ImportMapResult:
-        summary = await map_documents.import_map(document)
+    async def import_map(self, info: Info, document: JSON) -> ImportMapResult:
+        summary = await map_documents.import_map(document, info.context.viewer.account_id)
         return MapImported(
             buildings=summary.buildings, floors=summary.floors, points=summary.points, edges=summary.edges
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import strawberry
+from strawberry.types.info import Info
 
 from models.navigation import PointKind
 from resolvers.navigation import map_editing
@@ -19,6 +20,10 @@ from schema.permissions import IsAdmin
 PLANNED_BUILDINGS = 20
 PLANNED_POINTS_PER_FLOOR = 500
 PLANNED_EDGES = 1000
+
+
+def _actor(info: Info) -> int | None:
+    return info.context.viewer.account_id
 
 
 @maps(MapInUse)
@@ -145,53 +150,59 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(permission_classes=[IsAdmin])
-    async def create_building(self, input: BuildingInput) -> BuildingResult:
-        return Building.from_model(await map_editing.save_building(None, _building_values(input)))
+    async def create_building(self, info: Info, input: BuildingInput) -> BuildingResult:
+        return Building.from_model(
+            await map_editing.save_building(None, _building_values(input), _actor(info))
+        )
 
     @strawberry.mutation(permission_classes=[IsAdmin])
-    async def update_building(self, id: strawberry.ID, input: BuildingInput) -> BuildingResult:
-        return Building.from_model(await map_editing.save_building(parse_id(id), _building_values(input)))
+    async def update_building(self, info: Info, id: strawberry.ID, input: BuildingInput) -> BuildingResult:
+        return Building.from_model(
+            await map_editing.save_building(parse_id(id), _building_values(input), _actor(info))
+        )
 
     @strawberry.mutation(permission_classes=[IsAdmin])
-    async def delete_building(self, id: strawberry.ID) -> DeleteMapItemResult:
-        return DeletedMapItem(id=render_id(await map_editing.delete_building(parse_id(id))))
+    async def delete_building(self, info: Info, id: strawberry.ID) -> DeleteMapItemResult:
+        return DeletedMapItem(id=render_id(await map_editing.delete_building(parse_id(id), _actor(info))))
 
     @strawberry.mutation(permission_classes=[IsAdmin])
-    async def create_floor(self, input: FloorInput) -> FloorResult:
-        return Floor.from_model(await map_editing.save_floor(None, _floor_values(input)))
+    async def create_floor(self, info: Info, input: FloorInput) -> FloorResult:
+        return Floor.from_model(await map_editing.save_floor(None, _floor_values(input), _actor(info)))
 
     @strawberry.mutation(permission_classes=[IsAdmin])
-    async def update_floor(self, id: strawberry.ID, input: FloorInput) -> FloorResult:
-        return Floor.from_model(await map_editing.save_floor(parse_id(id), _floor_values(input)))
+    async def update_floor(self, info: Info, id: strawberry.ID, input: FloorInput) -> FloorResult:
+        return Floor.from_model(
+            await map_editing.save_floor(parse_id(id), _floor_values(input), _actor(info))
+        )
 
     @strawberry.mutation(permission_classes=[IsAdmin])
-    async def delete_floor(self, id: strawberry.ID) -> DeleteMapItemResult:
-        return DeletedMapItem(id=render_id(await map_editing.delete_floor(parse_id(id))))
+    async def delete_floor(self, info: Info, id: strawberry.ID) -> DeleteMapItemResult:
+        return DeletedMapItem(id=render_id(await map_editing.delete_floor(parse_id(id), _actor(info))))
 
     @strawberry.mutation(permission_classes=[IsAdmin])
-    async def create_map_point(self, input: MapPointInput) -> MapPointResult:
-        return MapPoint.from_model(await map_editing.save_point(None, input.values()))
+    async def create_map_point(self, info: Info, input: MapPointInput) -> MapPointResult:
+        return MapPoint.from_model(await map_editing.save_point(None, input.values(), _actor(info)))
 
     @strawberry.mutation(permission_classes=[IsAdmin])
-    async def update_map_point(self, id: strawberry.ID, input: MapPointInput) -> MapPointResult:
-        return MapPoint.from_model(await map_editing.save_point(parse_id(id), input.values()))
+    async def update_map_point(self, info: Info, id: strawberry.ID, input: MapPointInput) -> MapPointResult:
+        return MapPoint.from_model(await map_editing.save_point(parse_id(id), input.values(), _actor(info)))
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Also deletes the point's edges.")
-    async def delete_map_point(self, id: strawberry.ID) -> DeleteMapItemResult:
-        return DeletedMapItem(id=render_id(await map_editing.delete_point(parse_id(id))))
+    async def delete_map_point(self, info: Info, id: strawberry.ID) -> DeleteMapItemResult:
+        return DeletedMapItem(id=render_id(await map_editing.delete_point(parse_id(id), _actor(info))))
 
     @strawberry.mutation(permission_classes=[IsAdmin])
-    async def create_map_edge(self, input: MapEdgeInput) -> MapEdgeResult:
-        return MapEdge.from_model(await map_editing.save_edge(None, input.values()))
+    async def create_map_edge(self, info: Info, input: MapEdgeInput) -> MapEdgeResult:
+        return MapEdge.from_model(await map_editing.save_edge(None, input.values(), _actor(info)))
 
     @strawberry.mutation(permission_classes=[IsAdmin])
-    async def update_map_edge(self, id: strawberry.ID, input: MapEdgeInput) -> MapEdgeResult:
-        return MapEdge.from_model(await map_editing.save_edge(parse_id(id), input.values()))
+    async def update_map_edge(self, info: Info, id: strawberry.ID, input: MapEdgeInput) -> MapEdgeResult:
+        return MapEdge.from_model(await map_editing.save_edge(parse_id(id), input.values(), _actor(info)))
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Temporarily close or reopen a passage.")
-    async def set_map_edge_closed(self, id: strawberry.ID, closed: bool) -> MapEdgeResult:
-        return MapEdge.from_model(await map_editing.set_edge_closed(parse_id(id), closed))
+    async def set_map_edge_closed(self, info: Info, id: strawberry.ID, closed: bool) -> MapEdgeResult:
+        return MapEdge.from_model(await map_editing.set_edge_closed(parse_id(id), closed, _actor(info)))
 
     @strawberry.mutation(permission_classes=[IsAdmin])
-    async def delete_map_edge(self, id: strawberry.ID) -> DeleteMapItemResult:
-        return DeletedMapItem(id=render_id(await map_editing.delete_edge(parse_id(id))))
+    async def delete_map_edge(self, info: Info, id: strawberry.ID) -> DeleteMapItemResult:
+        return DeletedMapItem(id=render_id(await map_editing.delete_edge(parse_id(id), _actor(info))))

@@ -30,6 +30,7 @@ WRITERS = {
     ("models/scheduling.py", "write_status"),
     ("models/partners.py", "change_manifest_status"),  # partner manifests (issue 17)
     ("models/pre_consultation.py", "move"),  # AI pre-consultations (issue 14)
+    ("models/schedule_stop_requests.py", "write_status"),  # doctors' 停诊 requests (issue 16)
 }
 
 # The writers that models/reactions.py wraps with their effects: nobody else may call them.
@@ -38,6 +39,7 @@ WRAPPED_BY_REACTIONS = {
     ("models/waitlist/entries.py", "write_status"),
     ("models/queueing.py", "write_state"),
     ("models/scheduling.py", "write_status"),
+    ("models/schedule_stop_requests.py", "write_status"),
 }
 
 KNOWN_ELSEWHERE = {

@@ -91,3 +91,60 @@ async def test_an_unfinished_or_foreign_pre_consultation_cannot_be_attached(gql:
 
     assert refused["__typename"] == "InvalidInputError"
     assert (await Slot.get(id=slot.id)).remaining == slot.remaining
+
+
+PATIENT_VIEW = """
+query($s: ID!) {
+  sessionBookings(scheduleId: $s) {
+    id patient { clinical { age preConsultation { id recommendation { summary { duration } } } } }
+  }
+}"""
+
+
+async def test_the_patient_view_shows_the_summary_to_the_sessions_doctor_once_it_exists(
+    gql: GraphQLClient,
+) -> None:
+    doctor, doctor_login = await factories.doctor()
+    admin = await factories.admin_user()
+    schedule = await factories.session(doctor_row=doctor)
+    slot = await Slot.get(schedule_id=schedule.id)
+    actor, patient_id = await patient_with_login("王小明")
+    plain = await _book_with(gql, actor, slot.id, patient_id, None)
+    before = await gql.as_(doctor_login.token).data(PATIENT_VIEW, {"s": str(schedule.id)})
+    done = await converse_to_the_end(gql, actor, patient_id, "脸上长痘痘，又红又肿，好几个月了")
+    # The patient finishes a pre-consultation after booking and it is attached to that booking.
+    await PreConsultation.filter(id=int(done["id"])).update(booking_id=int(plain["id"]))
+
+    after = await gql.as_(doctor_login.token).data(PATIENT_VIEW, {"s": str(schedule.id)})
+    by_admin = await gql.as_(admin.token).data(PATIENT_VIEW, {"s": str(schedule.id)})
+
+    assert before["sessionBookings"][0]["patient"]["clinical"]["preConsultation"] is None
+    seen = after["sessionBookings"][0]["patient"]["clinical"]["preConsultation"]
+    assert seen["id"] == done["id"]
+    assert seen["recommendation"]["summary"]["duration"] == "好几个月"
+    assert by_admin["sessionBookings"][0]["patient"]["clinical"]["preConsultation"]["id"] == done["id"]
+    reads = await AuditEntry.filter(action="pre_consultation.read", target_id=done["id"]).values_list(
+        "actor_id", flat=True
+    )
+    assert sorted(reads) == sorted([doctor_login.id, admin.id])
+    assert await AuditEntry.filter(action="patient.clinical_view").count() == 3
+
+
+async def test_another_doctor_reaching_the_patient_elsewhere_does_not_see_this_bookings_summary(
+    gql: GraphQLClient,
+) -> None:
+    schedule = await factories.session()
+    slot = await Slot.get(schedule_id=schedule.id)
+    actor, patient_id = await patient_with_login()
+    done = await converse_to_the_end(gql, actor, patient_id, "牙疼，晚上疼得睡不着")
+    await _book_with(gql, actor, slot.id, patient_id, done["id"])
+    # The same patient booked with another doctor: that doctor's view is of their own booking.
+    other_doctor, other_login = await factories.doctor()
+    other_session = await factories.session(doctor_row=other_doctor)
+    other_slot = await Slot.get(schedule_id=other_session.id)
+    await _book_with(gql, actor, other_slot.id, patient_id, None)
+
+    view = await gql.as_(other_login.token).data(PATIENT_VIEW, {"s": str(other_session.id)})
+
+    assert view["sessionBookings"][0]["patient"]["clinical"]["preConsultation"] is None
+    assert await AuditEntry.filter(action="pre_consultation.read").count() == 0

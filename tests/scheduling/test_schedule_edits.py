@@ -3,7 +3,8 @@ closing a slot, deleting an unbooked session; no overlaps and nothing in the pas
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+from datetime import datetime, timedelta
 from typing import Any
 
 from gualema.settings import get_settings
@@ -213,3 +214,35 @@ async def test_templates_are_listed_and_deleted_with_audit_entries(gql: GraphQLC
     assert not (await WeeklyTemplate.get(id=int(template_id))).active
     actions = await AuditEntry.filter(target_type="weekly_template").values_list("action", flat=True)
     assert sorted(actions) == ["template.create", "template.delete"]
+
+
+async def test_two_administrators_creating_clashing_sessions_at_once_make_one(gql: GraphQLClient) -> None:
+    first_admin = await factories.admin_user()
+    second_admin = await factories.admin_user()
+    doc, _ = await factories.doctor()
+    reg = await factories.registration_type(fee=0)
+    day = (datetime.now(get_settings().tz) + timedelta(days=5)).date().isoformat()
+
+    def clash(room_id: int, start: str) -> dict[str, Any]:
+        return {
+            "input": {
+                "doctorId": str(doc.id),
+                "registrationTypeId": str(reg.id),
+                "roomId": str(room_id),
+                "date": day,
+                "startTime": start,
+                "endTime": "12:00:00",
+            }
+        }
+
+    rooms = [await factories.room() for _ in range(4)]
+    answers = await asyncio.gather(
+        *(
+            gql.as_(admin.token).data(CREATE, clash(room.id, f"0{8 + i % 2}:00:00"))
+            for i, (admin, room) in enumerate(zip([first_admin, second_admin] * 2, rooms, strict=True))
+        )
+    )
+
+    kinds = sorted(answer["createSchedule"]["__typename"] for answer in answers)
+    assert kinds == ["Schedule", "SessionOverlaps", "SessionOverlaps", "SessionOverlaps"]
+    assert await Schedule.filter(doctor_id=doc.id).count() == 1
