@@ -52,7 +52,7 @@ class TooManyCodeAttempts(DomainError):
 
 
 LOGIN = "login"
-PASSWORD_RESET = "password-reset"
+PASSWORD_RESET = "password-reset"  # noqa: S105 (a code purpose, not a password)
 
 
 def _code_hash(secret: str, phone: str, code: str, purpose: str) -> str:
