@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from tortoise import fields
@@ -240,7 +240,7 @@ async def create_schedule(spec: SessionSpec, rule: ReleaseRule) -> Schedule:
     return schedule
 
 
-def seat_counters(capacity: int, registration_type: RegistrationType) -> dict[str, int]:
+def seat_counters(capacity: int, registration_type: RegistrationType) -> dict[str, Any]:
     """A new slot's seat counters: the general pool and each reserved share (decisions 190, 241)."""
     split = seat_split(capacity, registration_type)
     return {

@@ -63,7 +63,8 @@ async def texted_reset_code(phone: str) -> str:
 
 async def complete(gql: GraphQLClient, phone: str, code: str, password: str = NEW_PASSWORD) -> dict[str, str]:
     answer = await gql.data(COMPLETE, {"phone": phone, "code": code, "password": password})
-    return answer["completePasswordReset"]  # type: ignore[no-any-return]
+    result: dict[str, str] = answer["completePasswordReset"]
+    return result
 
 
 async def test_forgot_password_sets_a_new_one_and_ends_every_login(gql: GraphQLClient) -> None:

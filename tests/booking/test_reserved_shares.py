@@ -136,6 +136,8 @@ async def test_staff_and_students_marked_by_an_administrator_get_the_staff_share
     slot = await first_slot(session.id)
     assert (slot.followup_remaining, slot.staff_remaining) == (2, 1)
     entry = await AuditEntry.get(action="account.staff_or_student")
+    assert entry.before is not None
+    assert entry.after is not None
     assert (
         entry.target_id,
         entry.before["staff_or_student"],
