@@ -83,6 +83,9 @@ class Account(Model):
     role = fields.CharEnumField(Role, max_length=16, default=Role.PATIENT, db_index=True)
     disabled = fields.BooleanField(default=False, db_index=True)
     disabled_reason = fields.CharField(max_length=200, null=True)
+    # Hospital staff or a student of its school: may take a registration type's staff share (decision
+    # 241). Set by administrators, audited.
+    staff_or_student = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -101,7 +104,7 @@ class StaffDepartment(Model):
 
 
 # What an audit entry records of an account; the phone is stored masked.
-ACCOUNT_AUDIT_FIELDS = ("name", "role", "disabled", "disabled_reason")
+ACCOUNT_AUDIT_FIELDS = ("name", "role", "disabled", "disabled_reason", "staff_or_student")
 
 
 class RefreshToken(Model):

@@ -7,6 +7,7 @@ resolvers in a fixed order: departments (by id) before rooms (docs/decisions/024
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tortoise import fields
@@ -83,17 +84,53 @@ class RegistrationType(Model):
     # 现场号: the share of each slot's seats kept back from online booking for the registration desk
     # (docs/decisions/190-desk-share.md). Applied when a session's slots are cut.
     desk_share_percent = fields.IntField(default=20)
+    # Reserved shares (decision 241), cut like the desk share: 复诊 seats for a patient with a completed
+    # visit in the session's department within `followup_window_days`, and seats for accounts marked
+    # as staff or students. What is left of them opens to everyone `reserved_release_minutes` before
+    # the session starts (720: a morning session's evening before).
+    followup_share_percent = fields.IntField(default=0)
+    followup_window_days = fields.IntField(default=30)
+    staff_share_percent = fields.IntField(default=0)
+    reserved_release_minutes = fields.IntField(default=720)
 
     class Meta:
         table = "registration_type"
 
 
-REGISTRATION_TYPE_AUDIT_FIELDS = ("name", "fee", "sort_order", "archived", "desk_share_percent")
+REGISTRATION_TYPE_AUDIT_FIELDS = (
+    "name",
+    "fee",
+    "sort_order",
+    "archived",
+    "desk_share_percent",
+    "followup_share_percent",
+    "followup_window_days",
+    "staff_share_percent",
+    "reserved_release_minutes",
+)
 
 
 def desk_seats(capacity: int, share_percent: int) -> int:
     """Seats of a slot kept for the desk: the share rounded down, so online keeps the remainder."""
     return capacity * share_percent // 100
+
+
+@dataclass(frozen=True)
+class SeatSplit:
+    """How a slot's capacity is cut into counters: remaining + desk + followup + staff == capacity."""
+
+    remaining: int
+    desk: int
+    followup: int
+    staff: int
+
+
+def seat_split(capacity: int, registration_type: RegistrationType) -> SeatSplit:
+    # Each share rounds down, so the general pool keeps every remainder.
+    desk = desk_seats(capacity, registration_type.desk_share_percent)
+    followup = desk_seats(capacity, registration_type.followup_share_percent)
+    staff = desk_seats(capacity, registration_type.staff_share_percent)
+    return SeatSplit(capacity - desk - followup - staff, desk, followup, staff)
 
 
 class Doctor(Model):

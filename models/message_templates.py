@@ -227,6 +227,19 @@ TEMPLATES: dict[str, MessageTemplate] = {
             ("验证码", "您的验证码是{code}，{minutes}分钟内有效。请勿告诉他人。"),
             ("Verification code", "Your code is {code}, valid for {minutes} minutes. Do not share it."),
         ),
+        _t(
+            "password.reset_code",
+            "code minutes",
+            (
+                "重置密码",
+                "您正在重置账号密码，验证码{code}，{minutes}分钟内有效。如非本人操作，请忽略，勿告诉他人。",
+            ),
+            (
+                "Password reset",
+                "Your password reset code is {code}, valid for {minutes} minutes. "
+                "If you did not ask for it, ignore this text and share the code with no one.",
+            ),
+        ),
     )
 }
 

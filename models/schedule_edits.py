@@ -14,10 +14,10 @@ from models import audit
 from models.accounts import Patient
 from models.booking.status import ACTIVE
 from models.booking.tables import Booking
-from models.catalogue import Department, Doctor, RegistrationType, Room, desk_seats
+from models.catalogue import Department, Doctor, RegistrationType, Room
 from models.errors import DomainError, InvalidInput, NotFound
 from models.notifications import notify
-from models.scheduling import Schedule, ScheduleStatus, Slot
+from models.scheduling import Schedule, ScheduleStatus, Slot, seat_counters
 from models.session_rules import local_datetime, period_of, plan_slots
 
 
@@ -167,22 +167,22 @@ async def _move_times(schedule: Schedule, starts_at: datetime, ends_at: datetime
         # Slots with bookings keep their times (a booking copies them); empty ones outside close.
         for slot in await Slot.filter(schedule_id=schedule.id):
             if not (starts_at <= slot.starts_at < ends_at):
-                await Slot.filter(id=slot.id).update(bookable=False, remaining=0, desk_remaining=0)
+                await Slot.filter(id=slot.id).update(
+                    bookable=False, remaining=0, desk_remaining=0, followup_remaining=0, staff_remaining=0
+                )
         return
     # Nobody booked: the slots are cut again for the new times.
-    share = (await RegistrationType.get(id=schedule.registration_type_id)).desk_share_percent
+    registration_type = await RegistrationType.get(id=schedule.registration_type_id)
     plans = plan_slots(starts_at, ends_at, schedule.slot_minutes, schedule.capacity)
     await Slot.filter(schedule_id=schedule.id).delete()
     first = 1
     for plan in plans:
-        desk = desk_seats(plan.capacity, share)
         await Slot.create(
             schedule_id=schedule.id,
             starts_at=plan.starts_at,
             ends_at=plan.ends_at,
             capacity=plan.capacity,
-            remaining=plan.capacity - desk,
-            desk_remaining=desk,
+            **seat_counters(plan.capacity, registration_type),
             first_number=first,
             block_size=plan.capacity,
         )
@@ -206,23 +206,36 @@ async def _change_capacity(schedule: Schedule, capacity: int) -> None:
         # for the same seat makes it fail, and the edit with it).
         cut = schedule.capacity - capacity
         for slot in slots:
-            for column in ("remaining", "desk_remaining"):
+            for column in ("remaining", "followup_remaining", "staff_remaining", "desk_remaining"):
                 take = min(cut, getattr(slot, column))
                 if take <= 0:
                     continue
-                seats = Slot.filter(id=slot.id, **{f"{column}__gte": take})
-                if column == "remaining":
-                    taken = await seats.update(remaining=F("remaining") - take, capacity=F("capacity") - take)
-                else:
-                    taken = await seats.update(
-                        desk_remaining=F("desk_remaining") - take, capacity=F("capacity") - take
-                    )
+                taken = await _give_up_seats(slot.id, column, take)
                 if taken != 1:
                     raise CapacityBelowBooked(booked)
                 cut -= take
         if cut > 0:
             raise CapacityBelowBooked(booked)
     await Schedule.filter(id=schedule.id).update(capacity=capacity)
+
+
+async def _give_up_seats(slot_id: int, column: str, take: int) -> int:
+    """`take` free seats of one counter leave the slot's capacity, by a conditional UPDATE."""
+    capacity = F("capacity") - take
+    seats = Slot.filter(id=slot_id)
+    if column == "remaining":
+        return await seats.filter(remaining__gte=take).update(remaining=F(column) - take, capacity=capacity)
+    if column == "followup_remaining":
+        return await seats.filter(followup_remaining__gte=take).update(
+            followup_remaining=F(column) - take, capacity=capacity
+        )
+    if column == "staff_remaining":
+        return await seats.filter(staff_remaining__gte=take).update(
+            staff_remaining=F(column) - take, capacity=capacity
+        )
+    return await seats.filter(desk_remaining__gte=take).update(
+        desk_remaining=F(column) - take, capacity=capacity
+    )
 
 
 async def _tell_substitute(schedule: Schedule, substitute: Doctor) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from tortoise import fields
@@ -14,7 +14,7 @@ from tortoise.transactions import in_transaction
 
 from models import jobs
 from models.calendar import calendar_between
-from models.catalogue import Doctor, RegistrationType, Room, desk_seats
+from models.catalogue import Doctor, RegistrationType, Room, seat_split
 from models.errors import InvalidInput, InvalidTransition, NotFound
 from models.session_rules import Period, default_release_at, local_datetime, period_of, plan_slots
 
@@ -102,6 +102,11 @@ class Slot(Model):
     # writes it, so its one statement is unchanged; the desk takes these first, then `remaining`.
     # remaining + desk_remaining + active bookings == capacity.
     desk_remaining = fields.IntField(default=0)
+    # Reserved shares (decision 241): 复诊 seats and staff/student seats, taken (before `remaining`) by
+    # an eligible booker, and by anyone once the registration type's release time before the session
+    # has come. remaining + desk_remaining + followup_remaining + staff_remaining + active == capacity.
+    followup_remaining = fields.IntField(default=0)
+    staff_remaining = fields.IntField(default=0)
     # Queue numbers by time slot (分时段): this slot first issues first_number .. first_number +
     # block_size - 1, counted by `issued` in the same UPDATE that takes the seat; later seats take
     # the session's next_number. A block of 0 means every number comes from the session counter.
@@ -225,8 +230,7 @@ async def create_schedule(spec: SessionSpec, rule: ReleaseRule) -> Schedule:
                 starts_at=plan.starts_at,
                 ends_at=plan.ends_at,
                 capacity=plan.capacity,
-                remaining=plan.capacity - desk_seats(plan.capacity, registration_type.desk_share_percent),
-                desk_remaining=desk_seats(plan.capacity, registration_type.desk_share_percent),
+                **seat_counters(plan.capacity, registration_type),
                 first_number=first,
                 block_size=plan.capacity,
             )
@@ -234,6 +238,17 @@ async def create_schedule(spec: SessionSpec, rule: ReleaseRule) -> Schedule:
         ]
     )
     return schedule
+
+
+def seat_counters(capacity: int, registration_type: RegistrationType) -> dict[str, Any]:
+    """A new slot's seat counters: the general pool and each reserved share (decisions 190, 241)."""
+    split = seat_split(capacity, registration_type)
+    return {
+        "remaining": split.remaining,
+        "desk_remaining": split.desk,
+        "followup_remaining": split.followup,
+        "staff_remaining": split.staff,
+    }
 
 
 def minute_to_time(minute: int) -> time:

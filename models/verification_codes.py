@@ -28,8 +28,9 @@ CODE_DIGITS = 6
 class VerificationCode(Model):
     id = fields.BigIntField(primary_key=True)
     phone = fields.CharField(max_length=20, db_index=True)
-    # What the code proves: "login" (loginWithCode) or "patient-phone:<id>" (verifyPatientPhone); a
-    # code of one purpose neither replaces nor answers for another.
+    # What the code proves: "login" (loginWithCode), "patient-phone:<id>" (verifyPatientPhone) or
+    # "password-reset" (completePasswordReset); a code of one purpose neither replaces nor answers
+    # for another.
     purpose = fields.CharField(max_length=40, default="login")
     code_hash = fields.CharField(max_length=64)
     expires_at = fields.DatetimeField()
@@ -51,6 +52,7 @@ class TooManyCodeAttempts(DomainError):
 
 
 LOGIN = "login"
+PASSWORD_RESET = "password-reset"  # noqa: S105 (a code purpose, not a password)
 
 
 def _code_hash(secret: str, phone: str, code: str, purpose: str) -> str:
@@ -72,11 +74,12 @@ async def issue(
     tz: ZoneInfo,
     account_id: int | None,
     purpose: str = LOGIN,
+    event: str = "verification.code",
 ) -> VerificationCode:
     """A new code replaces any earlier one; the text is recorded in the same transaction."""
     code = new_code()
     now = utcnow()
-    message = render("verification.code", {"code": code, "minutes": minutes}, locale, tz)
+    message = render(event, {"code": code, "minutes": minutes}, locale, tz)
     # Earlier codes are looked up without locking and retired by primary key: an UPDATE … WHERE phone
     # would take InnoDB gap locks that deadlock concurrent first codes for different phones.
     earlier = await VerificationCode.filter(
@@ -94,7 +97,7 @@ async def issue(
             expires_at=now + timedelta(minutes=minutes),
             max_attempts=max_attempts,
         )
-        await record_sms(phone, message, dedupe_key=f"verification.code:{row.id}", account_id=account_id)
+        await record_sms(phone, message, dedupe_key=f"{event}:{row.id}", account_id=account_id)
     return row
 
 

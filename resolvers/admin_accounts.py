@@ -112,6 +112,30 @@ async def set_account_role(
     return account
 
 
+async def mark_staff_or_student(context: Context, account_id: int, marked: bool, reason: str) -> Account:
+    """Marks an account as staff or student (it may book the staff share, decision 241), or unmarks it."""
+    reason = _clean_reason(reason)
+    async with in_transaction():
+        account = await Account.select_for_update().get_or_none(id=account_id)
+        if account is None:
+            raise NotFound("account not found")
+        if account.staff_or_student is marked:
+            return account  # nothing changes, nothing audited
+        before = account_snapshot(account)
+        account.staff_or_student = marked
+        await account.save(update_fields=["staff_or_student"])
+        await audit.record(
+            context.viewer.account_id,
+            "account.staff_or_student",
+            "account",
+            account.id,
+            before=before,
+            after=account_snapshot(account),
+            reason=reason,
+        )
+    return account
+
+
 async def enable_account(context: Context, account_id: int) -> Account:
     async with in_transaction():
         account = await Account.select_for_update().get_or_none(id=account_id)

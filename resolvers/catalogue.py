@@ -355,9 +355,30 @@ def _clean_registration_type_fields(changes: Changes) -> dict[str, Any]:
             cleaned[key] = clean_fee(value)
         elif key == "sort_order":
             cleaned[key] = value
+        elif key in RESERVED_SHARE_BOUNDS:
+            low, high = RESERVED_SHARE_BOUNDS[key]
+            if value is None or not low <= value <= high:
+                raise InvalidInput(key, f"between {low} and {high}")
+            cleaned[key] = value
         else:
             raise InvalidInput(key, "unknown field")
     return cleaned
+
+
+# The reserved shares' settings (decision 241) and their bounds.
+RESERVED_SHARE_BOUNDS = {
+    "desk_share_percent": (0, 100),
+    "followup_share_percent": (0, 100),
+    "staff_share_percent": (0, 100),
+    "followup_window_days": (1, 3650),
+    "reserved_release_minutes": (0, 7 * 24 * 60),
+}
+
+
+def _check_shares(row: RegistrationType) -> None:
+    total = row.desk_share_percent + row.followup_share_percent + row.staff_share_percent
+    if total > 100:
+        raise InvalidInput("deskSharePercent", "the desk, 复诊 and staff shares add up to at most 100 %")
 
 
 async def create_registration_type(context: Context, fields: Changes) -> RegistrationType:
@@ -369,6 +390,7 @@ async def create_registration_type(context: Context, fields: Changes) -> Registr
         async with in_transaction():
             if await RegistrationType.filter(name=values["name"]).exists():
                 raise DuplicateName(values["name"])
+            _check_shares(RegistrationType(**values))
             row = await RegistrationType.create(**values)
             await audit.record(
                 _actor(context),
@@ -395,6 +417,7 @@ async def update_registration_type(context: Context, type_id: int, changes: Chan
                 raise DuplicateName(values["name"])
             before = audit.snapshot(row, REGISTRATION_TYPE_AUDIT_FIELDS)
             row.update_from_dict(values)
+            _check_shares(row)
             after = audit.snapshot(row, REGISTRATION_TYPE_AUDIT_FIELDS)
             if after != before:
                 await row.save(update_fields=list(values))

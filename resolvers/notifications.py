@@ -36,7 +36,17 @@ from resolvers.pagination import Page, keyset_page
 
 log = logging.getLogger("gualema.notifications")
 
-CODE_FIELDS = frozenset({"sendLoginCode", "loginWithCode", "sendPatientPhoneCode", "verifyPatientPhone"})
+CODE_FIELDS = frozenset(
+    {
+        "sendLoginCode",
+        "loginWithCode",
+        "sendPatientPhoneCode",
+        "verifyPatientPhone",
+        "requestPasswordReset",
+        "resetAccountPassword",
+        "completePasswordReset",
+    }
+)
 
 
 class OneCodeRequestPerOperation(DomainError):
@@ -237,15 +247,27 @@ class CodeSent:
     expires_at: datetime
 
 
-async def _text_code(
-    context: Context, phone: str, *, account_id: int | None, purpose: str = verification_codes.LOGIN
+async def text_code(
+    context: Context,
+    phone: str,
+    *,
+    account_id: int | None,
+    purpose: str = verification_codes.LOGIN,
+    event: str = "verification.code",
+    per_address: bool = True,
+    deliver: bool = True,
 ) -> CodeSent:
-    """A code texted to `phone`, under the per-phone and per-address limits of every code."""
+    """A code texted to `phone`, under the per-phone (and, for a caller's own request, per-address)
+    limits of every code. With `deliver` false the limits are spent and the answer is the same, but
+    nothing is stored or sent: a caller must not learn whether the phone has an account."""
     settings = context.settings
     per_phone, per_ip = _limits(settings)
     await rate_limits.take(
-        [(limit, phone) for limit in per_phone] + [(limit, context.client_ip) for limit in per_ip]
+        [(limit, phone) for limit in per_phone]
+        + ([(limit, context.client_ip) for limit in per_ip] if per_address else [])
     )
+    if not deliver:
+        return CodeSent(phone, utcnow() + timedelta(minutes=settings.login_code_minutes))
     row = await verification_codes.issue(
         phone,
         secret=settings.secret_key.get_secret_value(),
@@ -255,6 +277,7 @@ async def _text_code(
         tz=settings.tz,
         account_id=account_id,
         purpose=purpose,
+        event=event,
     )
     log.info("%s code sent to %s", purpose.split(":")[0], mask_phone(phone))
     return CodeSent(phone, row.expires_at)
@@ -263,13 +286,13 @@ async def _text_code(
 async def send_login_code(context: Context, phone: str) -> CodeSent:
     phone = _phone(phone)
     account = await Account.get_or_none(phone=phone)
-    return await _text_code(context, phone, account_id=account.id if account else None)
+    return await text_code(context, phone, account_id=account.id if account else None)
 
 
 _CODE = re.compile(r"[0-9]{6}")
 
 
-def _check_code(code: str) -> None:
+def check_code(code: str) -> None:
     if not _CODE.fullmatch(code):
         raise InvalidInput("code", "a login code has 6 digits")
 
@@ -277,7 +300,7 @@ def _check_code(code: str) -> None:
 async def login_with_code(context: Context, phone: str, code: str) -> Session:
     """Registers a patient account on the first login of a phone (docs/decisions/073-login-codes.md)."""
     phone = _phone(phone)
-    _check_code(code)
+    check_code(code)
     await verification_codes.verify(phone, code, secret=context.settings.secret_key.get_secret_value())
     account = await Account.get_or_none(phone=phone)
     if account is None:
@@ -311,14 +334,14 @@ async def _own_patient(context: Context, patient_id: int) -> Patient:
 
 async def send_patient_phone_code(context: Context, patient_id: int) -> CodeSent:
     patient = await _own_patient(context, patient_id)
-    return await _text_code(
+    return await text_code(
         context, patient.phone, account_id=patient.account_id, purpose=_patient_phone_purpose(patient.id)
     )
 
 
 async def verify_patient_phone(context: Context, patient_id: int, code: str) -> Patient:
     patient = await _own_patient(context, patient_id)
-    _check_code(code)
+    check_code(code)
     await verification_codes.verify(
         patient.phone,
         code,

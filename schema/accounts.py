@@ -152,6 +152,9 @@ class Account:
     role: Role
     disabled: bool
     created_at: datetime
+    staff_or_student: bool = strawberry.field(
+        description="Hospital staff or a student: may book a registration type's staff share."
+    )
     _id: strawberry.Private[int]
     _phone: strawberry.Private[str]
     _disabled_reason: strawberry.Private[str | None]
@@ -189,6 +192,7 @@ class Account:
             role=row.role,
             disabled=row.disabled,
             created_at=row.created_at,
+            staff_or_student=row.staff_or_student,
             _id=row.id,
             _phone=row.phone,
             _disabled_reason=row.disabled_reason,

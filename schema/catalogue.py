@@ -149,6 +149,18 @@ class RegistrationType:
     fee: int = strawberry.field(description="In fen (1 yuan = 100 fen).")
     sort_order: int
     archived: bool
+    desk_share_percent: int = strawberry.field(description="现场号: % of each slot kept for the desk.")
+    followup_share_percent: int = strawberry.field(
+        description="复诊号: % of each slot kept for patients with a completed visit in the department "
+        "within followupWindowDays."
+    )
+    followup_window_days: int
+    staff_share_percent: int = strawberry.field(
+        description="% of each slot kept for accounts marked as staff or students."
+    )
+    reserved_release_minutes: int = strawberry.field(
+        description="Minutes before a session starts when its unsold 复诊 and staff seats open to everyone."
+    )
 
     @classmethod
     def from_model(cls, row: catalogue_models.RegistrationType) -> RegistrationType:
@@ -158,6 +170,11 @@ class RegistrationType:
             fee=row.fee,
             sort_order=row.sort_order,
             archived=row.archived,
+            desk_share_percent=row.desk_share_percent,
+            followup_share_percent=row.followup_share_percent,
+            followup_window_days=row.followup_window_days,
+            staff_share_percent=row.staff_share_percent,
+            reserved_release_minutes=row.reserved_release_minutes,
         )
 
 
@@ -345,6 +362,11 @@ class CreateRegistrationTypeInput:
     name: str
     fee: int = strawberry.field(description="In fen (1 yuan = 100 fen).")
     sort_order: int | None = strawberry.UNSET
+    desk_share_percent: int | None = strawberry.UNSET
+    followup_share_percent: int | None = strawberry.UNSET
+    followup_window_days: int | None = strawberry.UNSET
+    staff_share_percent: int | None = strawberry.UNSET
+    reserved_release_minutes: int | None = strawberry.UNSET
 
 
 @strawberry.input
@@ -353,6 +375,11 @@ class UpdateRegistrationTypeInput:
     name: str | None = strawberry.UNSET
     fee: int | None = strawberry.UNSET
     sort_order: int | None = strawberry.UNSET
+    desk_share_percent: int | None = strawberry.UNSET
+    followup_share_percent: int | None = strawberry.UNSET
+    followup_window_days: int | None = strawberry.UNSET
+    staff_share_percent: int | None = strawberry.UNSET
+    reserved_release_minutes: int | None = strawberry.UNSET
 
 
 @strawberry.input

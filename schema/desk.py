@@ -123,6 +123,18 @@ class Mutation:
         return Account.from_model(row)
 
     @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description="Marks an account as staff or student (may book the staff share), or not; audited.",
+    )
+    async def mark_staff_or_student(
+        self, info: Info, account_id: strawberry.ID, marked: bool, reason: str
+    ) -> AccountResult:
+        row = await admin_accounts.mark_staff_or_student(
+            info.context, parse_id(account_id, "accountId"), marked, reason
+        )
+        return Account.from_model(row)
+
+    @strawberry.mutation(
         permission_classes=[IsAdmin], description="Through the payment module's refund path."
     )
     async def refund_booking(self, info: Info, input: RefundBookingInput) -> RefundBookingResult:

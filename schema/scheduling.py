@@ -51,6 +51,13 @@ class Slot:
     capacity: int
     remaining: int = strawberry.field(description="Seats left online; 0 once the slot is closed or stopped.")
     desk_remaining: int = strawberry.field(description="现场号: seats left that only the desk may give.")
+    followup_remaining: int = strawberry.field(
+        description="复诊号: seats kept for returning patients of the department until the registration "
+        "type's reservedReleaseMinutes before the session, then open to everyone."
+    )
+    staff_remaining: int = strawberry.field(
+        description="Seats kept for staff and students, released like followupRemaining."
+    )
     bookable: bool
 
     @classmethod
@@ -62,6 +69,8 @@ class Slot:
             capacity=row.capacity,
             remaining=seats_left(row),
             desk_remaining=row.desk_remaining if row.bookable else 0,
+            followup_remaining=row.followup_remaining if row.bookable else 0,
+            staff_remaining=row.staff_remaining if row.bookable else 0,
             bookable=row.bookable,
         )
 

@@ -21,7 +21,7 @@ from models.identity import mask_id_number
 from models.passwords import hash_password
 from models.personal_data import keyring
 from models.queueing import LIVE, QueueTicket, TicketState
-from models.scheduling import Period, Schedule, Slot
+from models.scheduling import Period, Schedule, Slot, seat_counters
 
 _sequence = itertools.count(1)
 PASSWORD = "secret123"
@@ -147,10 +147,13 @@ async def session(
     duration: timedelta = timedelta(hours=4),
     released: bool = True,
     doctor_row: Doctor | None = None,
+    shares: dict[str, int] | None = None,
 ) -> Any:
-    """A clinic session (排班) with `slot_count` slots sharing `capacity`, released unless told not."""
+    """A clinic session (排班) with `slot_count` slots sharing `capacity`, released unless told not.
+    With `shares` (registration type settings such as followup_share_percent) the slots are cut into
+    the reserved counters as a real session's are; without, every seat is in the general pool."""
     doc = doctor_row or (await doctor())[0]
-    reg = await registration_type(fee=fee)
+    reg = await registration_type(fee=fee, **(shares or {}))
     starts_at = (utcnow() + starts_in).replace(microsecond=0)
     release_at = utcnow() - timedelta(hours=1) if released else utcnow() + timedelta(hours=1)
     row = await Schedule.create(
@@ -173,12 +176,13 @@ async def session(
     first = 1
     for i in range(slot_count):
         seats = base + (1 if i < extra else 0)
+        counters = seat_counters(seats, reg) if shares else {"remaining": seats}
         await Slot.create(
             schedule=row,
             starts_at=starts_at + step * i,
             ends_at=starts_at + step * (i + 1),
             capacity=seats,
-            remaining=seats,
+            **counters,
             first_number=first,
             block_size=seats,
         )

@@ -26,11 +26,19 @@ import asyncpg
 from tortoise import connections
 from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.expressions import F
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models import reactions
 from models.booking.notices import CONFIRMED_NOTICE, notice_params
-from models.booking.placement_sql import BOOK_IN_ONE_STATEMENT, RequestFacts, compiled, read_request
+from models.booking.placement_sql import (
+    BOOK_IN_ONE_STATEMENT,
+    NO_RESERVED_ACCESS,
+    RequestFacts,
+    ReservedAccess,
+    compiled,
+    read_request,
+)
 from models.booking.rules import (
     Blacklisted,
     DuplicateBooking,
@@ -254,7 +262,13 @@ def _check_request(
         check_booking_window(
             now=now, release_at=facts.release_at, session_starts_at=facts.session_starts_at, stopped=stopped
         )
-    seats = facts.remaining + (facts.desk_remaining if desk is not None else 0)
+    access = facts.reserved_access(now)
+    seats = (
+        facts.remaining
+        + (facts.desk_remaining if desk is not None else 0)
+        + (facts.followup_remaining if access.followup else 0)
+        + (facts.staff_remaining if access.staff else 0)
+    )
     if seats <= 0 and not seat_reserved:
         # Most of a release-hour crowd ends here, after one read. A stale read can only say "full"
         # a moment too early; it never sells a seat (the UPDATE decides).
@@ -340,6 +354,7 @@ async def _place_in_steps(
         facts.schedule_id,
         reserved=waitlist is not None and waitlist.reserved,
         desk=desk is not None,
+        access=facts.reserved_access(now),
     )
     if number is None:
         raise SlotUnavailable()
@@ -384,7 +399,10 @@ async def _place_in_one_statement(
             event, notice_params(unnumbered, CONFIRMED_NOTICE, _notice_facts(facts), marker)
         )
         reminder_at = visit_reminder_at(facts.visit_date, now, defaults.visit_reminder_hour, defaults.tz_name)
+    access = facts.reserved_access(now)
     values: dict[str, Any] = {
+        "followup_ok": access.followup,
+        "staff_ok": access.staff,
         "account_id": request.account_id,
         "patient_id": request.patient_id,
         "slot_id": request.slot_id,
@@ -479,52 +497,68 @@ async def take_quota(account_id: int, visit_date: date, limit: int) -> bool:
 
 # One statement on SQLite (UPDATE … RETURNING); MySQL and MariaDB read the row back under the lock
 # the UPDATE took. A reserved seat was taken from `remaining` when it was freed: only its number is new.
-TAKE_SEAT_SQLITE = (
-    "UPDATE slot SET remaining = remaining - 1, issued = issued + 1 "
-    "WHERE id = ? AND remaining > 0 AND bookable RETURNING first_number, block_size, issued"
-)
-TAKE_DESK_SEAT_SQLITE = (
-    "UPDATE slot SET desk_remaining = desk_remaining - 1, issued = issued + 1 "
-    "WHERE id = ? AND desk_remaining > 0 AND bookable RETURNING first_number, block_size, issued"
-)
+def _take_counter_sqlite(column: str) -> str:
+    # Only ever called with the fixed column names below.
+    return (
+        f"UPDATE slot SET {column} = {column} - 1, issued = issued + 1 "  # noqa: S608
+        f"WHERE id = ? AND {column} > 0 AND bookable RETURNING first_number, block_size, issued"
+    )
+
+
+TAKE_COUNTER_SQLITE = {
+    column: _take_counter_sqlite(column)
+    for column in ("desk_remaining", "followup_remaining", "staff_remaining", "remaining")
+}
 TAKE_RESERVED_SEAT_SQLITE = (
     "UPDATE slot SET issued = issued + 1 WHERE id = ? AND bookable RETURNING first_number, block_size, issued"
 )
 
 
+def seat_counters_in_order(*, desk: bool, access: ReservedAccess) -> list[str]:
+    """The slot's counters a placement may take its seat from, in the order it tries them: the desk
+    share (the desk only), the 复诊 and staff shares (when eligible or released, decision 241), and
+    last the general pool, so an eligible booker leaves general seats to everyone else."""
+    counters = ["desk_remaining"] if desk else []
+    if access.followup:
+        counters.append("followup_remaining")
+    if access.staff:
+        counters.append("staff_remaining")
+    return [*counters, "remaining"]
+
+
 async def take_seat(
-    slot_id: int, schedule_id: int, *, reserved: bool = False, desk: bool = False
+    slot_id: int,
+    schedule_id: int,
+    *,
+    reserved: bool = False,
+    desk: bool = False,
+    access: ReservedAccess = NO_RESERVED_ACCESS,
 ) -> int | None:
     """Take one seat of the slot and give it its queue number, or None when the slot is full or
-    closed. One conditional UPDATE (with RETURNING where the database has it) decides; the number
-    comes from the slot's block (same row, same statement) or, past the block, from the session's
-    counter. The desk takes a desk seat first, then an online one. Call inside a transaction."""
+    closed. One conditional UPDATE per counter (with RETURNING where the database has it) decides; the
+    number comes from the slot's block (same row, same statement) or, past the block, from the
+    session's counter. Call inside a transaction."""
     conn = connections.get("default")
+    counters = [] if reserved else seat_counters_in_order(desk=desk, access=access)
     if conn.capabilities.dialect == "sqlite":
-        rows = []
-        if desk:
-            rows = await conn.execute_query_dict(TAKE_DESK_SEAT_SQLITE, [slot_id])
-        if not rows:
-            rows = await conn.execute_query_dict(
-                TAKE_RESERVED_SEAT_SQLITE if reserved else TAKE_SEAT_SQLITE, [slot_id]
-            )
+        rows: list[dict[str, Any]] = []
+        for column in counters:
+            rows = await conn.execute_query_dict(TAKE_COUNTER_SQLITE[column], [slot_id])
+            if rows:
+                break
+        if reserved:
+            rows = await conn.execute_query_dict(TAKE_RESERVED_SEAT_SQLITE, [slot_id])
         if not rows:
             return None
         row = rows[0]
     else:
         seat = Slot.filter(id=slot_id, bookable=True)
         taken = 0
-        if desk:
-            taken = await seat.filter(desk_remaining__gt=0).update(
-                desk_remaining=F("desk_remaining") - 1, issued=F("issued") + 1
-            )
-        if taken == 1:
-            pass
-        elif not reserved:
-            taken = await seat.filter(remaining__gt=0).update(
-                remaining=F("remaining") - 1, issued=F("issued") + 1
-            )
-        else:
+        for column in counters:
+            taken = await _take_from(seat, column)
+            if taken == 1:
+                break
+        if reserved:
             taken = await seat.update(issued=F("issued") + 1)
         if taken != 1:
             return None
@@ -535,6 +569,20 @@ async def take_seat(
     await Schedule.filter(id=schedule_id).update(next_number=F("next_number") + 1)
     (after,) = await Schedule.filter(id=schedule_id).values_list("next_number", flat=True)
     return int(after) - 1  # type: ignore[call-overload]
+
+
+async def _take_from(seat: QuerySet[Slot], column: str) -> int:
+    """One seat from one counter by a conditional UPDATE; the row count says whether it was there."""
+    issued = F("issued") + 1
+    if column == "desk_remaining":
+        return await seat.filter(desk_remaining__gt=0).update(desk_remaining=F(column) - 1, issued=issued)
+    if column == "followup_remaining":
+        return await seat.filter(followup_remaining__gt=0).update(
+            followup_remaining=F(column) - 1, issued=issued
+        )
+    if column == "staff_remaining":
+        return await seat.filter(staff_remaining__gt=0).update(staff_remaining=F(column) - 1, issued=issued)
+    return await seat.filter(remaining__gt=0).update(remaining=F("remaining") - 1, issued=issued)
 
 
 def waitlist_request(account_id: int, slot_id: int, patient_id: int, entry_id: int) -> BookingRequest:

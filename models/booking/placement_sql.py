@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -48,7 +48,14 @@ READ_REQUEST = """
 SELECT e.id AS earlier_id, e.request_fingerprint AS earlier_fingerprint,
        f.slot_starts_at, f.slot_ends_at, f.remaining, f.desk_remaining, f.bookable, f.schedule_id,
        f.schedule_status, f.release_at, f.session_starts_at, f.session_ends_at, f.fee, f.visit_date,
-       f.department_id, f.doctor_name,
+       f.department_id, f.doctor_name, f.followup_remaining, f.staff_remaining, f.followup_window_days,
+       f.reserved_release_minutes, a.staff_or_student AS staff_member,
+       -- 复诊 share (decision 241): the patient's latest completed visit in the department, read only
+       -- while the slot still has such seats
+       CASE WHEN f.followup_remaining > 0 THEN (
+           SELECT max(v.visit_date) FROM booking v
+           WHERE v.patient_id = p.id AND v.department_id = f.department_id AND v.status = 'completed'
+       ) END AS last_visit_date,
        f.department_name, p.id AS patient_id, p.name AS patient_name,
        -- texts go to the patient's own phone once verified, else to the account holder's
        CASE WHEN p.phone_verified_at IS NOT NULL THEN p.phone ELSE a.phone END AS patient_phone,
@@ -59,7 +66,8 @@ FROM (SELECT 1 AS one) AS request
 LEFT JOIN booking e ON e.account_id = :account_id AND e.idempotency_key = :idempotency_key
 LEFT JOIN (
     SELECT sl.starts_at AS slot_starts_at, sl.ends_at AS slot_ends_at, sl.remaining,
-           sl.desk_remaining, sl.bookable, sc.id AS schedule_id, sc.status AS schedule_status,
+           sl.desk_remaining, sl.followup_remaining, sl.staff_remaining, rt.followup_window_days,
+           rt.reserved_release_minutes, sl.bookable, sc.id AS schedule_id, sc.status AS schedule_status,
            sc.release_at, sc.starts_at AS session_starts_at, sc.ends_at AS session_ends_at,
            sc.fee, sc.date AS visit_date, sc.department_id,
            d.name AS doctor_name, dep.name AS department_name
@@ -67,6 +75,7 @@ LEFT JOIN (
     JOIN schedule sc ON sc.id = sl.schedule_id
     JOIN doctor d ON d.id = sc.doctor_id
     JOIN department dep ON dep.id = sc.department_id
+    JOIN registration_type rt ON rt.id = sc.registration_type_id
     WHERE sl.id = :slot_id
 ) AS f ON 1 = 1
 LEFT JOIN patient p ON p.id = :patient_id AND p.account_id = :account_id AND p.archived_at IS NULL
@@ -99,6 +108,30 @@ class RequestFacts:
     patient_name: str
     patient_phone: str
     blocked_until: datetime | None
+    followup_remaining: int = 0
+    staff_remaining: int = 0
+    followup_window_days: int = 0
+    reserved_release_minutes: int = 0
+    staff_member: bool = False
+    last_visit_date: date | None = None
+
+    def reserved_access(self, now: datetime) -> ReservedAccess:
+        """Which reserved shares this request may take a seat from (decision 241): its own by
+        eligibility, and every one once the release time before the session has come."""
+        released = now >= self.session_starts_at - timedelta(minutes=self.reserved_release_minutes)
+        returning = self.last_visit_date is not None and (
+            (self.visit_date - self.last_visit_date).days <= self.followup_window_days
+        )
+        return ReservedAccess(followup=released or returning, staff=released or self.staff_member)
+
+
+@dataclass(frozen=True)
+class ReservedAccess:
+    followup: bool = False
+    staff: bool = False
+
+
+NO_RESERVED_ACCESS = ReservedAccess()
 
 
 def _python_values(row: dict[str, Any]) -> dict[str, Any]:
@@ -112,6 +145,7 @@ def _python_values(row: dict[str, Any]) -> dict[str, Any]:
         "session_ends_at": Schedule._meta.fields_map["ends_at"],
         "visit_date": Schedule._meta.fields_map["date"],
         "blocked_until": NoShowBlock._meta.fields_map["ends_at"],
+        "last_visit_date": Schedule._meta.fields_map["date"],
     }
     for name, field in converters.items():
         if row[name] is not None:
@@ -169,6 +203,12 @@ async def read_request(
         patient_name=row["patient_name"] or "",
         patient_phone=row["patient_phone"] or "",
         blocked_until=row["blocked_until"],
+        followup_remaining=row["followup_remaining"] or 0,
+        staff_remaining=row["staff_remaining"] or 0,
+        followup_window_days=row["followup_window_days"] or 0,
+        reserved_release_minutes=row["reserved_release_minutes"] or 0,
+        staff_member=bool(row["staff_member"]),
+        last_visit_date=row["last_visit_date"],
     )
 
 
@@ -185,8 +225,22 @@ WITH quota AS (
     WHERE q.active < :quota_limit::int
     RETURNING 1
 ), seat AS (
-    UPDATE slot SET remaining = remaining - 1, issued = issued + 1
-    WHERE id = :slot_id::int AND remaining > 0 AND bookable AND EXISTS (SELECT FROM quota)
+    -- One seat: from the 复诊 share, then the staff share, when the request may take them (decision
+    -- 241), else from the general pool. Every CASE reads the row as locked (PostgreSQL re-evaluates a
+    -- concurrently updated row), so no counter goes below zero.
+    UPDATE slot SET
+        followup_remaining = followup_remaining
+            - CASE WHEN :followup_ok::boolean AND followup_remaining > 0 THEN 1 ELSE 0 END,
+        staff_remaining = staff_remaining
+            - CASE WHEN :followup_ok::boolean AND followup_remaining > 0 THEN 0
+                   WHEN :staff_ok::boolean AND staff_remaining > 0 THEN 1 ELSE 0 END,
+        remaining = remaining
+            - CASE WHEN :followup_ok::boolean AND followup_remaining > 0 THEN 0
+                   WHEN :staff_ok::boolean AND staff_remaining > 0 THEN 0 ELSE 1 END,
+        issued = issued + 1
+    WHERE id = :slot_id::int AND bookable AND EXISTS (SELECT FROM quota)
+      AND (remaining > 0 OR (:followup_ok::boolean AND followup_remaining > 0)
+           OR (:staff_ok::boolean AND staff_remaining > 0))
     RETURNING first_number, block_size, issued
 ), overflow AS (
     UPDATE schedule SET next_number = next_number + 1

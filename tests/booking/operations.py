@@ -59,7 +59,8 @@ async def assert_seats_balance(schedule_id: int) -> None:
     for slot in await Slot.filter(schedule_id=schedule_id):
         active = await Booking.filter(slot_id=slot.id, status__in=list(ACTIVE)).count()
         assert slot.remaining >= 0
-        assert slot.remaining + slot.desk_remaining + active == slot.capacity, (
+        reserved = slot.desk_remaining + slot.followup_remaining + slot.staff_remaining
+        assert slot.remaining + reserved + active == slot.capacity, (
             slot.id,
             slot.remaining,
             active,

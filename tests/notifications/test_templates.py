@@ -28,6 +28,7 @@ EVENTS = [
     "schedule.substituted",
     "followup.reminder",
     "verification.code",
+    "password.reset_code",
 ]
 
 
