@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from tortoise import connections
 
-from models.statistics.metrics import HOURS, REFUSALS, Metric
+from models.statistics.metrics import CONSULT_PREFIX, HOURS, REFUSALS, WAIT_PREFIX, Metric
 
 M = Metric
 
@@ -52,6 +52,8 @@ class Counts:
     metrics: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     capacity: int = 0
     active_users: int | None = None  # distinct accounts active in the period (hospital-wide periods only)
+    payers: int | None = None  # distinct accounts that paid a fee in the period (hospital-wide periods only)
+    cohort: Cohort | None = None  # accounts first active in this month (MONTH, hospital-wide)
 
     def __getitem__(self, metric: Metric) -> int:
         return self.metrics.get(metric.value, 0)
@@ -126,6 +128,74 @@ def arpu(c: Counts) -> Ratio:
 
 def no_show_rate(c: Counts) -> Ratio:
     return Ratio(c[M.VISIT_NO_SHOW], c[M.VISIT_CONFIRMED])
+
+
+def booked_in_advance_rate(c: Counts) -> Ratio:
+    """预约诊疗率: completed visits not registered at the desk ÷ all completed visits."""
+    return Ratio(c[M.VISIT_COMPLETED_BOOKED], c[M.VISIT_COMPLETED])
+
+
+def waitlist_conversion(c: Counts) -> Ratio:
+    """Waitlist entries that ended with a seat ÷ entries that were in line (visit date)."""
+    return Ratio(c[M.VISIT_WAITLIST_BOOKED], c[M.VISIT_WAITERS])
+
+
+def paying_arpu(c: Counts) -> Ratio:
+    """Revenue (fen) per distinct account that paid a fee in the period."""
+    return Ratio(revenue(c), c.payers or 0)
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A histogram of minutes: bucket lower edge -> visits (models/statistics/metrics.BUCKET_EDGES)."""
+
+    histogram: dict[int, int]
+
+    @property
+    def count(self) -> int:
+        return sum(self.histogram.values())
+
+    def percentile(self, percent: int) -> int | None:
+        """The lower edge of the bucket holding the `percent`th percentile (nearest rank)."""
+        count = self.count
+        if not count:
+            return None
+        rank = max(1, (percent * count + 99) // 100)
+        seen = 0
+        for edge in sorted(self.histogram):
+            seen += self.histogram[edge]
+            if seen >= rank:
+                return edge
+        return None  # unreachable: the ranks end at `count`
+
+
+def _histogram(c: Counts, prefix: str) -> Duration:
+    return Duration(
+        {int(name.removeprefix(prefix)): v for name, v in c.metrics.items() if name.startswith(prefix) and v}
+    )
+
+
+def wait_after_arrival(c: Counts) -> Duration:
+    """Called - max(check-in, slot start), in minutes (visit date)."""
+    return _histogram(c, WAIT_PREFIX)
+
+
+def consultation_length(c: Counts) -> Duration:
+    """Completed - called, in minutes (visit date)."""
+    return _histogram(c, CONSULT_PREFIX)
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Accounts whose first activity fell in one month, and how many of them were active in each
+    month after it (within the query's range), from stat_activity."""
+
+    accounts: int
+    active_later: tuple[int, ...]  # one month later, two months later, ...
+
+    def retention(self, months_later: int) -> Ratio:
+        active = self.active_later[months_later - 1] if months_later <= len(self.active_later) else 0
+        return Ratio(active, self.accounts)
 
 
 @dataclass(frozen=True)
@@ -267,24 +337,74 @@ def _moment(dialect: str, moment: datetime) -> Any:
     return moment
 
 
-async def _active_by_day(start: date, end: date) -> dict[date, int]:
-    """DAU: distinct accounts per day (stat_activity holds one row per account and day)."""
+# Tables of one row per account and local day: activity (DAU/MAU) and fees paid (paying users).
+ACCOUNT_DAYS = ("stat_activity", "stat_payer")
+
+
+async def _accounts_by_day(table: str, start: date, end: date) -> dict[date, int]:
+    """Distinct accounts per day (DAU, payers per day): the table holds one row per account and day."""
+    assert table in ACCOUNT_DAYS
     dialect = connections.get("default").capabilities.dialect
     rows = await _rows(
-        "SELECT day, COUNT(*) AS users FROM stat_activity WHERE day BETWEEN ? AND ? GROUP BY day",
+        f"SELECT day, COUNT(*) AS users FROM {table} WHERE day BETWEEN ? AND ? GROUP BY day",  # noqa: S608 (fixed table names)
         [_day(dialect, start), _day(dialect, end)],
     )
     return {_as_date(row["day"]): int(row["users"]) for row in rows}
 
 
-async def _active(start: date, end: date) -> int:
-    """WAU/MAU: distinct accounts active on any day of the span."""
+async def _accounts(table: str, start: date, end: date) -> int:
+    """Distinct accounts on any day of the span (WAU/MAU, payers of a week or month)."""
+    assert table in ACCOUNT_DAYS
     dialect = connections.get("default").capabilities.dialect
     rows = await _rows(
-        "SELECT COUNT(DISTINCT account_id) AS users FROM stat_activity WHERE day BETWEEN ? AND ?",
+        f"SELECT COUNT(DISTINCT account_id) AS users FROM {table} WHERE day BETWEEN ? AND ?",  # noqa: S608 (fixed table names)
         [_day(dialect, start), _day(dialect, end)],
     )
     return int(rows[0]["users"])
+
+
+_MONTH_OF_DAY = {
+    "sqlite": "CAST(strftime('%Y%m', day) AS INTEGER)",
+    "postgres": "CAST(EXTRACT(YEAR FROM day) * 100 + EXTRACT(MONTH FROM day) AS INTEGER)",
+    "mysql": "(YEAR(day) * 100 + MONTH(day))",
+}
+
+
+def _month_number(day: date) -> int:
+    return day.year * 100 + day.month
+
+
+async def cohorts(first: date, last: date) -> dict[date, Cohort]:
+    """Monthly retention cohorts: accounts by the month of their first activity ever (cohorts of the
+    months of [first, last]), and how many of each were active in each later month up to `last`.
+    One statement over stat_activity."""
+    dialect = connections.get("default").capabilities.dialect
+    month = _MONTH_OF_DAY[dialect]
+    sql = (
+        f"WITH months AS (SELECT DISTINCT account_id, {month} AS month FROM stat_activity WHERE day <= ?),"  # noqa: S608 (fixed expressions)
+        " firsts AS (SELECT account_id, MIN(month) AS cohort FROM months GROUP BY account_id)"
+        " SELECT f.cohort AS cohort, m.month AS month, COUNT(*) AS accounts"
+        " FROM months m JOIN firsts f ON f.account_id = m.account_id"
+        " WHERE f.cohort BETWEEN ? AND ? GROUP BY f.cohort, m.month"
+    )
+    rows = await _rows(sql, [_day(dialect, last), _month_number(first), _month_number(last)])
+    by_cohort: dict[int, dict[int, int]] = defaultdict(dict)
+    for row in rows:
+        by_cohort[int(row["cohort"])][int(row["month"])] = int(row["accounts"])
+    out = {}
+    for number, months in by_cohort.items():
+        start = date(number // 100, number % 100, 1)
+        later = []
+        cursor = _next_month(start)
+        while cursor <= last:
+            later.append(months.get(_month_number(cursor), 0))
+            cursor = _next_month(cursor)
+        out[start] = Cohort(accounts=months.get(number, 0), active_later=tuple(later))
+    return out
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
 
 
 def _summed(daily: dict[Any, Counts], start: date, end: date) -> Counts:
@@ -306,19 +426,26 @@ async def kpi_rows(spec: KpiFilter, *, now: datetime, tz: ZoneInfo) -> list[KpiR
         daily = await _read(spec, earliest, spec.end, "day", today, now)
         rows = []
         hospital_wide = spec.department_id is None and spec.doctor_id is None
-        active = await _active_by_day(earliest, spec.end) if spec.grouping is Grouping.DAY else {}
+        by_day = spec.grouping is Grouping.DAY and hospital_wide
+        active = await _accounts_by_day("stat_activity", earliest, spec.end) if by_day else {}
+        paying = await _accounts_by_day("stat_payer", earliest, spec.end) if by_day else {}
+        monthly = spec.grouping is Grouping.MONTH and hospital_wide
+        cohort_of = await cohorts(earliest, spec.end) if monthly else {}
         for start, end in spans:
             before = previous_span(start, end, spec.grouping)
             current, previous = _summed(daily, start, end), _summed(daily, *before)
-            if hospital_wide:
-                if spec.grouping is Grouping.DAY:
-                    current.active_users, previous.active_users = (
-                        active.get(start, 0),
-                        active.get(before[0], 0),
-                    )
-                else:
-                    current.active_users = await _active(start, end)
-                    previous.active_users = await _active(*before)
+            if by_day:
+                current.active_users, previous.active_users = active.get(start, 0), active.get(before[0], 0)
+                current.payers, previous.payers = paying.get(start, 0), paying.get(before[0], 0)
+            elif hospital_wide:
+                current.active_users = await _accounts("stat_activity", start, end)
+                previous.active_users = await _accounts("stat_activity", *before)
+                current.payers = await _accounts("stat_payer", start, end)
+                previous.payers = await _accounts("stat_payer", *before)
+            if monthly:
+                empty = Cohort(0, ())
+                current.cohort = cohort_of.get(period_start(start, Grouping.MONTH), empty)
+                previous.cohort = cohort_of.get(period_start(before[0], Grouping.MONTH), empty)
             rows.append(KpiRow(key=start, start=start, end=end, current=current, previous=previous))
         return rows
     key = "department_id" if spec.grouping is Grouping.DEPARTMENT else "doctor_id"
@@ -350,6 +477,7 @@ def completed(c: Counts) -> int:
 
 CountFigure = Callable[[Counts], int]
 RatioFigure = Callable[[Counts], Ratio]
+DurationFigure = Callable[[Counts], Duration]
 
 
 def period_label(row: KpiRow, grouping: Grouping) -> str:

@@ -38,6 +38,8 @@ WRAPPED_BY_REACTIONS = {
     ("models/waitlist/entries.py", "write_status"),
     ("models/queueing.py", "write_state"),
     ("models/scheduling.py", "write_status"),
+    ("models/payments/writers.py", "transition_order"),
+    ("models/payments/writers.py", "settle_refund"),
 }
 
 KNOWN_ELSEWHERE = {
