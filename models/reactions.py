@@ -1,12 +1,12 @@
 """What each change causes, in one place.
 
 Every aggregate has one status writer that returns a small frozen change record (BookingChanged,
-WaitlistChanged, TicketChanged, ScheduleChanged, and the payments' OrderChanged and RefundChanged). This module is the only one that calls those writers
-and the only one that imports several aggregates: `change_*` write a status and apply its effects in
-the caller's transaction, and `react` maps a record to those effects (seats and quota back, the
-waitlist offered the seat, refund and close jobs, patient notices, the visit reminder, the bookings a
-ticket or a stopped session drags along, and the statistics rollup). Nothing here publishes: callers
-publish after commit. See docs/decisions/120-reactions.md.
+WaitlistChanged, TicketChanged, ScheduleChanged, and the payments' OrderChanged and RefundChanged). This
+module is the only one that calls those writers and the only one that imports several aggregates:
+`change_*` write a status and apply its effects in the caller's transaction, and `react` maps a record
+to those effects (seats and quota back, the waitlist offered the seat, refund and close jobs, patient
+notices, the visit reminder, the bookings a ticket or a stopped session drags along, and the statistics
+rollup). Nothing here publishes: callers publish after commit. See docs/decisions/120-reactions.md.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """The one function that changes a payment order's status and the one that settles a refund.
 
 Both return a small frozen change record for models/reactions.py, their only caller (which rolls the
-revenue up in the same transaction). Both work alike: the transition table decides, the UPDATE is conditional on the status read (so of
-two concurrent callers exactly one changes the row and the other gets InvalidTransition), `updates`
-can never carry the status, the status is set last, and every change writes a `PaymentEvent` with the
-raw provider payload, kept for disputes. Run them inside a transaction.
+revenue up in the same transaction). Both work alike: the transition table decides, the UPDATE is
+conditional on the status read (so of two concurrent callers exactly one changes the row and the other
+gets InvalidTransition), `updates` can never carry the status, the status is set last, and every change
+writes a `PaymentEvent` with the raw provider payload, kept for disputes. Run them inside a transaction.
 """
 
 from __future__ import annotations
