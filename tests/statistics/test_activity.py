@@ -110,7 +110,7 @@ async def test_monthly_retention_cohorts_are_the_accounts_first_active_in_a_mont
 async def cohorts_from_activity_rows(last: date) -> dict[date, tuple[int, list[int]]]:
     months: dict[int, set[date]] = defaultdict(set)
     for who, day in await DailyActivity.filter(day__lte=last).values_list("account_id", "day"):
-        months[who].add(date(day.year, day.month, 1))  # type: ignore[union-attr]
+        months[who].add(date(day.year, day.month, 1))
     out: dict[date, tuple[int, list[int]]] = {}
     firsts = {who: min(active) for who, active in months.items()}
     for start in sorted(set(firsts.values())):
