@@ -363,6 +363,36 @@ async def _accounts(table: str, start: date, end: date) -> int:
     return int(rows[0]["users"])
 
 
+async def _accounts_per_span(table: str, spans: list[tuple[date, date]]) -> dict[Any, int]:
+    """Distinct accounts in each span (WAU/MAU, payers of weeks and months): one statement for the
+    spans that do not overlap (every week, every whole month), one more for each that does (the
+    previous span of a partial month)."""
+    assert table in ACCOUNT_DAYS
+    dialect = connections.get("default").capabilities.dialect
+    disjoint: list[tuple[date, date]] = []
+    overlapping: list[tuple[date, date]] = []
+    for span in sorted(set(spans)):
+        (disjoint if not disjoint or span[0] > disjoint[-1][1] else overlapping).append(span)
+    out: dict[Any, int] = dict.fromkeys(spans, 0)
+    if disjoint:
+        values: list[Any] = []
+        cases = []
+        for index, (start, end) in enumerate(disjoint):
+            cases.append(f"WHEN day BETWEEN ? AND ? THEN {index}")
+            values += [_day(dialect, start), _day(dialect, end)]
+        values += [_day(dialect, disjoint[0][0]), _day(dialect, disjoint[-1][1])]
+        sql = (
+            f"SELECT span, COUNT(DISTINCT account_id) AS users FROM (SELECT CASE {' '.join(cases)} END"  # noqa: S608 (fixed table names; values bound)
+            f" AS span, account_id FROM {table} WHERE day BETWEEN ? AND ?) AS days"
+            " WHERE span IS NOT NULL GROUP BY span"
+        )
+        for row in await _rows(sql, values):
+            out[disjoint[int(row["span"])]] = int(row["users"])
+    for start, end in overlapping:
+        out[(start, end)] = await _accounts(table, start, end)
+    return out
+
+
 _MONTH_OF_DAY = {
     "sqlite": "CAST(strftime('%Y%m', day) AS INTEGER)",
     "postgres": "CAST(EXTRACT(YEAR FROM day) * 100 + EXTRACT(MONTH FROM day) AS INTEGER)",
@@ -427,8 +457,15 @@ async def kpi_rows(spec: KpiFilter, *, now: datetime, tz: ZoneInfo) -> list[KpiR
         rows = []
         hospital_wide = spec.department_id is None and spec.doctor_id is None
         by_day = spec.grouping is Grouping.DAY and hospital_wide
-        active = await _accounts_by_day("stat_activity", earliest, spec.end) if by_day else {}
-        paying = await _accounts_by_day("stat_payer", earliest, spec.end) if by_day else {}
+        active: dict[Any, int] = {}
+        paying: dict[Any, int] = {}
+        if by_day:
+            active = await _accounts_by_day("stat_activity", earliest, spec.end)
+            paying = await _accounts_by_day("stat_payer", earliest, spec.end)
+        elif hospital_wide:
+            wanted = [span for pair in spans for span in (pair, previous_span(*pair, spec.grouping))]
+            active = await _accounts_per_span("stat_activity", wanted)
+            paying = await _accounts_per_span("stat_payer", wanted)
         monthly = spec.grouping is Grouping.MONTH and hospital_wide
         cohort_of = await cohorts(earliest, spec.end) if monthly else {}
         for start, end in spans:
@@ -438,10 +475,8 @@ async def kpi_rows(spec: KpiFilter, *, now: datetime, tz: ZoneInfo) -> list[KpiR
                 current.active_users, previous.active_users = active.get(start, 0), active.get(before[0], 0)
                 current.payers, previous.payers = paying.get(start, 0), paying.get(before[0], 0)
             elif hospital_wide:
-                current.active_users = await _accounts("stat_activity", start, end)
-                previous.active_users = await _accounts("stat_activity", *before)
-                current.payers = await _accounts("stat_payer", start, end)
-                previous.payers = await _accounts("stat_payer", *before)
+                current.active_users, previous.active_users = active[(start, end)], active[before]
+                current.payers, previous.payers = paying[(start, end)], paying[before]
             if monthly:
                 empty = Cohort(0, ())
                 current.cohort = cohort_of.get(period_start(start, Grouping.MONTH), empty)
