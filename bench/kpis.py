@@ -4,7 +4,8 @@
 
 1. A year of a hospital of 50 doctors in 10 departments, two sessions a day each, and 500,000 bookings
    with their payment orders and refunds, generated with bulk SQL (not the API); the rollup's counters
-   are derived from those bookings in SQL. Printed: the time of the one-year `kpis` read (median of
+   are derived from those bookings in SQL (wait and consultation histograms, daily activity and
+   payers of 40,000 accounts included). Printed: the time of the one-year `kpis` read (median of
    several) grouped by DAY, MONTH, DEPARTMENT and DOCTOR (target under 300 ms).
 2. bench/flash_crowd.py's full path (every call books, PostgreSQL's one-statement placement) with the
    rollup's counters and then without them (GUALEMA_STATISTICS_ROLLUP=false), in the same run; printed
@@ -60,8 +61,8 @@ GENERATE = [
     """,
     """
     INSERT INTO slot (schedule_id, starts_at, ends_at, capacity, remaining, first_number, block_size, issued,
-        bookable)
-    SELECT id, starts_at, ends_at, capacity, 1, 1, capacity, capacity - 1, true FROM schedule
+        bookable, desk_remaining)
+    SELECT id, starts_at, ends_at, capacity, 1, 1, capacity, capacity - 1, true, 0 FROM schedule
     WHERE doctor_id = ANY($1::int[])
     """,
     # 500,000 bookings over those sessions, booked 0-6 days ahead, in a mix of outcomes.
@@ -124,6 +125,17 @@ GENERATE = [
            OR (m.metric = 'cancelled' AND b.status = 'cancelled')
            OR (m.metric = 'lapsed' AND b.status = 'expired'))
         UNION ALL
+        -- completed visits: booked in advance (预约诊疗率), and their wait and consultation histograms
+        -- (waits of 0-44 minutes, consultations of 0-24, spread by booking id)
+        SELECT b.visit_date, b.department_id, s.doctor_id, m.metric, (b.id % 16)::smallint, 1
+        FROM booking b JOIN schedule s ON s.id = b.schedule_id
+        CROSS JOIN LATERAL (VALUES
+            ('visit_completed_booked'),
+            ('visit_wait_' || lpad((CASE WHEN b.id * 7 % 45 < 30 THEN b.id * 7 % 45
+                                         ELSE b.id * 7 % 45 - b.id * 7 % 45 % 5 END)::text, 3, '0')),
+            ('visit_consult_' || lpad((b.id % 25)::text, 3, '0'))) AS m(metric)
+        WHERE s.status = 'open' AND b.status = 'completed'
+        UNION ALL
         SELECT (o.paid_at AT TIME ZONE 'Asia/Shanghai')::date, b.department_id, s.doctor_id, 'revenue_paid',
                (o.id % 16)::smallint, o.paid_amount
         FROM payment_order o JOIN booking b ON b.id = o.booking_id JOIN schedule s ON s.id = b.schedule_id
@@ -134,6 +146,19 @@ GENERATE = [
         JOIN schedule s ON s.id = b.schedule_id
     ) AS changes
     GROUP BY 1, 2, 3, 4, 5
+    """,
+    # Daily activity and payers of 40,000 accounts (the counting tables hold bare account ids): one
+    # row per account and day it booked, and per day it paid, as the activity batches and the
+    # payment reactions leave them.
+    """
+    INSERT INTO stat_activity (account_id, day)
+    SELECT DISTINCT 100000 + b.id % 40000, (b.created_at AT TIME ZONE 'Asia/Shanghai')::date
+    FROM booking b WHERE b.idempotency_key LIKE 'bench-%'
+    """,
+    """
+    INSERT INTO stat_payer (account_id, day)
+    SELECT DISTINCT 100000 + o.booking_id % 40000, (o.paid_at AT TIME ZONE 'Asia/Shanghai')::date
+    FROM payment_order o WHERE o.out_trade_no LIKE 'bench%'
     """,
     "ANALYZE",
 ]
@@ -154,6 +179,8 @@ async def generate(bookings: int) -> tuple[date, date]:
         [registration_type.id, first, doctor_ids],
         [doctor_ids],
         [patient_account.account.id, patient.id, sessions, bookings, doctor_ids],
+        [],
+        [],
         [],
         [],
         [],

@@ -1,12 +1,12 @@
 """What each change causes, in one place.
 
 Every aggregate has one status writer that returns a small frozen change record (BookingChanged,
-WaitlistChanged, TicketChanged, ScheduleChanged). This module is the only one that calls those writers
-and the only one that imports several aggregates: `change_*` write a status and apply its effects in
-the caller's transaction, and `react` maps a record to those effects (seats and quota back, the
-waitlist offered the seat, refund and close jobs, patient notices, the visit reminder, the bookings a
-ticket or a stopped session drags along, and the statistics rollup). Nothing here publishes: callers
-publish after commit. See docs/decisions/120-reactions.md.
+WaitlistChanged, TicketChanged, ScheduleChanged, and the payments' OrderChanged and RefundChanged). This
+module is the only one that calls those writers and the only one that imports several aggregates:
+`change_*` write a status and apply its effects in the caller's transaction, and `react` maps a record
+to those effects (seats and quota back, the waitlist offered the seat, refund and close jobs, patient
+notices, the visit reminder, the bookings a ticket or a stopped session drags along, and the statistics
+rollup). Nothing here publishes: callers publish after commit. See docs/decisions/120-reactions.md.
 """
 
 from __future__ import annotations
@@ -25,7 +25,19 @@ from models.booking.transition import BookingChanged
 from models.booking.transition import write_status as write_booking_status
 from models.catalogue import Department, Room
 from models.notifications import notice_defaults, notify
-from models.payments import PAYMENT_CLOSE, PAYMENT_REFUND, WAITLIST_REFUND, paid_for_booking
+from models.payments import (
+    PAYMENT_CLOSE,
+    PAYMENT_REFUND,
+    WAITLIST_REFUND,
+    OrderChanged,
+    PaymentOrder,
+    PaymentStatus,
+    Refund,
+    RefundChanged,
+    RefundStatus,
+    paid_for_booking,
+)
+from models.payments.writers import settle_refund, transition_order
 from models.queueing import BOOKING_FOLLOWS, QueueTicket, TicketChanged, TicketState
 from models.queueing import write_state as write_ticket_state
 from models.reminders import schedule_visit_reminder
@@ -42,7 +54,15 @@ from models.statistics import rollup
 from models.waitlist import entries
 from models.waitlist.entries import WaitlistChanged, WaitlistEntry, WaitlistMode, WaitlistStatus
 
-Change = BookingChanged | WaitlistChanged | TicketChanged | ScheduleChanged | StopRequestChanged
+Change = (
+    BookingChanged
+    | WaitlistChanged
+    | TicketChanged
+    | ScheduleChanged
+    | StopRequestChanged
+    | OrderChanged
+    | RefundChanged
+)
 
 B = BookingStatus
 W = WaitlistStatus
@@ -120,6 +140,37 @@ async def change_stop_request(
     return request
 
 
+async def change_order(
+    order: PaymentOrder,
+    target: PaymentStatus,
+    *,
+    raw: dict[str, Any] | None,
+    reason: str = "",
+    updates: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> PaymentOrder:
+    """A payment order's status change; money arriving is counted as revenue in the same transaction.
+    The booking and refund consequences stay with the payment use cases (resolvers/payments/)."""
+    await react(await transition_order(order, target, raw=raw, reason=reason, updates=updates, at=at))
+    return order
+
+
+async def change_refund(
+    refund: Refund,
+    target: RefundStatus,
+    *,
+    order: PaymentOrder,
+    raw: dict[str, Any] | None,
+    reason: str = "",
+    updates: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> Refund:
+    await react(
+        await settle_refund(refund, target, order=order, raw=raw, reason=reason, updates=updates, at=at)
+    )
+    return refund
+
+
 # ---------------------------------------------------------------- the map from change to effects
 
 
@@ -144,6 +195,18 @@ async def roll_up(change: Change) -> None:
             await rollup.booking_changed(change)
     elif isinstance(change, ScheduleChanged):
         await rollup.schedule_changed(change)
+    elif isinstance(change, TicketChanged):
+        if change.to_state is TicketState.DONE:
+            await rollup.consultation_finished(change)
+    elif isinstance(change, WaitlistChanged):
+        await rollup.entry_changed(change)
+    elif isinstance(change, OrderChanged):
+        # Money arrived (also on an order we had closed or seen fail: the provider's word wins).
+        if change.to_status is PaymentStatus.PAID and change.from_status is not PaymentStatus.REFUNDING:
+            await rollup.order_paid(change)
+    elif isinstance(change, RefundChanged) and change.to_status is RefundStatus.SUCCEEDED:
+        await rollup.refund_succeeded(change)
+    # A stop request's decision counts nothing itself: the stop it approves is a ScheduleChanged.
 
 
 async def _booking_changed(change: BookingChanged) -> None:

@@ -13,6 +13,7 @@ from models import no_shows
 from models.booking import Booking, BookingStatus, actions, reschedule
 from models.booking.placement import BookingPolicy, BookingRequest, place_booking
 from models.booking.rules import Blacklisted, NotYetReleased
+from models.booking.tables import DESK_KEY_PREFIX, WAITLIST_KEY_PREFIX
 from models.catalogue import Department
 from models.clock import utcnow
 from models.errors import DomainError, InvalidInput, NotFound
@@ -105,10 +106,16 @@ def is_deadlock_victim(exc: Exception) -> bool:
     return "deadlock" in text or ("savepoint" in text and "does not exist" in text)
 
 
+RESERVED_KEY_PREFIXES = (DESK_KEY_PREFIX, WAITLIST_KEY_PREFIX)
+
+
 def checked_idempotency_key(idempotency_key: str) -> str:
     key = idempotency_key.strip()
     if not 8 <= len(key) <= 80:
         raise InvalidInput("idempotencyKey", "an idempotency key has 8-80 characters")
+    if key.startswith(RESERVED_KEY_PREFIXES):
+        # These mark bookings the waitlist and the desk placed (statistics tell them apart by it).
+        raise InvalidInput("idempotencyKey", "an idempotency key may not start with desk: or waitlist:")
     return key
 
 

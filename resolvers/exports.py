@@ -48,6 +48,20 @@ KPI_HEADER: tuple[str, ...] = (
     "应到 confirmed_due",
     "完成 completed",
     "活跃用户 active_users",
+    "预约诊疗率 booked_in_advance_rate",
+    "预约完成 completed_booked",
+    "候补转化 waitlist_conversion",
+    "候补成功 waitlist_booked",
+    "候补人数 waiters",
+    "候补补位率 refill_rate",
+    "候诊p50(分) wait_p50_min",
+    "候诊p90(分) wait_p90_min",
+    "候诊人次 waits",
+    "诊疗p50(分) consultation_p50_min",
+    "诊疗p90(分) consultation_p90_min",
+    "付费用户 paying_users",
+    "人均收入(分) arpu_fen",
+    "付费用户人均(分) paying_arpu_fen",
 )
 
 BOOKING_HEADER: tuple[str, ...] = (
@@ -101,9 +115,33 @@ async def kpi_table(context: Context, spec: kpi_models.KpiFilter) -> list[Sequen
                 no_show.denominator,
                 kpi_models.completed(now),
                 now.active_users,
+                *_new_figures(now),
             )
         )
     return rows
+
+
+def _new_figures(now: kpi_models.Counts) -> tuple[Cell, ...]:
+    advance = kpi_models.booked_in_advance_rate(now)
+    waitlist = kpi_models.waitlist_conversion(now)
+    wait, consultation = kpi_models.wait_after_arrival(now), kpi_models.consultation_length(now)
+    hospital_wide = now.active_users is not None
+    return (
+        _value(advance),
+        advance.numerator,
+        _value(waitlist),
+        waitlist.numerator,
+        waitlist.denominator,
+        _value(kpi_models.refill_rate(now)),
+        wait.percentile(50),
+        wait.percentile(90),
+        wait.count,
+        consultation.percentile(50),
+        consultation.percentile(90),
+        now.payers,
+        _value(kpi_models.arpu(now)) if hospital_wide else None,
+        _value(kpi_models.paying_arpu(now)) if now.payers is not None else None,
+    )
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,61 @@ class KpiFailure:
     previous: int
 
 
+@strawberry.type(description="A duration's distribution from merged minute histograms.")
+class KpiDurationValue:
+    count: int = strawberry.field(description="Visits measured.")
+    p50: int | None = strawberry.field(description="Median, minutes (the lower edge of its bucket).")
+    p90: int | None = strawberry.field(description="90th percentile, minutes (the lower edge of its bucket).")
+
+    @classmethod
+    def of(cls, duration: kpi_models.Duration) -> KpiDurationValue:
+        return cls(count=duration.count, p50=duration.percentile(50), p90=duration.percentile(90))
+
+
+@strawberry.type(description="A duration's p50/p90 beside the previous period's.")
+class KpiDuration(KpiDurationValue):
+    previous: KpiDurationValue
+
+
+@strawberry.type(
+    description="Of the accounts first active in this month, the share active a number of months later."
+)
+class KpiRetention:
+    months_later: int
+    numerator: int = strawberry.field(description="Accounts of the cohort active that month.")
+    denominator: int = strawberry.field(description="Accounts first active in this month.")
+    value: float | None
+    previous: KpiRatioValue = strawberry.field(
+        description="The previous month's cohort, as many months later."
+    )
+
+
+def _retention(row: kpi_models.KpiRow) -> list[KpiRetention] | None:
+    now, before = row.current.cohort, row.previous.cohort
+    if now is None or before is None:
+        return None
+    out = []
+    for months_later in range(1, len(now.active_later) + 1):
+        ratio = now.retention(months_later)
+        out.append(
+            KpiRetention(
+                months_later=months_later,
+                numerator=ratio.numerator,
+                denominator=ratio.denominator,
+                value=ratio.value,
+                previous=KpiRatioValue.of(before.retention(months_later)),
+            )
+        )
+    return out
+
+
+def _duration(row: kpi_models.KpiRow, figure: kpi_models.DurationFigure) -> KpiDuration:
+    now = KpiDurationValue.of(figure(row.current))
+    return KpiDuration(
+        count=now.count, p50=now.p50, p90=now.p90, previous=KpiDurationValue.of(figure(row.previous))
+    )
+
+
 def _ratio(row: kpi_models.KpiRow, figure: kpi_models.RatioFigure) -> KpiRatio:
     now, before = figure(row.current), figure(row.previous)
     return KpiRatio(
@@ -109,7 +164,28 @@ class KpiRow:
     )
     completed: KpiCount = strawberry.field(description="Visits completed (visit date).")
     refill_rate: KpiRatio = strawberry.field(
-        description="Seats given back (cancelled or lapsed) ÷ refilled by the waitlist, booking date."
+        description=(
+            "Seats given back (cancelled or lapsed) that the waitlist refilled ÷ seats given back, "
+            "booking date."
+        )
+    )
+    booked_in_advance_rate: KpiRatio = strawberry.field(
+        description=(
+            "预约诊疗率: completed visits booked ahead (not at the desk) ÷ all completed visits, "
+            "walk-ins included (visit date)."
+        )
+    )
+    waitlist_conversion: KpiRatio = strawberry.field(
+        description=(
+            "Waitlist entries that ended with a seat ÷ entries that were in line when they ended "
+            "(visit date)."
+        )
+    )
+    wait_after_arrival: KpiDuration = strawberry.field(
+        description="Called − max(check-in, slot start), minutes, of visits finished (visit date)."
+    )
+    consultation_length: KpiDuration = strawberry.field(
+        description="Completed − called, minutes (visit date)."
     )
     peak_hours: list[int] = strawberry.field(
         description="Bookings placed in each local hour 0-23 (this period).", metadata=at_most(24)
@@ -119,6 +195,12 @@ class KpiRow:
     )
     arpu: KpiRatio | None = strawberry.field(
         description="Revenue (fen) ÷ active users, hospital-wide periods."
+    )
+    paying_arpu: KpiRatio | None = strawberry.field(
+        description="Revenue (fen) ÷ distinct accounts that paid a fee in the period, hospital-wide periods."
+    )
+    retention: list[KpiRetention] | None = strawberry.field(
+        description="Monthly retention of the accounts first active in this month (MONTH, hospital-wide)."
     )
 
     @strawberry.field(description="The department's or doctor's name for those groupings.")
@@ -160,6 +242,10 @@ class KpiRow:
             no_show_rate=_ratio(row, kpi_models.no_show_rate),
             completed=_count(row, kpi_models.completed),
             refill_rate=_ratio(row, kpi_models.refill_rate),
+            booked_in_advance_rate=_ratio(row, kpi_models.booked_in_advance_rate),
+            waitlist_conversion=_ratio(row, kpi_models.waitlist_conversion),
+            wait_after_arrival=_duration(row, kpi_models.wait_after_arrival),
+            consultation_length=_duration(row, kpi_models.consultation_length),
             peak_hours=kpi_models.peak_hours(row.current),
             active_users=(
                 KpiCount(value=row.current.active_users, previous=row.previous.active_users or 0)
@@ -167,6 +253,8 @@ class KpiRow:
                 else None
             ),
             arpu=_ratio(row, kpi_models.arpu) if row.current.active_users is not None else None,
+            paying_arpu=_ratio(row, kpi_models.paying_arpu) if row.current.payers is not None else None,
+            retention=_retention(row),
         )
 
 

@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 from models.accounts import Account, IdKind, Patient, Relation, Role, seal_id_number
 from models.booking.placement import BookingPolicy, BookingRequest, DeskSeat, Placed, place_booking
 from models.booking.rules import SlotUnavailable
-from models.booking.tables import Booking, DeskPayment
+from models.booking.tables import Booking, DeskPayment, desk_key
 from models.errors import InvalidInput, NotFound
 from models.scheduling import Schedule, Slot
 
@@ -72,9 +72,8 @@ async def register_walk_in(
         raise InvalidInput(
             "paymentMethod", "name the payment method (cash, card, 医保卡 …), up to 32 characters"
         )
-    earlier = await Booking.get_or_none(
-        account_id=patient.account_id, idempotency_key=walk_in.idempotency_key
-    )
+    key = desk_key(walk_in.idempotency_key)
+    earlier = await Booking.get_or_none(account_id=patient.account_id, idempotency_key=key)
     if earlier is not None:
         return earlier  # the window pressed twice
     if not await Schedule.filter(id=walk_in.schedule_id).exists():
@@ -84,7 +83,7 @@ async def register_walk_in(
     with_seats = [slot for slot in open_first if slot.remaining + slot.desk_remaining > 0] or open_first[:1]
     placed: Placed | None = None
     for slot in with_seats:
-        request = BookingRequest(patient.account_id, slot.id, patient.id, walk_in.idempotency_key)
+        request = BookingRequest(patient.account_id, slot.id, patient.id, key)
         try:
             async with in_transaction():  # a savepoint: a seat gone meanwhile tries the next slot
                 placed = await place_booking(request, policy, now, desk=DeskSeat(today, settled=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING
 
 from tortoise import fields
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
 
 # Bookings placed by the waitlist carry this idempotency-key prefix and the entry's id.
 WAITLIST_KEY_PREFIX = "waitlist:"
+# Walk-ins registered at the desk (现场挂号) carry this prefix before the window's key: 预约诊疗率 tells
+# them from bookings made in advance by it (docs/decisions/251).
+DESK_KEY_PREFIX = "desk:"
 
 
 class Booking(Model):
@@ -124,6 +128,18 @@ def active_session_key(patient_id: int, schedule_id: int) -> str:
 
 def active_department_day_key(patient_id: int, department_id: int, visit_date: object) -> str:
     return f"{patient_id}:{department_id}:{visit_date}"
+
+
+def desk_key(window_key: str) -> str:
+    """The stored idempotency key of a walk-in: prefixed, and hashed when the prefix would overflow
+    the column (a hash of a different key never equals it, so a retried press still finds its booking)."""
+    if len(DESK_KEY_PREFIX) + len(window_key) <= 80:
+        return DESK_KEY_PREFIX + window_key
+    return DESK_KEY_PREFIX + hashlib.sha256(window_key.encode()).hexdigest()
+
+
+def is_walk_in(idempotency_key: str) -> bool:
+    return idempotency_key.startswith(DESK_KEY_PREFIX)
 
 
 def waitlist_entry_of(booking: Booking) -> int | None:

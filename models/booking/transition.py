@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from models.booking.status import ACTIVE, BookingStatus, can_transition
-from models.booking.tables import Booking, BookingEvent, waitlist_entry_of
+from models.booking.tables import Booking, BookingEvent, is_walk_in, waitlist_entry_of
 from models.clock import utcnow
 from models.errors import InvalidTransition, writable_updates
 
@@ -48,6 +48,7 @@ class BookingChanged:
     reason: str
     at: datetime
     waitlist_entry_id: int | None = None
+    walk_in: bool = False  # registered at the desk (现场挂号)
     # 停诊: the session is stopped, so the stop notice is sent and the freed seat is offered to nobody.
     stopped_session: bool = False
     # The one-statement placement wrote the confirmation's outbox rows and reminder itself.
@@ -88,6 +89,7 @@ def change_of(
         reason=reason,
         at=at,
         waitlist_entry_id=waitlist_entry_of(booking),
+        walk_in=is_walk_in(booking.idempotency_key),
         stopped_session=stopped_session,
         notified=notified,
         facts=facts,

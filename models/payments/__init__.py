@@ -1,7 +1,8 @@
 """Payment orders, refunds and their audit trail (docs/decisions/041, 130).
 
 `status` holds both transition tables, `writers` the one function that changes each (an order's
-`transition_order`, a refund's `settle_refund`), `tables` the rows, `job_kinds` the durable jobs the
+`transition_order`, a refund's `settle_refund`: not re-exported here, since only models/reactions.py
+may call them), `tables` the rows, `job_kinds` the durable jobs the
 reactions enqueue for payments. This package re-exports them, so `models.payments` is also
 the module tortoise reads the tables from.
 """
@@ -28,12 +29,12 @@ from models.payments.status import (
 )
 from models.payments.tables import PaymentEvent, PaymentOrder, Refund
 from models.payments.writers import (
+    OrderChanged,
+    RefundChanged,
     new_out_refund_no,
     new_out_trade_no,
     record_event,
     reserve_refund,
-    settle_refund,
-    transition_order,
 )
 
 __all__ = [
@@ -46,12 +47,14 @@ __all__ = [
     "BookingNotPayable",
     "NothingToPay",
     "OpenOrderWithOtherProvider",
+    "OrderChanged",
     "PaymentEvent",
     "PaymentOrder",
     "PaymentProvider",
     "PaymentProviderUnavailable",
     "PaymentStatus",
     "Refund",
+    "RefundChanged",
     "RefundExceedsPaid",
     "RefundStatus",
     "WaitlistEntryNotPayable",
@@ -63,6 +66,4 @@ __all__ = [
     "paid_for_booking",
     "record_event",
     "reserve_refund",
-    "settle_refund",
-    "transition_order",
 ]

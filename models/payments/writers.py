@@ -1,14 +1,16 @@
 """The one function that changes a payment order's status and the one that settles a refund.
 
-Both work alike: the transition table decides, the UPDATE is conditional on the status read (so of
-two concurrent callers exactly one changes the row and the other gets InvalidTransition), `updates`
-can never carry the status, the status is set last, and every change writes a `PaymentEvent` with the
-raw provider payload, kept for disputes. Run them inside a transaction.
+Both return a small frozen change record for models/reactions.py, their only caller (which rolls the
+revenue up in the same transaction). Both work alike: the transition table decides, the UPDATE is
+conditional on the status read (so of two concurrent callers exactly one changes the row and the other
+gets InvalidTransition), `updates` can never carry the status, the status is set last, and every change
+writes a `PaymentEvent` with the raw provider payload, kept for disputes. Run them inside a transaction.
 """
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +20,37 @@ from models.clock import utcnow
 from models.errors import InvalidTransition, writable_updates
 from models.payments.status import OPEN, PaymentStatus, RefundStatus, can_settle, can_transition
 from models.payments.tables import PaymentEvent, PaymentOrder, Refund
+
+
+@dataclass(frozen=True)
+class OrderChanged:
+    """One order entering a status."""
+
+    order_id: int
+    account_id: int
+    booking_id: int | None
+    waitlist_entry_id: int | None
+    from_status: PaymentStatus
+    to_status: PaymentStatus
+    paid_amount: int
+    paid_at: datetime | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RefundChanged:
+    """One refund settled (succeeded or failed)."""
+
+    refund_id: int
+    order_id: int
+    account_id: int
+    booking_id: int | None
+    waitlist_entry_id: int | None
+    from_status: RefundStatus
+    to_status: RefundStatus
+    amount: int
+    succeeded_at: datetime | None
+    at: datetime
 
 
 def new_out_trade_no() -> str:
@@ -58,15 +91,13 @@ async def transition_order(
     reason: str = "",
     updates: dict[str, Any] | None = None,
     at: datetime | None = None,
-) -> PaymentOrder:
+) -> OrderChanged:
     """The only way an order changes status."""
     current = order.status
     if not can_transition(current, target):
         raise InvalidTransition("payment order", current.value, target.value)
-    values: dict[str, Any] = {
-        "updated_at": at or utcnow(),
-        **writable_updates(updates, state_column="status"),
-    }
+    now = at or utcnow()
+    values: dict[str, Any] = {"updated_at": now, **writable_updates(updates, state_column="status")}
     if target not in OPEN:
         values["open_key"] = None
     values["status"] = target
@@ -79,7 +110,17 @@ async def transition_order(
     )
     for key, value in values.items():
         setattr(order, key, value)
-    return order
+    return OrderChanged(
+        order_id=order.id,
+        account_id=order.account_id,
+        booking_id=order.booking_id,
+        waitlist_entry_id=order.waitlist_entry_id,
+        from_status=current,
+        to_status=target,
+        paid_amount=order.paid_amount,
+        paid_at=order.paid_at,
+        at=now,
+    )
 
 
 async def settle_refund(
@@ -91,7 +132,7 @@ async def settle_refund(
     reason: str = "",
     updates: dict[str, Any] | None = None,
     at: datetime | None = None,
-) -> Refund:
+) -> RefundChanged:
     """The only way a refund changes status (PROCESSING -> SUCCEEDED or FAILED, once).
 
     Its event (`refund_succeeded` / `refund_failed`) goes on the order's trail with the refund's id.
@@ -99,10 +140,8 @@ async def settle_refund(
     current = refund.status
     if not can_settle(current, target):
         raise InvalidTransition("refund", current.value, target.value)
-    values: dict[str, Any] = {
-        "updated_at": at or utcnow(),
-        **writable_updates(updates, state_column="status"),
-    }
+    now = at or utcnow()
+    values: dict[str, Any] = {"updated_at": now, **writable_updates(updates, state_column="status")}
     values["status"] = target
     changed = await Refund.filter(id=refund.id, status=current).update(**values)
     if changed != 1:
@@ -119,7 +158,18 @@ async def settle_refund(
     )
     for key, value in values.items():
         setattr(refund, key, value)
-    return refund
+    return RefundChanged(
+        refund_id=refund.id,
+        order_id=order.id,
+        account_id=order.account_id,
+        booking_id=order.booking_id,
+        waitlist_entry_id=order.waitlist_entry_id,
+        from_status=current,
+        to_status=target,
+        amount=refund.amount,
+        succeeded_at=refund.succeeded_at,
+        at=now,
+    )
 
 
 async def reserve_refund(order: PaymentOrder, amount: int) -> bool:

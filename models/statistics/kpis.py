@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from tortoise import connections
 
-from models.statistics.metrics import HOURS, REFUSALS, Metric
+from models.statistics.metrics import CONSULT_PREFIX, HOURS, REFUSALS, WAIT_PREFIX, Metric
 
 M = Metric
 
@@ -52,6 +52,8 @@ class Counts:
     metrics: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     capacity: int = 0
     active_users: int | None = None  # distinct accounts active in the period (hospital-wide periods only)
+    payers: int | None = None  # distinct accounts that paid a fee in the period (hospital-wide periods only)
+    cohort: Cohort | None = None  # accounts first active in this month (MONTH, hospital-wide)
 
     def __getitem__(self, metric: Metric) -> int:
         return self.metrics.get(metric.value, 0)
@@ -126,6 +128,74 @@ def arpu(c: Counts) -> Ratio:
 
 def no_show_rate(c: Counts) -> Ratio:
     return Ratio(c[M.VISIT_NO_SHOW], c[M.VISIT_CONFIRMED])
+
+
+def booked_in_advance_rate(c: Counts) -> Ratio:
+    """预约诊疗率: completed visits not registered at the desk ÷ all completed visits."""
+    return Ratio(c[M.VISIT_COMPLETED_BOOKED], c[M.VISIT_COMPLETED])
+
+
+def waitlist_conversion(c: Counts) -> Ratio:
+    """Waitlist entries that ended with a seat ÷ entries that were in line (visit date)."""
+    return Ratio(c[M.VISIT_WAITLIST_BOOKED], c[M.VISIT_WAITERS])
+
+
+def paying_arpu(c: Counts) -> Ratio:
+    """Revenue (fen) per distinct account that paid a fee in the period."""
+    return Ratio(revenue(c), c.payers or 0)
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A histogram of minutes: bucket lower edge -> visits (models/statistics/metrics.BUCKET_EDGES)."""
+
+    histogram: dict[int, int]
+
+    @property
+    def count(self) -> int:
+        return sum(self.histogram.values())
+
+    def percentile(self, percent: int) -> int | None:
+        """The lower edge of the bucket holding the `percent`th percentile (nearest rank)."""
+        count = self.count
+        if not count:
+            return None
+        rank = max(1, (percent * count + 99) // 100)
+        seen = 0
+        for edge in sorted(self.histogram):
+            seen += self.histogram[edge]
+            if seen >= rank:
+                return edge
+        return None  # unreachable: the ranks end at `count`
+
+
+def _histogram(c: Counts, prefix: str) -> Duration:
+    return Duration(
+        {int(name.removeprefix(prefix)): v for name, v in c.metrics.items() if name.startswith(prefix) and v}
+    )
+
+
+def wait_after_arrival(c: Counts) -> Duration:
+    """Called - max(check-in, slot start), in minutes (visit date)."""
+    return _histogram(c, WAIT_PREFIX)
+
+
+def consultation_length(c: Counts) -> Duration:
+    """Completed - called, in minutes (visit date)."""
+    return _histogram(c, CONSULT_PREFIX)
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Accounts whose first activity fell in one month, and how many of them were active in each
+    month after it (within the query's range), from stat_activity."""
+
+    accounts: int
+    active_later: tuple[int, ...]  # one month later, two months later, ...
+
+    def retention(self, months_later: int) -> Ratio:
+        active = self.active_later[months_later - 1] if months_later <= len(self.active_later) else 0
+        return Ratio(active, self.accounts)
 
 
 @dataclass(frozen=True)
@@ -267,24 +337,104 @@ def _moment(dialect: str, moment: datetime) -> Any:
     return moment
 
 
-async def _active_by_day(start: date, end: date) -> dict[date, int]:
-    """DAU: distinct accounts per day (stat_activity holds one row per account and day)."""
+# Tables of one row per account and local day: activity (DAU/MAU) and fees paid (paying users).
+ACCOUNT_DAYS = ("stat_activity", "stat_payer")
+
+
+async def _accounts_by_day(table: str, start: date, end: date) -> dict[date, int]:
+    """Distinct accounts per day (DAU, payers per day): the table holds one row per account and day."""
+    assert table in ACCOUNT_DAYS
     dialect = connections.get("default").capabilities.dialect
     rows = await _rows(
-        "SELECT day, COUNT(*) AS users FROM stat_activity WHERE day BETWEEN ? AND ? GROUP BY day",
+        f"SELECT day, COUNT(*) AS users FROM {table} WHERE day BETWEEN ? AND ? GROUP BY day",  # noqa: S608 (fixed table names)
         [_day(dialect, start), _day(dialect, end)],
     )
     return {_as_date(row["day"]): int(row["users"]) for row in rows}
 
 
-async def _active(start: date, end: date) -> int:
-    """WAU/MAU: distinct accounts active on any day of the span."""
+async def _accounts(table: str, start: date, end: date) -> int:
+    """Distinct accounts on any day of the span (WAU/MAU, payers of a week or month)."""
+    assert table in ACCOUNT_DAYS
     dialect = connections.get("default").capabilities.dialect
     rows = await _rows(
-        "SELECT COUNT(DISTINCT account_id) AS users FROM stat_activity WHERE day BETWEEN ? AND ?",
+        f"SELECT COUNT(DISTINCT account_id) AS users FROM {table} WHERE day BETWEEN ? AND ?",  # noqa: S608 (fixed table names)
         [_day(dialect, start), _day(dialect, end)],
     )
     return int(rows[0]["users"])
+
+
+async def _accounts_per_span(table: str, spans: list[tuple[date, date]]) -> dict[Any, int]:
+    """Distinct accounts in each span (WAU/MAU, payers of weeks and months): one statement for the
+    spans that do not overlap (every week, every whole month), one more for each that does (the
+    previous span of a partial month)."""
+    assert table in ACCOUNT_DAYS
+    dialect = connections.get("default").capabilities.dialect
+    disjoint: list[tuple[date, date]] = []
+    overlapping: list[tuple[date, date]] = []
+    for span in sorted(set(spans)):
+        (disjoint if not disjoint or span[0] > disjoint[-1][1] else overlapping).append(span)
+    out: dict[Any, int] = dict.fromkeys(spans, 0)
+    if disjoint:
+        values: list[Any] = []
+        cases = []
+        for index, (start, end) in enumerate(disjoint):
+            cases.append(f"WHEN day BETWEEN ? AND ? THEN {index}")
+            values += [_day(dialect, start), _day(dialect, end)]
+        values += [_day(dialect, disjoint[0][0]), _day(dialect, disjoint[-1][1])]
+        sql = (
+            f"SELECT span, COUNT(DISTINCT account_id) AS users FROM (SELECT CASE {' '.join(cases)} END"  # noqa: S608 (fixed table names; values bound)
+            f" AS span, account_id FROM {table} WHERE day BETWEEN ? AND ?) AS days"
+            " WHERE span IS NOT NULL GROUP BY span"
+        )
+        for row in await _rows(sql, values):
+            out[disjoint[int(row["span"])]] = int(row["users"])
+    for start, end in overlapping:
+        out[(start, end)] = await _accounts(table, start, end)
+    return out
+
+
+_MONTH_OF_DAY = {
+    "sqlite": "CAST(strftime('%Y%m', day) AS INTEGER)",
+    "postgres": "CAST(EXTRACT(YEAR FROM day) * 100 + EXTRACT(MONTH FROM day) AS INTEGER)",
+    "mysql": "(YEAR(day) * 100 + MONTH(day))",
+}
+
+
+def _month_number(day: date) -> int:
+    return day.year * 100 + day.month
+
+
+async def cohorts(first: date, last: date) -> dict[date, Cohort]:
+    """Monthly retention cohorts: accounts by the month of their first activity ever (cohorts of the
+    months of [first, last]), and how many of each were active in each later month up to `last`.
+    One statement over stat_activity."""
+    dialect = connections.get("default").capabilities.dialect
+    month = _MONTH_OF_DAY[dialect]
+    sql = (
+        f"WITH months AS (SELECT DISTINCT account_id, {month} AS month FROM stat_activity WHERE day <= ?),"  # noqa: S608 (fixed expressions)
+        " firsts AS (SELECT account_id, MIN(month) AS cohort FROM months GROUP BY account_id)"
+        " SELECT f.cohort AS cohort, m.month AS month, COUNT(*) AS accounts"
+        " FROM months m JOIN firsts f ON f.account_id = m.account_id"
+        " WHERE f.cohort BETWEEN ? AND ? GROUP BY f.cohort, m.month"
+    )
+    rows = await _rows(sql, [_day(dialect, last), _month_number(first), _month_number(last)])
+    by_cohort: dict[int, dict[int, int]] = defaultdict(dict)
+    for row in rows:
+        by_cohort[int(row["cohort"])][int(row["month"])] = int(row["accounts"])
+    out = {}
+    for number, months in by_cohort.items():
+        start = date(number // 100, number % 100, 1)
+        later = []
+        cursor = _next_month(start)
+        while cursor <= last:
+            later.append(months.get(_month_number(cursor), 0))
+            cursor = _next_month(cursor)
+        out[start] = Cohort(accounts=months.get(number, 0), active_later=tuple(later))
+    return out
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
 
 
 def _summed(daily: dict[Any, Counts], start: date, end: date) -> Counts:
@@ -306,19 +456,31 @@ async def kpi_rows(spec: KpiFilter, *, now: datetime, tz: ZoneInfo) -> list[KpiR
         daily = await _read(spec, earliest, spec.end, "day", today, now)
         rows = []
         hospital_wide = spec.department_id is None and spec.doctor_id is None
-        active = await _active_by_day(earliest, spec.end) if spec.grouping is Grouping.DAY else {}
+        by_day = spec.grouping is Grouping.DAY and hospital_wide
+        active: dict[Any, int] = {}
+        paying: dict[Any, int] = {}
+        if by_day:
+            active = await _accounts_by_day("stat_activity", earliest, spec.end)
+            paying = await _accounts_by_day("stat_payer", earliest, spec.end)
+        elif hospital_wide:
+            wanted = [span for pair in spans for span in (pair, previous_span(*pair, spec.grouping))]
+            active = await _accounts_per_span("stat_activity", wanted)
+            paying = await _accounts_per_span("stat_payer", wanted)
+        monthly = spec.grouping is Grouping.MONTH and hospital_wide
+        cohort_of = await cohorts(earliest, spec.end) if monthly else {}
         for start, end in spans:
             before = previous_span(start, end, spec.grouping)
             current, previous = _summed(daily, start, end), _summed(daily, *before)
-            if hospital_wide:
-                if spec.grouping is Grouping.DAY:
-                    current.active_users, previous.active_users = (
-                        active.get(start, 0),
-                        active.get(before[0], 0),
-                    )
-                else:
-                    current.active_users = await _active(start, end)
-                    previous.active_users = await _active(*before)
+            if by_day:
+                current.active_users, previous.active_users = active.get(start, 0), active.get(before[0], 0)
+                current.payers, previous.payers = paying.get(start, 0), paying.get(before[0], 0)
+            elif hospital_wide:
+                current.active_users, previous.active_users = active[(start, end)], active[before]
+                current.payers, previous.payers = paying[(start, end)], paying[before]
+            if monthly:
+                empty = Cohort(0, ())
+                current.cohort = cohort_of.get(period_start(start, Grouping.MONTH), empty)
+                previous.cohort = cohort_of.get(period_start(before[0], Grouping.MONTH), empty)
             rows.append(KpiRow(key=start, start=start, end=end, current=current, previous=previous))
         return rows
     key = "department_id" if spec.grouping is Grouping.DEPARTMENT else "doctor_id"
@@ -350,6 +512,7 @@ def completed(c: Counts) -> int:
 
 CountFigure = Callable[[Counts], int]
 RatioFigure = Callable[[Counts], Ratio]
+DurationFigure = Callable[[Counts], Duration]
 
 
 def period_label(row: KpiRow, grouping: Grouping) -> str:

@@ -15,8 +15,11 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from models.booking.status import ACTIVE, RELEASES_SEAT, BookingStatus
+from models.waitlist.entries import ACTIVE as ACTIVE_ENTRY
+from models.waitlist.entries import WaitlistStatus
 
 B = BookingStatus
+IN_LINE = frozenset({WaitlistStatus.WAITING, WaitlistStatus.OFFERED})
 
 
 class Axis(StrEnum):
@@ -52,6 +55,13 @@ class Metric(StrEnum):
     VISIT_CONFIRMED = "visit_confirmed"  # confirmed bookings not cancelled (the no-show denominator)
     VISIT_NO_SHOW = "visit_no_show"
     VISIT_COMPLETED = "visit_completed"
+    # 预约诊疗率's numerator: completed visits not registered at the desk (the denominator is
+    # VISIT_COMPLETED, walk-ins included).
+    VISIT_COMPLETED_BOOKED = "visit_completed_booked"
+    # Waitlist conversion (visit date of the entry): entries that were in line when they ended, and
+    # those of them that ended with a seat.
+    VISIT_WAITERS = "visit_waiters"
+    VISIT_WAITLIST_BOOKED = "visit_waitlist_booked"
 
 
 REFUSALS: tuple[Metric, ...] = (
@@ -66,6 +76,61 @@ REFUSALS: tuple[Metric, ...] = (
 STOP_EXCLUDES: tuple[Metric, ...] = (Metric.VISIT_BOOKED, Metric.VISIT_CONSUMED)
 
 LATE_CANCELLATION = timedelta(hours=24)
+
+
+# Durations as histograms, because percentiles cannot be summed over days or doctors but histograms
+# can: one counter per bucket, named for its lower edge in minutes. One-minute buckets up to half an
+# hour, five-minute ones up to two hours, half-hour ones up to four, then one open bucket.
+BUCKET_EDGES: tuple[int, ...] = (*range(30), *range(30, 120, 5), *range(120, 240, 30), 240)
+WAIT_PREFIX = "visit_wait_"  # called - max(check-in, slot start)
+CONSULT_PREFIX = "visit_consult_"  # completed - called
+
+
+def bucket_of(minutes: int) -> int:
+    """The lower edge of the bucket holding `minutes` (negative durations count as zero)."""
+    chosen = 0
+    for edge in BUCKET_EDGES:
+        if edge > minutes:
+            break
+        chosen = edge
+    return chosen
+
+
+def bucket_metric(prefix: str, minutes: int) -> str:
+    return f"{prefix}{bucket_of(minutes):03d}"
+
+
+def visit_durations(
+    *,
+    checked_in_at: datetime,
+    called_at: datetime | None,
+    finished_at: datetime | None,
+    slot_starts_at: datetime,
+    visit_date: date,
+) -> list[Delta]:
+    """The two histogram counters a finished consultation moves, on its visit date."""
+    if called_at is None:
+        return []
+    out = []
+    arrived = max(checked_in_at, slot_starts_at)
+    waited = int((called_at - arrived).total_seconds() // 60)
+    out.append(Delta(bucket_metric(WAIT_PREFIX, waited), visit_date, 1))
+    if finished_at is not None:
+        consulted = int((finished_at - called_at).total_seconds() // 60)
+        out.append(Delta(bucket_metric(CONSULT_PREFIX, consulted), visit_date, 1))
+    return out
+
+
+def waitlist_deltas(
+    from_status: WaitlistStatus, to_status: WaitlistStatus, *, visit_date: date
+) -> list[Delta]:
+    """An entry that leaves the line (waiting or offered) is a waiter; ending booked, a converted one."""
+    if from_status not in IN_LINE or to_status in ACTIVE_ENTRY:
+        return []
+    out = [Delta(Metric.VISIT_WAITERS, visit_date, 1)]
+    if to_status is WaitlistStatus.BOOKED:
+        out.append(Delta(Metric.VISIT_WAITLIST_BOOKED, visit_date, 1))
+    return out
 
 
 def axis_of(metric: str) -> Axis:
@@ -100,6 +165,7 @@ def booking_deltas(
     slot_starts_at: datetime,
     tz: ZoneInfo,
     from_waitlist: bool = False,
+    walk_in: bool = False,
 ) -> list[Delta]:
     """The counters one booking change moves: placed (`from_status` None) or moved."""
     today = local_day(at, tz)
@@ -142,4 +208,6 @@ def booking_deltas(
         on_visit_day(Metric.VISIT_NO_SHOW)
     if to_status is B.COMPLETED:
         on_visit_day(Metric.VISIT_COMPLETED)
+        if not walk_in:
+            on_visit_day(Metric.VISIT_COMPLETED_BOOKED)
     return out

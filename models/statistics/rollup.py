@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,11 +21,19 @@ from models.booking.status import BookingStatus
 from models.booking.tables import Booking, BookingEvent
 from models.booking.transition import BookingChanged
 from models.notifications import notice_defaults
-from models.payments import PaymentOrder
+from models.payments import OrderChanged, RefundChanged
+from models.queueing import QueueTicket, TicketChanged
 from models.scheduling import Schedule, ScheduleChanged, ScheduleStatus
-from models.statistics.metrics import Delta, Metric, booking_deltas, local_day
+from models.statistics.metrics import (
+    Delta,
+    Metric,
+    booking_deltas,
+    local_day,
+    visit_durations,
+    waitlist_deltas,
+)
 from models.statistics.tables import DailyFigure
-from models.waitlist.entries import WaitlistEntry
+from models.waitlist.entries import WaitlistChanged, WaitlistEntry
 
 # Counter rows per (day, doctor, metric): the booking rush spreads its increments over these. Fewer
 # rows meant long chains of row versions on PostgreSQL's hot counters (bench/kpis.py: 4 shards cost
@@ -112,6 +120,7 @@ def deltas_of(change: BookingChanged) -> list[Delta]:
         slot_starts_at=change.slot_starts_at,
         tz=hospital_zone(),
         from_waitlist=change.waitlist_entry_id is not None,
+        walk_in=change.walk_in,
     )
 
 
@@ -155,22 +164,83 @@ async def schedule_changed(change: ScheduleChanged) -> None:
     await add(counts)
 
 
-async def money_moved(order: PaymentOrder, metric: Metric, amount: int, at: datetime) -> None:
-    """Fee revenue: an order paid or a refund succeeded, on the local day it happened (decision 181).
-
-    Called in the transaction that records the payment or the refund, where those are settled
-    (resolvers/payments.py), until the payment writers go through the reactions too.
-    """
+async def _owner(booking_id: int | None, waitlist_entry_id: int | None) -> tuple[int, int]:
+    """The department and doctor whose session an order's money was for (0 when none)."""
     department_id, schedule_id = 0, None
-    if order.booking_id is not None:
-        booking = await Booking.get(id=order.booking_id).only("id", "department_id", "schedule_id")
+    if booking_id is not None:
+        booking = await Booking.get(id=booking_id).only("id", "department_id", "schedule_id")
         department_id, schedule_id = booking.department_id, booking.schedule_id
-    elif order.waitlist_entry_id is not None:
-        entry = await WaitlistEntry.get(id=order.waitlist_entry_id).only("id", "department_id", "schedule_id")
+    elif waitlist_entry_id is not None:
+        entry = await WaitlistEntry.get(id=waitlist_entry_id).only("id", "department_id", "schedule_id")
         department_id, schedule_id = entry.department_id, entry.schedule_id
     doctor_id = await doctor_of(schedule_id) if schedule_id is not None else 0
-    key = (local_day(at, hospital_zone()), department_id, doctor_id, metric.value, order.id % SHARDS)
-    await add([(key, amount)])
+    return department_id, doctor_id
+
+
+async def order_paid(change: OrderChanged) -> None:
+    """Fee revenue and a paying account, on the local day the money arrived (decision 250): in the
+    transaction of the order's change to PAID, which happens once however often the provider tells."""
+    paid_at = change.paid_at or change.at
+    day = local_day(paid_at, hospital_zone())
+    department_id, doctor_id = await _owner(change.booking_id, change.waitlist_entry_id)
+    key = (day, department_id, doctor_id, Metric.REVENUE_PAID.value, change.order_id % SHARDS)
+    await add([(key, change.paid_amount)])
+    await paid_by(change.account_id, day)
+
+
+async def refund_succeeded(change: RefundChanged) -> None:
+    at = change.succeeded_at or change.at
+    department_id, doctor_id = await _owner(change.booking_id, change.waitlist_entry_id)
+    key = (
+        local_day(at, hospital_zone()),
+        department_id,
+        doctor_id,
+        Metric.REVENUE_REFUNDED.value,
+        change.order_id % SHARDS,
+    )
+    await add([(key, change.amount)])
+
+
+_PAYER = {
+    "sqlite": "INSERT INTO stat_payer (account_id, day) VALUES (?, ?) ON CONFLICT DO NOTHING",
+    "postgres": "INSERT INTO stat_payer (account_id, day) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    "mysql": "INSERT IGNORE INTO stat_payer (account_id, day) VALUES (%s, %s)",
+}
+
+
+async def paid_by(account_id: int, day: date) -> None:
+    client = connections.get("default")
+    dialect = client.capabilities.dialect
+    await client.execute_query(_PAYER[dialect], [account_id, day.isoformat() if dialect == "sqlite" else day])
+
+
+async def consultation_finished(change: TicketChanged) -> None:
+    """Wait after arrival and consultation length, as histogram counters on the visit date."""
+    ticket = await QueueTicket.get(id=change.ticket_id).only(
+        "id", "checked_in_at", "called_at", "finished_at", "visit_date", "department_id", "booking_id"
+    )
+    booking = await Booking.get(id=change.booking_id).only("id", "schedule_id", "slot_starts_at")
+    deltas = visit_durations(
+        checked_in_at=ticket.checked_in_at,
+        called_at=ticket.called_at,
+        finished_at=ticket.finished_at or change.at,
+        slot_starts_at=booking.slot_starts_at,
+        visit_date=ticket.visit_date,
+    )
+    doctor_id = await doctor_of(booking.schedule_id)
+    await add(
+        booking_keys(deltas, department_id=ticket.department_id, doctor_id=doctor_id, booking_id=booking.id)
+    )
+
+
+async def entry_changed(change: WaitlistChanged) -> None:
+    deltas = waitlist_deltas(change.from_status, change.to_status, visit_date=change.visit_date)
+    if not deltas:
+        return
+    entry = await WaitlistEntry.get(id=change.entry_id).only("id", "schedule_id")
+    doctor_id = await doctor_of(entry.schedule_id) if entry.schedule_id is not None else 0
+    shard = change.entry_id % SHARDS
+    await add(((d.day, change.department_id, doctor_id, str(d.metric), shard), d.amount) for d in deltas)
 
 
 async def fold_shards(before: date, limit: int = 1000) -> int:

@@ -35,6 +35,18 @@ class DailyActivity(Model):
         unique_together = (("account_id", "day"),)
 
 
+class DailyPayer(Model):
+    # One row per account per local day it paid a fee (paying-user ARPU's distinct payers), written
+    # with the payment's revenue in its transaction.
+    id = fields.BigIntField(primary_key=True)
+    day = fields.DateField(db_index=True)
+    account_id = fields.IntField()
+
+    class Meta:
+        table = "stat_payer"
+        unique_together = (("account_id", "day"),)
+
+
 class StatisticsLease(Model):
     # Who computes a periodic figure for everyone (the dashboard) until when, and what it last
     # published, so another process taking over pushes only a change.

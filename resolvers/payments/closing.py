@@ -14,7 +14,8 @@ from integrations.payments.interface import CloseOutcome, ProviderError, TradeSt
 from models.booking import BookingStatus
 from models.clock import utcnow
 from models.errors import InvalidTransition
-from models.payments import PaymentOrder, PaymentProviderUnavailable, PaymentStatus, transition_order
+from models.payments import PaymentOrder, PaymentProviderUnavailable, PaymentStatus
+from models.reactions import change_order
 from models.waitlist import WaitlistStatus
 from resolvers.payments.gateways import gateway
 from resolvers.payments.notifications import apply_trade
@@ -42,7 +43,7 @@ async def close_order(settings: Settings, order: PaymentOrder) -> bool:
         return True
     async with in_transaction():
         try:
-            await transition_order(
+            await change_order(
                 order,
                 PaymentStatus.CLOSED,
                 raw={"close": outcome.value},

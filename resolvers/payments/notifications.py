@@ -26,11 +26,8 @@ from models.payments import (
     PaymentProviderUnavailable,
     PaymentStatus,
     record_event,
-    transition_order,
 )
-from models.reactions import change_booking
-from models.statistics import rollup
-from models.statistics.metrics import Metric
+from models.reactions import change_booking, change_order
 from models.waitlist import WaitlistEntry
 from models.waitlist.lifecycle import admit_paid
 from resolvers.payments.gateways import NotificationRejected, gateway
@@ -75,7 +72,7 @@ async def apply_trade(provider: PaymentProvider, trade: Trade, raw: dict[str, An
         # Already paid, closed or failed: the first news won and this one changes nothing.
         with contextlib.suppress(InvalidTransition):
             async with in_transaction():
-                await transition_order(
+                await change_order(
                     order, PaymentStatus.FAILED, raw=raw, reason="payment failed at the provider"
                 )
 
@@ -89,7 +86,7 @@ async def record_paid(order: PaymentOrder, trade: Trade, raw: dict[str, Any]) ->
         if order.status not in (PaymentStatus.CREATED, PaymentStatus.CLOSED, PaymentStatus.FAILED):
             return False
         try:
-            await transition_order(
+            await change_order(
                 order,
                 PaymentStatus.PAID,
                 raw=raw,
@@ -104,8 +101,6 @@ async def record_paid(order: PaymentOrder, trade: Trade, raw: dict[str, Any]) ->
             )
         except InvalidTransition:
             return False  # a concurrent delivery of the same news won the conditional update
-        assert order.paid_at is not None
-        await rollup.money_moved(order, Metric.REVENUE_PAID, order.paid_amount, order.paid_at)
         if order.booking_id is None:
             await _record_waitlist_fee(order)
             return True

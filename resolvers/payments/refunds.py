@@ -2,7 +2,8 @@
 
 The refund row (and its number) is created together with the order's PAID -> REFUNDING change; the
 provider is asked outside the transaction; its answer (or a later query) settles the refund through
-the one refund writer, `models.payments.settle_refund`.
+the one refund writer, `models.payments.settle_refund`, through `models.reactions.change_refund`
+(which counts the refunded revenue in the same transaction).
 """
 
 from __future__ import annotations
@@ -30,11 +31,8 @@ from models.payments import (
     new_out_refund_no,
     record_event,
     reserve_refund,
-    settle_refund,
-    transition_order,
 )
-from models.statistics import rollup
-from models.statistics.metrics import Metric
+from models.reactions import change_order, change_refund
 from models.waitlist import WaitlistEntry, WaitlistStatus
 from resolvers.payments.gateways import NotificationRejected, gateway
 
@@ -63,7 +61,7 @@ async def refund_order(
                 amount = min(amount, requested)
             if amount <= 0:
                 return None
-            await transition_order(order, PaymentStatus.REFUNDING, raw=None, reason=reason)
+            await change_order(order, PaymentStatus.REFUNDING, raw=None, reason=reason)
             if not await reserve_refund(order, amount):
                 raise RefundExceedsPaid()
             sequence = await Refund.filter(order_id=order.id).count() + 1
@@ -98,7 +96,7 @@ async def apply_refund_result(result: RefundResult, raw: dict[str, Any]) -> None
         if result.state is RefundState.SUCCESS:
             succeeded_at = utcnow()
             try:
-                await settle_refund(
+                await change_refund(
                     refund,
                     RefundStatus.SUCCEEDED,
                     order=order,
@@ -107,25 +105,24 @@ async def apply_refund_result(result: RefundResult, raw: dict[str, Any]) -> None
                 )
             except InvalidTransition:
                 return  # already settled: a replayed notification
-            await rollup.money_moved(order, Metric.REVENUE_REFUNDED, refund.amount, succeeded_at)
             await PaymentOrder.filter(id=order.id).update(
                 refunded_amount=F("refunded_amount") + refund.amount
             )
             await _tell_refunded(order, refund)
             if order.refunded_amount + refund.amount >= order.paid_amount:
-                await transition_order(order, PaymentStatus.REFUNDED, raw=raw, reason="refunded")
+                await change_order(order, PaymentStatus.REFUNDED, raw=raw, reason="refunded")
             else:  # a partial refund: the rest is still paid and may be refunded later
-                await transition_order(order, PaymentStatus.PAID, raw=raw, reason="partially refunded")
+                await change_order(order, PaymentStatus.PAID, raw=raw, reason="partially refunded")
         else:
             try:
-                await settle_refund(refund, RefundStatus.FAILED, order=order, raw=raw)
+                await change_refund(refund, RefundStatus.FAILED, order=order, raw=raw)
             except InvalidTransition:
                 return
             await PaymentOrder.filter(id=order.id).update(
                 refund_reserved=F("refund_reserved") - refund.amount
             )
             # Back to PAID: the money is still with us and needs a person (or a later retry).
-            await transition_order(order, PaymentStatus.PAID, raw=raw, reason="refund failed at the provider")
+            await change_order(order, PaymentStatus.PAID, raw=raw, reason="refund failed at the provider")
             log.error(
                 "refund %s failed at the provider; order %s needs attention",
                 refund.out_refund_no,

@@ -40,6 +40,8 @@ WRAPPED_BY_REACTIONS = {
     ("models/queueing.py", "write_state"),
     ("models/scheduling.py", "write_status"),
     ("models/schedule_stop_requests.py", "write_status"),
+    ("models/payments/writers.py", "transition_order"),
+    ("models/payments/writers.py", "settle_refund"),
 }
 
 KNOWN_ELSEWHERE = {

@@ -14,8 +14,8 @@ from models.payments import (
     PaymentEvent,
     PaymentOrder,
     PaymentStatus,
-    transition_order,
 )
+from models.reactions import change_order
 from tests.payments.operations import order_in
 
 ALLOWED = {(current, target) for current, targets in TRANSITIONS.items() for target in targets}
@@ -35,7 +35,7 @@ async def test_a_change_happens_exactly_when_the_table_allows_it(
 
     try:
         async with in_transaction():
-            await transition_order(order, target, raw=raw, reason="walk")
+            await change_order(order, target, raw=raw, reason="walk")
         changed = True
     except InvalidTransition:
         changed = False
@@ -56,9 +56,7 @@ async def test_updates_never_carry_the_status() -> None:
 
     with pytest.raises(ValueError, match="status"):
         async with in_transaction():
-            await transition_order(
-                order, PaymentStatus.CLOSED, raw=None, updates={"status": PaymentStatus.PAID}
-            )
+            await change_order(order, PaymentStatus.CLOSED, raw=None, updates={"status": PaymentStatus.PAID})
 
     assert (await PaymentOrder.get(id=order.id)).status is PaymentStatus.CREATED
     assert await PaymentEvent.filter(order_id=order.id).count() == 0
@@ -68,10 +66,10 @@ async def test_the_loser_of_a_race_changes_nothing() -> None:
     order = await order_in(PaymentStatus.CREATED, "T-race")
     stale_copy = await PaymentOrder.get(id=order.id)
     async with in_transaction():
-        await transition_order(order, PaymentStatus.PAID, raw=None)
+        await change_order(order, PaymentStatus.PAID, raw=None)
 
     with pytest.raises(InvalidTransition, match="payment order cannot go from paid to closed"):
         async with in_transaction():
-            await transition_order(stale_copy, PaymentStatus.CLOSED, raw=None)
+            await change_order(stale_copy, PaymentStatus.CLOSED, raw=None)
 
     assert (await PaymentOrder.get(id=order.id)).status is PaymentStatus.PAID

@@ -16,8 +16,8 @@ from models.payments import (
     PaymentStatus,
     Refund,
     RefundStatus,
-    settle_refund,
 )
+from models.reactions import change_refund
 from tests.payments.operations import order_in
 
 ALLOWED = {(current, target) for current, targets in REFUND_TRANSITIONS.items() for target in targets}
@@ -48,7 +48,7 @@ async def test_a_refund_settles_exactly_when_the_table_allows_it(
 
     try:
         async with in_transaction():
-            await settle_refund(refund, target, order=order, raw=raw, updates={"provider_refund_no": "P1"})
+            await change_refund(refund, target, order=order, raw=raw, updates={"provider_refund_no": "P1"})
         changed = True
     except InvalidTransition:
         changed = False
@@ -70,7 +70,7 @@ async def test_updates_never_carry_the_status() -> None:
 
     with pytest.raises(ValueError, match="status"):
         async with in_transaction():
-            await settle_refund(
+            await change_refund(
                 refund, RefundStatus.FAILED, order=order, raw=None, updates={"status": RefundStatus.SUCCEEDED}
             )
 
@@ -81,11 +81,11 @@ async def test_of_two_settlements_of_one_refund_only_the_first_counts() -> None:
     order, refund = await refund_in(RefundStatus.PROCESSING, "R-race")
     stale_copy = await Refund.get(id=refund.id)
     async with in_transaction():
-        await settle_refund(refund, RefundStatus.SUCCEEDED, order=order, raw=None)
+        await change_refund(refund, RefundStatus.SUCCEEDED, order=order, raw=None)
 
     with pytest.raises(InvalidTransition, match="refund cannot go from succeeded to failed"):
         async with in_transaction():
-            await settle_refund(stale_copy, RefundStatus.FAILED, order=order, raw=None)
+            await change_refund(stale_copy, RefundStatus.FAILED, order=order, raw=None)
 
     assert (await Refund.get(id=refund.id)).status is RefundStatus.SUCCEEDED
     assert await PaymentEvent.filter(order_id=order.id).values_list("kind", flat=True) == ["refund_succeeded"]

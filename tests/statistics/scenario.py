@@ -12,8 +12,10 @@ from models.booking import Booking, BookingStatus
 from models.booking.placement import BookingPolicy, BookingRequest, place_booking
 from models.catalogue import Doctor
 from models.clock import utcnow
-from models.reactions import change_booking
+from models.queueing import QueueTicket, TicketState, open_ticket
+from models.reactions import change_booking, change_ticket, move_entry
 from models.scheduling import Schedule, Slot
+from models.waitlist.entries import WaitlistEntry, WaitlistMode, WaitlistStatus
 from tests import factories
 from tests.fixtures.api import GraphQLClient
 from tests.payments.fakes import Providers
@@ -37,6 +39,10 @@ query($from: Date!, $to: Date!, $groupBy: KpiGroupBy!, $departmentId: ID, $docto
         successRate { numerator denominator value previous { numerator denominator } }
         noShowRate { numerator denominator value previous { numerator denominator } }
         paymentConversion { numerator denominator }
+        bookedInAdvanceRate { numerator denominator value }
+        waitlistConversion { numerator denominator }
+        waitAfterArrival { count p50 p90 previous { count } }
+        consultationLength { count p50 p90 }
         cancellationRate { numerator denominator }
         lateCancellationRate { numerator denominator }
         failures { reason count previous }
@@ -98,3 +104,49 @@ async def paid_booking(gql: GraphQLClient, providers: Providers, person: Person,
     number = data["payBooking"]["order"]["outTradeNo"]
     assert (await providers.wechat.notify_paid(number)).status_code == 204
     return booking
+
+
+async def consult(
+    booking: Booking, *, checked_in_at: datetime, called_at: datetime, finished_at: datetime
+) -> QueueTicket:
+    """Checked in, called, seen and finished through the room queue (the booking follows the ticket)."""
+    fresh = await Booking.get(id=booking.id)
+    schedule = await Schedule.get(id=fresh.schedule_id)
+    async with in_transaction():
+        await change_booking(fresh, B.CHECKED_IN, actor_id=None, reason="scenario", at=checked_in_at)
+        ticket = await open_ticket(
+            fresh,
+            room_id=schedule.room_id,
+            label=f"A{fresh.queue_number:03d}",
+            display_name="统*",
+            late=False,
+            now=checked_in_at,
+        )
+    steps = (
+        (TicketState.CALLED, {"called_at": called_at, "call_count": 1}, called_at),
+        (TicketState.IN_CONSULTATION, {"started_at": called_at}, called_at),
+        (TicketState.DONE, {"finished_at": finished_at}, finished_at),
+    )
+    for state, updates, at in steps:
+        async with in_transaction():
+            await change_ticket(ticket, state, actor_id=None, updates=updates, at=at)
+    return ticket
+
+
+async def waiter(person: Person, schedule: Schedule, ends: WaitlistStatus) -> WaitlistEntry:
+    """One patient in the waitlist of a session, whose entry then ends as `ends`."""
+    now = utcnow()
+    entry = await WaitlistEntry.create(
+        account_id=person.actor.account.id,
+        patient_id=person.patient_id,
+        schedule_id=schedule.id,
+        department_id=schedule.department_id,
+        visit_date=schedule.date,
+        mode=WaitlistMode.OFFER,
+        status=WaitlistStatus.WAITING,
+        deadline=schedule.starts_at,
+        joined_at=now,
+    )
+    async with in_transaction():
+        await move_entry(entry, ends, reason="scenario")
+    return entry

@@ -58,6 +58,12 @@ async def test_the_kpi_table_exports_as_csv_with_its_previous_period(
     header, row = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert header[:5] == ["时段 period", "开始 start", "结束 end", "挂号量 registrations", "上期 previous"]
     assert row[:5] == [today.isoformat(), today.isoformat(), today.isoformat(), "2", "0"]
+    # The new figures follow, each cell under its heading (empty where nothing was measured).
+    assert len(row) == len(header)
+    cells = dict(zip(header, row, strict=True))
+    assert cells["预约诊疗率 booked_in_advance_rate"] == ""  # nothing completed yet
+    assert cells["候诊人次 waits"] == "0"
+    assert cells["候补人数 waiters"] == "0"
 
 
 async def test_booking_records_export_as_xlsx_masked_and_revealed_only_with_an_audited_reason(
