@@ -17,6 +17,8 @@ from schema.ids import parse_optional_id
 from schema.list_bounds import at_most, planned
 from schema.permissions import IsAdmin, IsStatisticsDisplayOrAdmin
 
+MONTHS_AFTER_A_COHORT = 24
+
 KpiGroupBy = kpi_models.Grouping
 strawberry.enum(KpiGroupBy, name="KpiGroupBy")
 
@@ -200,7 +202,8 @@ class KpiRow:
         description="Revenue (fen) ÷ distinct accounts that paid a fee in the period, hospital-wide periods."
     )
     retention: list[KpiRetention] | None = strawberry.field(
-        description="Monthly retention of the accounts first active in this month (MONTH, hospital-wide)."
+        description="Monthly retention of the accounts first active in this month (MONTH, hospital-wide).",
+        metadata=at_most(MONTHS_AFTER_A_COHORT),  # later months inside the query's range (≤ 732 days)
     )
 
     @strawberry.field(description="The department's or doctor's name for those groupings.")
