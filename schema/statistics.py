@@ -17,8 +17,6 @@ from schema.ids import parse_optional_id
 from schema.list_bounds import at_most, planned
 from schema.permissions import IsAdmin, IsStatisticsDisplayOrAdmin
 
-MONTHS_AFTER_A_COHORT = 24
-
 KpiGroupBy = kpi_models.Grouping
 strawberry.enum(KpiGroupBy, name="KpiGroupBy")
 
@@ -202,8 +200,9 @@ class KpiRow:
         description="Revenue (fen) ÷ distinct accounts that paid a fee in the period, hospital-wide periods."
     )
     retention: list[KpiRetention] | None = strawberry.field(
-        description="Monthly retention of the accounts first active in this month (MONTH, hospital-wide).",
-        metadata=at_most(MONTHS_AFTER_A_COHORT),  # later months inside the query's range (≤ 732 days)
+        description="Monthly retention of the accounts first active in this month (MONTH, hospital-wide), "
+        "for up to 12 months after it.",
+        metadata=at_most(kpi_models.RETENTION_MONTHS),
     )
 
     @strawberry.field(description="The department's or doctor's name for those groupings.")

@@ -20,6 +20,10 @@ from tortoise import connections
 
 from models.statistics.metrics import CONSULT_PREFIX, HOURS, REFUSALS, WAIT_PREFIX, Metric
 
+# A cohort is followed for a year: the width of the usual retention table (and a real bound for the
+# query cost of `retention`, schema/statistics.py).
+RETENTION_MONTHS = 12
+
 M = Metric
 
 
@@ -426,7 +430,7 @@ async def cohorts(first: date, last: date) -> dict[date, Cohort]:
         start = date(number // 100, number % 100, 1)
         later = []
         cursor = _next_month(start)
-        while cursor <= last:
+        while cursor <= last and len(later) < RETENTION_MONTHS:
             later.append(months.get(_month_number(cursor), 0))
             cursor = _next_month(cursor)
         out[start] = Cohort(accounts=months.get(number, 0), active_later=tuple(later))

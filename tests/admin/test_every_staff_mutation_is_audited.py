@@ -270,6 +270,17 @@ async def test_every_staff_mutation_that_succeeds_writes_an_audit_entry(
     await walk.run(
         a, "mutation($p: ID!) { enableAccount(accountId: $p) { __typename } }", {"p": str(holder.id)}
     )
+    await walk.run(
+        a,
+        'mutation($p: ID!) { markStaffOrStudent(accountId: $p, marked: true, reason: "在校学生") '
+        "{ __typename } }",
+        {"p": str(holder.id)},
+    )
+    await walk.run(
+        a,
+        'mutation($p: ID!) { resetAccountPassword(accountId: $p, reason: "忘记密码") { __typename } }',
+        {"p": str(holder.id)},
+    )
     block = await NoShowBlock.create(
         identity_hash=person.id_number_hash,
         patient_id=person.id,

@@ -123,7 +123,7 @@ async def test_an_operation_subscribed_beyond_the_bucket_gets_the_throttled_erro
     [error] = refused["payload"]
     assert error["extensions"]["code"] == "THROTTLED"
     assert error["extensions"]["limit"] == "cost"
-    assert error["extensions"]["cost"]["requestedQueryCost"] == 41
+    assert error["extensions"]["cost"]["requestedQueryCost"] == 61  # departments × their planned doctors
     assert error["extensions"]["cost"]["throttleStatus"]["maximumAvailable"] == 20
 
 
