@@ -20,6 +20,7 @@ from typing import Any, cast
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
+from graphql import OperationType as DocumentOperation
 from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
@@ -304,7 +305,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             return None
         operation_name = payload.get("operationName")
         facts = self.operation_facts.get(query, operation_name)
-        if facts is None or facts.operation_type is not OperationType.QUERY or not facts.only_fields:
+        if facts is None or facts.operation_type is not DocumentOperation.QUERY or not facts.only_fields:
             return None
         tags = browse_cache.tags_of(facts.root_fields)
         if tags is None:
