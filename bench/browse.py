@@ -127,7 +127,7 @@ async def seed() -> dict[str, Any]:
             )
         )
     today = (utcnow() + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    schedules = []
+    schedules: list[Schedule] = []
     for day in range(7):
         for doctor in doctors:
             for period, hour in ((Period.MORNING, 0), (Period.AFTERNOON, 5)):

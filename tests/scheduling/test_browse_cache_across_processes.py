@@ -83,7 +83,11 @@ async def test_seats_taken_and_given_back_and_a_stop_show_in_every_process_withi
     owner = await factories.patient_user()
     patient = await factories.patient(owner)
     admin = await factories.admin_user()
-    week = {"dept": str(department.id), "from": str(session.date), "to": str(session.date + timedelta(days=6))}
+    week = {
+        "dept": str(department.id),
+        "from": str(session.date),
+        "to": str(session.date + timedelta(days=6)),
+    }
 
     async def seats(client: httpx.AsyncClient) -> tuple[str, int]:
         (row,) = (await anonymous(client, WEEK, week))["schedules"]
@@ -118,7 +122,11 @@ async def test_a_new_session_and_a_new_fee_show_in_every_process_within_a_second
     registration = await factories.registration_type(fee=500)
     admin = await factories.admin_user()
     day = (await factories.session(doctor_row=doctor)).date + timedelta(days=1)
-    week = {"dept": str(department.id), "from": str(day - timedelta(days=1)), "to": str(day + timedelta(days=5))}
+    week = {
+        "dept": str(department.id),
+        "from": str(day - timedelta(days=1)),
+        "to": str(day + timedelta(days=5)),
+    }
 
     async def sessions(client: httpx.AsyncClient) -> int:
         return len((await anonymous(client, WEEK, week))["schedules"])
