@@ -237,7 +237,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             await self.persisted.resolve(payload, partner, scope) if payload is not None else _NOT_PERSISTED
         )
         request.state.persisted = resolved
-        key = answer_key(request, resolved.query) if resolved.by_reference and resolved.query else None
+        # The browse cache (decision 260) supersedes the time-bounded copy: it is dropped on change.
+        by_time = resolved.by_reference and resolved.query and not browse_cache.answers.enabled
+        key = answer_key(request, resolved.query) if by_time and resolved.query else None
         stored = self.public_answers.get(key) if key is not None else None
         if stored is not None:
             s = self.settings
