@@ -99,6 +99,7 @@ def periodic_jobs() -> list[PeriodicJob]:
         )
     )
     jobs.append(PeriodicJob("statistics.activity", 5, statistics_use_cases.flush_activity))
+    jobs.append(PeriodicJob("booking.sold_out_refusals", 5, booking_use_cases.flush_sold_out_refusals))
     jobs.append(PeriodicJob("statistics.fold", 3600, statistics_use_cases.fold_closed_days))
     return jobs
 

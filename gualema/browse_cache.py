@@ -21,7 +21,7 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,8 +62,6 @@ class BrowseAnswers:
         self.max_age = max_age  # a backstop for writes made outside any server process (CLI, SQL)
         self.fresh_seconds = fresh_seconds
         self.size = size
-        self.sequence = 0
-        self.versions: dict[str, int] = {}
         self.entries: OrderedDict[tuple[str, ...], Answer] = OrderedDict()
         self._running: dict[tuple[str, ...], asyncio.Event] = {}
         self.executions = 0  # for tests and benches
@@ -79,10 +77,10 @@ class BrowseAnswers:
         age = time.monotonic() - answer.stored_at
         if age > self.max_age:
             return None
-        if age > self.fresh_seconds:
-            versions, began = self.versions, answer.began_at_change
-            if any(versions.get(tag, 0) > began for tag in answer.tags):
-                return None
+        if age > self.fresh_seconds and not public_changes.seen.unchanged_since(
+            answer.began_at_change, answer.tags
+        ):
+            return None
         return answer
 
     def put(self, key: tuple[str, ...], answer: Answer) -> None:
@@ -91,16 +89,14 @@ class BrowseAnswers:
         while len(self.entries) > self.size:
             self.entries.popitem(last=False)
 
-    def changed(self, tags: Iterable[str]) -> None:
-        self.sequence += 1
-        for tag in tags:
-            self.versions[tag] = self.sequence
+    @property
+    def sequence(self) -> int:
+        return public_changes.seen.sequence
 
     def forget_everything(self) -> None:
         """Messages may have been lost (a Redis reconnection): nothing held can be trusted."""
-        self.sequence += 1
+        public_changes.seen.forget()
         self.entries.clear()
-        self.versions.clear()
 
     @contextlib.asynccontextmanager
     async def executing(self, key: tuple[str, ...]) -> AsyncIterator[bool]:
@@ -150,7 +146,7 @@ async def publish(tags: set[str]) -> None:
     """After commit: this process first (its next answer must show the change), then the others."""
     if not tags:
         return
-    answers.changed(tags)
+    public_changes.seen.changed(tags)
     with contextlib.suppress(RuntimeError):  # no broker (a command outside the server)
         await get_broker().publish(CHANNEL, {"tags": sorted(tags)})
     tags.clear()
@@ -163,7 +159,7 @@ async def follow_changes() -> None:
             if is_resync(message):
                 answers.forget_everything()
             else:
-                answers.changed(message.get("tags", ()))
+                public_changes.seen.changed(message.get("tags", ()))
 
 
 class PublishPublicChanges:

@@ -8,6 +8,7 @@ fails: a note of a change that is later rolled back only costs one needless re-e
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextvars import ContextVar
 
 CATALOGUE = "catalogue"  # departments, doctors, rooms, registration types
@@ -44,3 +45,38 @@ def note_session(schedule_id: int, slot_id: int | None = None) -> None:
         note(session_tag(schedule_id))
     else:
         note(session_tag(schedule_id), slot_tag(slot_id))
+
+
+class ChangeVersions:
+    """This process's view of when each tag last changed, in one sequence. Whatever was read from the
+    database before a change was published began at a lower sequence than the change's version."""
+
+    # Bounded: tags of every slot ever touched would otherwise accumulate for the process's life.
+    MAX_TAGS = 200_000
+
+    def __init__(self) -> None:
+        self.sequence = 0
+        self.floor = 0  # nothing that began before this is trusted (messages may have been lost)
+        self.versions: dict[str, int] = {}
+
+    def changed(self, tags: Iterable[str]) -> None:
+        self.sequence += 1
+        for tag in tags:
+            self.versions[tag] = self.sequence
+        if len(self.versions) > self.MAX_TAGS:
+            self.forget()
+
+    def forget(self) -> None:
+        self.sequence += 1
+        self.floor = self.sequence
+        self.versions.clear()
+
+    def unchanged_since(self, began: int, tags: Iterable[str]) -> bool:
+        if began < self.floor:
+            return False
+        versions = self.versions
+        return all(versions.get(tag, 0) <= began for tag in tags)
+
+
+# One per process, kept current by the realtime layer (gualema/browse_cache.py follows the changes).
+seen = ChangeVersions()
