@@ -518,6 +518,15 @@ async def main(args: argparse.Namespace) -> tuple[Figures, Figures]:
             flash.print("Booking")
             problems, sold = await oversold(seeded.flash_schedule)
             print(f"{'':<34} sold {sold} of {args.seats} seats, oversell/lost count: {problems}")
+            # The same crowd presses again on the sold-out session: every answer is a refusal.
+            again = [
+                (token, {"input": {**v["input"], "idempotencyKey": f"again-{i:08d}"}})
+                for i, (token, v) in enumerate(flash_calls)
+            ]
+            refused = await fire(
+                "1b. sold out (every call refused)", urls, again, BOOK, args.connections, server_pids(server)
+            )
+            refused.print()
 
             profiler = profile_start(workers_of(server)[0], Path(args.profile)) if args.profile else None
             full_calls: list[tuple[str | None, dict[str, Any]]] = [
@@ -593,6 +602,12 @@ async def main(args: argparse.Namespace) -> tuple[Figures, Figures]:
         p99 = sorted(full.latencies)[int(0.99 * len(full.latencies))] * 1000
         cap_note = f" (each process capped at {args.cpu_per_process} core)" if args.cpu_per_process else ""
         print(f"full path p99: {p99:.0f} ms (target < 500 uncapped){cap_note}")
+        if refused.server_cpu and full.server_cpu:
+            per_refusal, per_booking = refused.server_cpu / refused.requests, full.server_cpu / full.requests
+            print(
+                f"server CPU per call by answer: Booking {1000 * per_booking:.2f} ms, sold-out refusal "
+                f"{1000 * per_refusal:.2f} ms = {per_refusal / per_booking:.2f} of a booking (target <= 0.33)"
+            )
         print(f"oversell: {problems + problems_full} (must be 0)")
         if args.profile:
             print(f"profile: {args.profile}/bookslot.txt (collapsed stacks; summarise with --summarise)")
