@@ -13,6 +13,7 @@ added to the statistics by a background job, as the database path counts its own
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -28,6 +29,11 @@ class SoldOut:
     session_starts_at: datetime
     holders: frozenset[tuple[int, str]]  # (account id, idempotency key) of the slot's bookings
     began: int
+    learned_at: float  # monotonic seconds
+
+
+# A backstop for seats added outside the servers (SQL by hand): one more look at the database.
+MAX_AGE_SECONDS = 30.0
 
 
 class SoldOutSlots:
@@ -40,7 +46,11 @@ class SoldOutSlots:
         mark = self.marked.get(slot_id)
         if mark is None:
             return False
-        if now >= mark.session_starts_at or not seen.unchanged_since(mark.began, mark.tags):
+        if (
+            now >= mark.session_starts_at
+            or time.monotonic() - mark.learned_at > MAX_AGE_SECONDS
+            or not seen.unchanged_since(mark.began, mark.tags)
+        ):
             del self.marked[slot_id]
             return False
         return (account_id, idempotency_key) not in mark.holders
@@ -60,7 +70,7 @@ class SoldOutSlots:
         # A seat given back since the request began (here or in another process) leaves it unmarked.
         if seen.unchanged_since(began, tags):
             keys = frozenset((int(account), str(key)) for account, key in holders)
-            self.marked[slot_id] = SoldOut(tags, starts_at, keys, began)
+            self.marked[slot_id] = SoldOut(tags, starts_at, keys, began, time.monotonic())
 
     def count(self, slot_id: int, day: date, account_id: int) -> None:
         self.refusals[(slot_id, day, account_id)] += 1
