@@ -435,7 +435,7 @@ async def create_reference_tables(count: int) -> None:
 # ---------------------------------------------------------------- main
 
 
-def profile_start(pid: int, directory: Path) -> subprocess.Popen[bytes] | None:
+def profile_start(pid: int, directory: Path, name: str = "bookslot") -> subprocess.Popen[bytes] | None:
     py_spy = Path(sys.executable).with_name("py-spy")
     if not py_spy.exists():
         print("py-spy is not installed (requirements-dev.txt); no profile")
@@ -452,7 +452,7 @@ def profile_start(pid: int, directory: Path) -> subprocess.Popen[bytes] | None:
             "--format",
             "raw",
             "-o",
-            str(directory / "bookslot.txt"),
+            str(directory / f"{name}.txt"),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -523,9 +523,15 @@ async def main(args: argparse.Namespace) -> tuple[Figures, Figures]:
                 (token, {"input": {**v["input"], "idempotencyKey": f"again-{i:08d}"}})
                 for i, (token, v) in enumerate(flash_calls)
             ]
+            profiler = (
+                profile_start(workers_of(server)[0], Path(args.profile), "refusals") if args.profile else None
+            )
             refused = await fire(
                 "1b. sold out (every call refused)", urls, again, BOOK, args.connections, server_pids(server)
             )
+            if profiler is not None:
+                profiler.send_signal(signal.SIGINT)
+                profiler.wait(timeout=30)
             refused.print()
 
             profiler = profile_start(workers_of(server)[0], Path(args.profile)) if args.profile else None
