@@ -138,7 +138,12 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         await broker.start()
         set_broker(broker)
         browse_cache.configure(settings.browse_cache_max_age_seconds, settings.browse_cache_fresh_seconds)
-        following = asyncio.create_task(browse_cache.follow_changes(), name="browse-cache")
+        live = asyncio.Event()
+        following = asyncio.create_task(browse_cache.follow_changes(live), name="browse-cache")
+        try:  # live before traffic, so no change published meanwhile is missed; never blocks start-up
+            await asyncio.wait_for(live.wait(), timeout=settings.readiness_timeout_seconds * 4)
+        except TimeoutError:
+            log.warning("browse cache: not following changes yet (broker slow); answers resync later")
         workers = BackgroundWorkers(settings)
         if settings.run_workers:
             workers.start()

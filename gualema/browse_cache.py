@@ -152,9 +152,11 @@ async def publish(tags: set[str]) -> None:
     tags.clear()
 
 
-async def follow_changes() -> None:
-    """Every process's task: apply the other processes' changes (and its own, again: harmless)."""
+async def follow_changes(following: asyncio.Event) -> None:
+    """Every process's task: apply the other processes' changes (and its own, again: harmless).
+    `following` is set once the subscription is live, before the process takes traffic."""
     async with get_broker().subscribe(CHANNEL, buffer=4096) as messages:
+        following.set()
         async for message in messages:
             if is_resync(message):
                 answers.forget_everything()
