@@ -31,10 +31,16 @@ from typing import Any
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
-from bench.flash_crowd import SECRET, fresh_database, server_pids  # noqa: E402 - after the path
-from bench.raw_http import RawPool  # noqa: E402
-from bench.servers import cpu_seconds, start_server  # noqa: E402
-from bench.servers import stop_server as stop  # noqa: E402
+from bench.flash_crowd import SECRET, fresh_database, server_pids
+from bench.raw_http import RawPool
+from bench.servers import cpu_seconds, start_server
+from bench.servers import stop_server as stop
+from gualema.database import close_database, migrate, open_database
+from gualema.settings import get_settings, reset_settings
+from models.accounts import Account, Role
+from models.catalogue import Department, Doctor, RegistrationType, Room
+from models.clock import utcnow
+from models.scheduling import Period, Schedule, ScheduleStatus, Slot
 
 WEEK = """query Week($dept: ID!, $from: Date!, $to: Date!) {
   schedules(departmentId: $dept, dateFrom: $from, dateTo: $to) {
@@ -113,11 +119,6 @@ async def load(
 
 async def seed() -> dict[str, Any]:
     """The department's week, and the same rows as plain JSON for the reference app."""
-    from gualema.settings import get_settings
-    from models.accounts import Account, Role
-    from models.catalogue import Department, Doctor, RegistrationType, Room
-    from models.clock import utcnow
-    from models.scheduling import Period, Schedule, ScheduleStatus, Slot
 
     department = await Department.create(name="内科", code="NK")
     registration = await RegistrationType.create(name="普通号", fee=500)
@@ -233,8 +234,6 @@ def difference(ours: bytes, theirs: bytes) -> str:
 
 
 async def main(args: argparse.Namespace) -> None:
-    from gualema.database import close_database, migrate, open_database
-    from gualema.settings import get_settings, reset_settings
 
     async with fresh_database(args.database_url) as database_url:
         env = {

@@ -134,7 +134,7 @@ class Query:
         ]
 
 
-async def ready(request: Request) -> JSONResponse:
+async def ready(_request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready"})
 
 

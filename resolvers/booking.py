@@ -291,7 +291,7 @@ async def sweep_no_shows(settings: Settings) -> int:
     return await actions.sweep_no_shows(no_show_policy(settings))
 
 
-async def flush_sold_out_refusals(settings: Settings) -> int:
+async def flush_sold_out_refusals(_settings: Settings) -> int:
     """Every few seconds: the refusals answered from memory go into the statistics (decision 262)."""
     refusals = sold_out_slots.take_refusals()
     async with in_transaction():
