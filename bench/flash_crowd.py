@@ -435,7 +435,7 @@ async def create_reference_tables(count: int) -> None:
 # ---------------------------------------------------------------- main
 
 
-def profile_start(pid: int, directory: Path) -> subprocess.Popen[bytes] | None:
+def profile_start(pid: int, directory: Path, name: str = "bookslot") -> subprocess.Popen[bytes] | None:
     py_spy = Path(sys.executable).with_name("py-spy")
     if not py_spy.exists():
         print("py-spy is not installed (requirements-dev.txt); no profile")
@@ -452,7 +452,7 @@ def profile_start(pid: int, directory: Path) -> subprocess.Popen[bytes] | None:
             "--format",
             "raw",
             "-o",
-            str(directory / "bookslot.txt"),
+            str(directory / f"{name}.txt"),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -518,6 +518,21 @@ async def main(args: argparse.Namespace) -> tuple[Figures, Figures]:
             flash.print("Booking")
             problems, sold = await oversold(seeded.flash_schedule)
             print(f"{'':<34} sold {sold} of {args.seats} seats, oversell/lost count: {problems}")
+            # The same crowd presses again on the sold-out session: every answer is a refusal.
+            again = [
+                (token, {"input": {**v["input"], "idempotencyKey": f"again-{i:08d}"}})
+                for i, (token, v) in enumerate(flash_calls)
+            ]
+            profiler = (
+                profile_start(workers_of(server)[0], Path(args.profile), "refusals") if args.profile else None
+            )
+            refused = await fire(
+                "1b. sold out (every call refused)", urls, again, BOOK, args.connections, server_pids(server)
+            )
+            if profiler is not None:
+                profiler.send_signal(signal.SIGINT)
+                profiler.wait(timeout=30)
+            refused.print()
 
             profiler = profile_start(workers_of(server)[0], Path(args.profile)) if args.profile else None
             full_calls: list[tuple[str | None, dict[str, Any]]] = [
@@ -593,6 +608,12 @@ async def main(args: argparse.Namespace) -> tuple[Figures, Figures]:
         p99 = sorted(full.latencies)[int(0.99 * len(full.latencies))] * 1000
         cap_note = f" (each process capped at {args.cpu_per_process} core)" if args.cpu_per_process else ""
         print(f"full path p99: {p99:.0f} ms (target < 500 uncapped){cap_note}")
+        if refused.server_cpu and full.server_cpu:
+            per_refusal, per_booking = refused.server_cpu / refused.requests, full.server_cpu / full.requests
+            print(
+                f"server CPU per call by answer: Booking {1000 * per_booking:.2f} ms, sold-out refusal "
+                f"{1000 * per_refusal:.2f} ms = {per_refusal / per_booking:.2f} of a booking (target <= 0.33)"
+            )
         print(f"oversell: {problems + problems_full} (must be 0)")
         if args.profile:
             print(f"profile: {args.profile}/bookslot.txt (collapsed stacks; summarise with --summarise)")

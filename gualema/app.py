@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
-from gualema import tracing
+from gualema import browse_cache, tracing
 from gualema.background import BackgroundWorkers
 from gualema.dashboard_page import dashboard_routes
 from gualema.database import close_database, dialect, migrate, open_database
@@ -137,6 +137,13 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         broker = create_broker(settings.redis_url, settings.redis_prefix)
         await broker.start()
         set_broker(broker)
+        browse_cache.configure(settings.browse_cache_max_age_seconds, settings.browse_cache_fresh_seconds)
+        live = asyncio.Event()
+        following = asyncio.create_task(browse_cache.follow_changes(live), name="browse-cache")
+        try:  # live before traffic, so no change published meanwhile is missed; never blocks start-up
+            await asyncio.wait_for(live.wait(), timeout=settings.readiness_timeout_seconds * 4)
+        except TimeoutError:
+            log.warning("browse cache: not following changes yet (broker slow); answers resync later")
         workers = BackgroundWorkers(settings)
         if settings.run_workers:
             workers.start()
@@ -146,6 +153,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             yield
         finally:
             await workers.shutdown()
+            following.cancel()
+            await asyncio.gather(following, return_exceptions=True)
             await broker.stop()
             set_broker(None)
             await close_shared_redis()
@@ -180,6 +189,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             )
         )
     middleware += [Middleware(RequestIdMiddleware), Middleware(WebSocketCounter)]  # issue 19
+    middleware.append(Middleware(browse_cache.PublishPublicChanges))  # issue 18: after every write
     if tracing.enabled(settings):  # issue 19: OpenTelemetry only when an OTLP endpoint is set
         tracing.start(settings)
         middleware.insert(0, Middleware(tracing.TracingMiddleware))

@@ -11,8 +11,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from gualema import browse_cache
 from gualema.settings import Settings, get_settings
-from models import audit
+from models import audit, public_changes
 from models.access_revocations import purge_forgotten
 from models.accounts import purge_login_throttles
 from models.jobs import release_claims as release_jobs
@@ -98,6 +99,7 @@ def periodic_jobs() -> list[PeriodicJob]:
         )
     )
     jobs.append(PeriodicJob("statistics.activity", 5, statistics_use_cases.flush_activity))
+    jobs.append(PeriodicJob("booking.sold_out_refusals", 5, booking_use_cases.flush_sold_out_refusals))
     jobs.append(PeriodicJob("statistics.fold", 3600, statistics_use_cases.fold_closed_days))
     return jobs
 
@@ -106,12 +108,14 @@ async def run_job_forever(job: PeriodicJob, settings: Settings, stop: asyncio.Ev
     # Jitter so that several processes do not hit the database in lockstep.
     await _sleep_or_stop(stop, random.uniform(0, min(job.every_seconds, 1.0)))
     while not stop.is_set():
+        changes = public_changes.collect()
         try:
             done = await job.run(settings)
             if done:
                 log.info("job %s handled %d item(s)", job.name, done)
         except Exception:
             log.exception("job %s failed; retrying next round", job.name)
+        await browse_cache.publish(changes)  # seats a job gave back, after its commits
         await _sleep_or_stop(stop, job.every_seconds)
 
 

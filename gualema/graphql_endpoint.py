@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import timedelta
@@ -19,6 +20,7 @@ from typing import Any, cast
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
+from graphql import OperationType as DocumentOperation
 from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
@@ -34,7 +36,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
-from gualema import session_watch
+from gualema import browse_cache, session_watch
 from gualema.authentication import viewer_from_authorization
 from gualema.graphiql_page import offline_graphiql_html
 from gualema.graphql_schema import INTERNAL_ERROR_CODE
@@ -235,13 +237,15 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             await self.persisted.resolve(payload, partner, scope) if payload is not None else _NOT_PERSISTED
         )
         request.state.persisted = resolved
-        key = answer_key(request, resolved.query) if resolved.by_reference and resolved.query else None
+        # The browse cache (decision 260) supersedes the time-bounded copy: it is dropped on change.
+        by_time = resolved.by_reference and resolved.query and not browse_cache.answers.enabled
+        key = answer_key(request, resolved.query) if by_time and resolved.query else None
         stored = self.public_answers.get(key) if key is not None else None
         if stored is not None:
             s = self.settings
             response = Response(stored.body, media_type=stored.media_type)
             return revalidated(request, response, s.public_max_age_seconds, s.public_stale_seconds)
-        response = self._negotiate(request, await self.run(request))
+        response = await self._browse_or_run(request, resolved, payload)
         if resolved.register and getattr(request.state, _OUTCOME, None) == "executed":
             # Stored only once it has parsed and validated (and run): junk never fills the store.
             await self.persisted.store.put(resolved.register, str(payload["query"]))  # type: ignore[index]
@@ -251,6 +255,65 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 self.public_answers.put(key, response)
             return revalidated(request, response, s.public_max_age_seconds, s.public_stale_seconds)
         return response
+
+    async def _browse_or_run(
+        self, request: Request, resolved: Resolved, payload: dict[str, Any] | None
+    ) -> Response:
+        """Anonymous public reads come from the browse cache (decision 260); the rest execute."""
+        browsed = self._browse_key(request, resolved, payload)
+        if browsed is None:
+            return self._negotiate(request, await self.run(request))
+        key, tags = browsed
+        cache = browse_cache.answers
+        kept = cache.get(key)
+        if kept is None:
+            async with cache.executing(key) as leader:
+                if not leader:
+                    kept = cache.get(key)
+                if kept is None:
+                    began = cache.sequence
+                    response = self._negotiate(request, await self.run(request))
+                    context: Context | None = getattr(request.state, "context", None)
+                    if (
+                        response.status_code == 200
+                        and context is not None
+                        and getattr(request.state, "answered_cleanly", False)
+                    ):
+                        media_type = response.headers.get("content-type", JSON)
+                        answer = browse_cache.Answer(
+                            bytes(response.body), media_type, tags | context.shown, began, time.monotonic()
+                        )
+                        cache.put(key, answer)
+                    return response
+        # A persisted GET of public data keeps its Cache-Control and ETag (decision 165).
+        request.state.public = resolved.by_reference and request.method == "GET"
+        return Response(kept.body, media_type=kept.media_type)
+
+    def _browse_key(
+        self, request: Request, resolved: Resolved, payload: dict[str, Any] | None
+    ) -> tuple[tuple[str, ...], frozenset[str]] | None:
+        """The cache key and root tags of an anonymous public query, or None for anything else."""
+        headers = request.headers
+        if (
+            not browse_cache.answers.enabled
+            or payload is None
+            or resolved.register
+            or "authorization" in headers
+            or "x-api-key" in headers
+        ):
+            return None
+        query = resolved.query or payload.get("query")
+        if not isinstance(query, str):
+            return None
+        operation_name = payload.get("operationName")
+        facts = self.operation_facts.get(query, operation_name)
+        if facts is None or facts.operation_type is not DocumentOperation.QUERY or not facts.only_fields:
+            return None
+        tags = browse_cache.tags_of(facts.root_fields)
+        if tags is None:
+            return None
+        key = browse_cache.key_of(query, operation_name, payload.get("variables"), _media_type(request))
+        return key, tags
 
     def _throttled(self, request: Request, exc: Throttled) -> Response:
         body = {"errors": [throttled_error(exc)], "extensions": {"cost": exc.report}}
@@ -445,6 +508,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         context = Context(request=request, response=response, settings=self.settings)
         if isinstance(request, Request):
+            request.state.context = context
             context.partner = getattr(request.state, "partner", None)
             context.departments = getattr(request.state, "departments", EVERY_DEPARTMENT)
             if context.partner is None:  # with a key, `Authorization` may carry the key itself
@@ -504,6 +568,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         outcome = execution_outcome(result)
         if isinstance(request, Request):  # WebSocket results come through here too
             setattr(request.state, _OUTCOME, outcome)
+            request.state.answered_cleanly = outcome == "executed" and not result.errors
         data: GraphQLHTTPResponse = {} if outcome != "executed" else {"data": result.data}
         if result.errors:
             data["errors"] = [error.formatted for error in result.errors]

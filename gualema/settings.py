@@ -283,6 +283,11 @@ class Settings(BaseSettings):
     rate_limit_redis_retry_seconds: float = Field(default=5.0, ge=0, le=300)
     public_max_age_seconds: int = Field(default=10, ge=0, le=3600)  # persisted GETs of public data
     public_stale_seconds: int = Field(default=60, ge=0, le=86400)  # stale-while-revalidate
+    # Release-hour browsing (docs/decisions/260): anonymous public answers kept until what they show
+    # changes; the age is a backstop for writes made outside the servers (0 turns the cache off), and
+    # an answer younger than `fresh` is served through a burst of changes.
+    browse_cache_max_age_seconds: float = Field(default=30.0, ge=0, le=3600)
+    browse_cache_fresh_seconds: float = Field(default=0.25, ge=0, le=0.9)
 
     # -- background work
     worker_interval_seconds: float = Field(default=1.0, gt=0)

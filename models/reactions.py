@@ -16,7 +16,7 @@ from typing import Any
 
 from tortoise.expressions import F
 
-from models import jobs
+from models import jobs, public_changes
 from models.accounts import Patient, text_phone
 from models.booking import notices
 from models.booking.status import ACTIVE, CANCELLABLE_BY_STOP, RELEASES_SEAT, BookingStatus
@@ -175,6 +175,7 @@ async def change_refund(
 
 
 async def react(change: Change) -> None:
+    note_public(change)
     if isinstance(change, BookingChanged):
         await _booking_changed(change)
     elif isinstance(change, WaitlistChanged):
@@ -186,6 +187,16 @@ async def react(change: Change) -> None:
     # A stop request's decision has no effect of its own: approval runs the 停诊 path, whose
     # ScheduleChanged brings the cancellations, refunds and notices (docs/decisions/231).
     await roll_up(change)
+
+
+def note_public(change: Change) -> None:
+    """What browsing shows changed: a seat taken or given back, a session stopped (docs/decisions/260).
+    The one-statement placement calls this itself, since it has no other reaction."""
+    if isinstance(change, BookingChanged):
+        if change.placed or (change.from_status in ACTIVE and change.to_status in RELEASES_SEAT):
+            public_changes.note_session(change.schedule_id, change.slot_id)
+    elif isinstance(change, ScheduleChanged):
+        public_changes.note_session(change.schedule_id)
 
 
 async def roll_up(change: Change) -> None:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from tortoise.expressions import F
 
-from models import audit
+from models import audit, public_changes
 from models.accounts import Patient
 from models.booking.status import ACTIVE
 from models.booking.tables import Booking
@@ -135,6 +135,7 @@ async def update_schedule(
         await _move_times(schedule, starts_at, ends_at)
     if edit.capacity is not None and edit.capacity != schedule.capacity:
         await _change_capacity(schedule, edit.capacity)
+    public_changes.note(public_changes.LISTINGS, public_changes.session_tag(schedule.id))
     period = period_of(starts_at.astimezone(tz).time())
     await Schedule.filter(id=schedule.id).update(
         doctor_id=doctor_id, room_id=room_id, starts_at=starts_at, ends_at=ends_at, period=period
@@ -263,6 +264,7 @@ async def close_slot(slot_id: int, *, actor_id: int | None, reason: str) -> Slot
     if slot is None:
         raise NotFound("no such slot")
     await Slot.filter(id=slot_id).update(bookable=False)
+    public_changes.note_session(slot.schedule_id, slot_id)
     await audit.record(actor_id, "slot.close", "slot", slot_id, reason=reason[:255])
     await slot.refresh_from_db()
     return slot
@@ -278,4 +280,5 @@ async def delete_schedule(schedule_id: int, *, actor_id: int | None) -> None:
     before = audit.snapshot(schedule, SCHEDULE_AUDIT_FIELDS)
     await Slot.filter(schedule_id=schedule_id).delete()
     await Schedule.filter(id=schedule_id).delete()
+    public_changes.note(public_changes.LISTINGS)
     await audit.record(actor_id, "schedule.delete", "schedule", schedule_id, before=before)

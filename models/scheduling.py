@@ -12,7 +12,7 @@ from tortoise.expressions import F
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from models import jobs
+from models import jobs, public_changes
 from models.calendar import calendar_between
 from models.catalogue import Doctor, RegistrationType, Room, seat_split
 from models.errors import InvalidInput, InvalidTransition, NotFound
@@ -220,6 +220,7 @@ async def create_schedule(spec: SessionSpec, rule: ReleaseRule) -> Schedule:
         template_key=spec.template_key,
         next_number=spec.capacity + 1,
     )
+    public_changes.note(public_changes.LISTINGS)
     firsts = [1]
     for plan in plans[:-1]:
         firsts.append(firsts[-1] + plan.capacity)
@@ -331,6 +332,7 @@ async def add_capacity(
         raise NotFound("no such slot in this session")
     await Slot.filter(id=slot.id).update(capacity=F("capacity") + added, remaining=F("remaining") + added)
     await Schedule.filter(id=schedule_id).update(capacity=F("capacity") + added)
+    public_changes.note_session(schedule_id, slot.id)
     await CapacityChange.create(
         schedule_id=schedule_id, slot_id=slot.id, added=added, actor_id=actor_id, reason=reason[:255]
     )

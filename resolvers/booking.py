@@ -9,17 +9,19 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from gualema.settings import Settings
-from models import no_shows
+from models import no_shows, public_changes
 from models.booking import Booking, BookingStatus, actions, reschedule
 from models.booking.placement import BookingPolicy, BookingRequest, place_booking
-from models.booking.rules import Blacklisted, NotYetReleased
+from models.booking.rules import Blacklisted, NotYetReleased, SlotUnavailable
+from models.booking.sold_out import sold_out_slots
 from models.booking.tables import DESK_KEY_PREFIX, WAITLIST_KEY_PREFIX
 from models.catalogue import Department
 from models.clock import utcnow
 from models.errors import DomainError, InvalidInput, NotFound
 from models.no_shows import NoShowBlock, NoShowPolicy
 from models.scheduling import Schedule
-from models.statistics.refusals import count_refusal
+from models.statistics.metrics import local_day
+from models.statistics.refusals import count_refusal, count_sold_out_refusals
 from models.text_rules import clean_text
 from resolvers import pre_consultation
 from resolvers.context import Context
@@ -69,11 +71,19 @@ async def book_slot(
         account_id=_account_id(context), slot_id=slot_id, patient_id=patient_id, idempotency_key=key
     )
     tz = context.settings.tz
+    now = utcnow()
     if pre_consultation_id is not None:
         await pre_consultation.check_attachable(request.account_id, patient_id, pre_consultation_id)
+    elif sold_out_slots.refuses(slot_id, request.account_id, key, now):
+        # Sold out, as this process already learned from the database (decision 262): no query.
+        sold_out_slots.count(slot_id, local_day(now, tz), request.account_id)
+        raise SlotUnavailable()
+    began = public_changes.seen.sequence
     try:
         booked = (await place_booking(request, booking_policy(context.settings))).booking
     except DomainError as refused:
+        if type(refused) is SlotUnavailable and refused.message == SlotUnavailable.default_message:
+            await sold_out_slots.learn(slot_id, began)
         # 挂号成功率 counts refused attempts by reason, after the refused transaction.
         await count_refusal(refused, slot_id=slot_id, account_id=request.account_id, at=utcnow(), tz=tz)
         if isinstance(refused, Blacklisted):  # dates are shown in the hospital's zone
@@ -279,3 +289,11 @@ async def expire_holds(_settings: Settings) -> int:
 
 async def sweep_no_shows(settings: Settings) -> int:
     return await actions.sweep_no_shows(no_show_policy(settings))
+
+
+async def flush_sold_out_refusals(_settings: Settings) -> int:
+    """Every few seconds: the refusals answered from memory go into the statistics (decision 262)."""
+    refusals = sold_out_slots.take_refusals()
+    async with in_transaction():
+        await count_sold_out_refusals(refusals)
+    return sum(refusals.values())

@@ -14,7 +14,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from models import access_revocations, audit
+from models import access_revocations, audit, public_changes
 from models.accounts import Account, PhoneTaken, Role, revoke_all_sessions
 from models.catalogue import (
     DEPARTMENT_AUDIT_FIELDS,
@@ -171,6 +171,7 @@ def _clean_department_fields(changes: Changes) -> dict[str, Any]:
 
 
 async def create_department(context: Context, fields: Changes) -> Department:
+    public_changes.note(public_changes.CATALOGUE)  # after commit: every process re-reads it
     values = _clean_department_fields(fields)
     for required in ("name", "code"):
         if required not in values:
@@ -199,6 +200,7 @@ async def create_department(context: Context, fields: Changes) -> Department:
 
 
 async def update_department(context: Context, department_id: int, changes: Changes) -> Department:
+    public_changes.note(public_changes.CATALOGUE)  # after commit: every process re-reads it
     values = _clean_department_fields(changes)
     new_parent_id: int | None = values.get("parent_id")
     try:
@@ -253,6 +255,7 @@ async def _archive(
 
 
 async def archive_department(context: Context, department_id: int) -> Department:
+    public_changes.note(public_changes.CATALOGUE)  # after commit: every process re-reads it
     async with in_transaction():
         row = (await _lock_departments(department_id)).get(department_id)
         if row is None:
@@ -288,6 +291,7 @@ def _clean_room_fields(changes: Changes) -> dict[str, Any]:
 
 
 async def create_room(context: Context, fields: Changes) -> Room:
+    public_changes.note(public_changes.CATALOGUE)  # after commit: every process re-reads it
     values = _clean_room_fields(fields)
     if "name" not in values or "department_id" not in values:
         raise InvalidInput("name" if "name" not in values else "departmentId", "required")
@@ -307,6 +311,7 @@ async def create_room(context: Context, fields: Changes) -> Room:
 
 
 async def update_room(context: Context, room_id: int, changes: Changes) -> Room:
+    public_changes.note(public_changes.CATALOGUE)  # after commit: every process re-reads it
     values = _clean_room_fields(changes)
     async with in_transaction():
         if "department_id" in values:
@@ -331,6 +336,7 @@ async def update_room(context: Context, room_id: int, changes: Changes) -> Room:
 
 
 async def archive_room(context: Context, room_id: int) -> Room:
+    public_changes.note(public_changes.CATALOGUE)  # after commit: every process re-reads it
     async with in_transaction():
         row = await Room.select_for_update().get_or_none(id=room_id)
         if row is None:
@@ -382,6 +388,7 @@ def _check_shares(row: RegistrationType) -> None:
 
 
 async def create_registration_type(context: Context, fields: Changes) -> RegistrationType:
+    public_changes.note(public_changes.CATALOGUE)  # after commit: every process re-reads it
     values = _clean_registration_type_fields(fields)
     for required in ("name", "fee"):
         if required not in values:
@@ -406,6 +413,7 @@ async def create_registration_type(context: Context, fields: Changes) -> Registr
 
 async def update_registration_type(context: Context, type_id: int, changes: Changes) -> RegistrationType:
     """A new fee applies to sessions created afterwards; existing sessions keep the fee they copied."""
+    public_changes.note(public_changes.CATALOGUE)  # after commit: every process re-reads it
     values = _clean_registration_type_fields(changes)
     try:
         async with in_transaction():
@@ -435,6 +443,7 @@ async def update_registration_type(context: Context, type_id: int, changes: Chan
 
 
 async def archive_registration_type(context: Context, type_id: int) -> RegistrationType:
+    public_changes.note(public_changes.CATALOGUE)  # after commit: every process re-reads it
     async with in_transaction():
         row = await RegistrationType.select_for_update().get_or_none(id=type_id)
         if row is None:
@@ -468,6 +477,7 @@ def _doctor_snapshot(row: Doctor, phone: str) -> dict[str, Any]:
 
 
 async def create_doctor(context: Context, fields: Changes, phone: str, password: str) -> Doctor:
+    public_changes.note(public_changes.CATALOGUE)  # after commit: every process re-reads it
     values = _clean_doctor_fields(fields)
     for required in ("name", "title", "department_id"):
         if required not in values:
@@ -497,6 +507,7 @@ async def create_doctor(context: Context, fields: Changes, phone: str, password:
 
 
 async def update_doctor(context: Context, doctor_id: int, changes: Changes) -> Doctor:
+    public_changes.note(public_changes.CATALOGUE)  # after commit: every process re-reads it
     values = _clean_doctor_fields(changes)
     async with in_transaction():
         current = await Doctor.get_or_none(id=doctor_id)
@@ -526,6 +537,7 @@ async def update_doctor(context: Context, doctor_id: int, changes: Changes) -> D
 
 async def archive_doctor(context: Context, doctor_id: int) -> Doctor:
     """An archived doctor leaves the lists and can no longer log in; past bookings still name them."""
+    public_changes.note(public_changes.CATALOGUE)  # after commit: every process re-reads it
     async with in_transaction():
         row = await Doctor.select_for_update().get_or_none(id=doctor_id)
         if row is None:

@@ -73,6 +73,11 @@ class Context:
     partner: PartnerGrant | None = None  # the request came with a partner API key
     departments: DepartmentScope = EVERY_DEPARTMENT  # whose data may be read (a key's scope)
     _loaders: dict[type, Any] = field(default_factory=dict)
+    # What this answer showed, for the browse cache (models/public_changes.py, decision 260).
+    shown: set[str] = field(default_factory=set)
+
+    def shows(self, *tags: str) -> None:
+        self.shown.update(tags)
 
     def loader(self, loader_class: type[L]) -> L:
         existing = self._loaders.get(loader_class)

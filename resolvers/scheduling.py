@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from tortoise.transactions import in_transaction
 
 from gualema.settings import Settings
-from models import audit, calendar, schedule_edits, scheduling
+from models import audit, calendar, public_changes, schedule_edits, scheduling
 from models import weekly_templates as template_rules
 from models.booking import actions as booking_actions
 from models.calendar import ClinicClosure
@@ -93,6 +93,7 @@ async def create_schedule(context: Context, data: ScheduleInput) -> Schedule:
 
 
 async def find_schedule(context: Context, schedule_id: int) -> Schedule | None:
+    context.shows(public_changes.session_tag(schedule_id))  # for the browse cache (decision 260)
     return await context.departments.filter(Schedule.filter(id=schedule_id)).first()
 
 
@@ -152,7 +153,9 @@ async def schedules(
         query = query.filter(department_id=department_id)
     if doctor_id is not None:
         query = query.filter(doctor_id=doctor_id)
-    return await query.order_by("starts_at", "id").limit(SESSIONS_SHOWN)
+    rows = await query.order_by("starts_at", "id").limit(SESSIONS_SHOWN)
+    context.shows(*(public_changes.session_tag(row.id) for row in rows))  # decision 260
+    return rows
 
 
 @dataclass(frozen=True)

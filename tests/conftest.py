@@ -41,6 +41,8 @@ os.environ.update(
         "GUALEMA_SECRET_KEY": "test-secret-key-0123456789abcdef",
         "GUALEMA_RUN_WORKERS": "false",
         "GUALEMA_DB_POOL_SIZE": "20",
+        # Tests write rows behind the servers' back (factories): browse-cache tests turn it on.
+        "GUALEMA_BROWSE_CACHE_MAX_AGE_SECONDS": "0",
     }
 )
 if REDIS_URL:

@@ -37,6 +37,8 @@ class OperationFacts:
     document: DocumentNode
     operation: OperationDefinitionNode
     root_fields: frozenset[str]
+    # Every root selection is a plain field (no fragment at the root hides another root field).
+    only_fields: bool = False
 
     @property
     def operation_type(self) -> OperationType:
@@ -86,7 +88,8 @@ class OperationFactsCache:
             for selection in operation.selection_set.selections
             if selection.kind == "field"
         )
-        return OperationFacts(self.schema, document, operation, roots)
+        only_fields = all(selection.kind == "field" for selection in operation.selection_set.selections)
+        return OperationFacts(self.schema, document, operation, roots, only_fields)
 
 
 def actual_cost(data: Any) -> int:

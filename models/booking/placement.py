@@ -459,10 +459,9 @@ async def _place_in_one_statement(
     booking._saved_in_db = True
     # The statement was its own transaction and wrote the confirmation itself: no reaction of a
     # placement writes anything else (the statistics rollup's counters are in the statement too).
-    return Placed(
-        booking,
-        change_of(booking, None, actor_id=request.account_id, reason="", at=now, notified=True),
-    )
+    change = change_of(booking, None, actor_id=request.account_id, reason="", at=now, notified=True)
+    reactions.note_public(change)
+    return Placed(booking, change)
 
 
 # The steps of a booking on SQLite and MariaDB (PostgreSQL does them in BOOK_IN_ONE_STATEMENT).

@@ -7,7 +7,8 @@ the shards.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from models.booking.rules import (
@@ -45,3 +46,21 @@ async def count_refusal(
     department_id, doctor_id = found[0]
     key = (local_day(at, tz), department_id, doctor_id, metric.value, account_id % rollup.SHARDS)
     await rollup.add([(key, 1)])
+
+
+async def count_sold_out_refusals(refusals: Mapping[tuple[int, date, int], int]) -> None:
+    """Refusals a process answered from its sold-out slots (models/booking/sold_out.py), in one go."""
+    if not refusals:
+        return
+    slot_ids = sorted({slot_id for slot_id, _, _ in refusals})
+    found = await Slot.filter(id__in=slot_ids).values_list(
+        "id", "schedule__department_id", "schedule__doctor_id"
+    )
+    owners = {int(slot_id): (int(department), int(doctor)) for slot_id, department, doctor in found}
+    metric = Metric.REFUSED_SOLD_OUT.value
+    counts = [
+        ((day, *owners[slot_id], metric, account_id % rollup.SHARDS), amount)
+        for (slot_id, day, account_id), amount in refusals.items()
+        if slot_id in owners
+    ]
+    await rollup.add(counts)

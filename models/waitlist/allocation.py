@@ -11,6 +11,7 @@ from tortoise.exceptions import OperationalError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from models import public_changes
 from models.booking.placement import BookingPolicy, WaitlistSeat, place_booking, waitlist_request
 from models.booking.rules import (
     Blacklisted,
@@ -91,6 +92,7 @@ async def allocate_seat(
             return allocation
     if reserved and slot is not None:
         await Slot.filter(id=slot_id).update(remaining=F("remaining") + 1)
+        public_changes.note_session(schedule_id, slot_id)
     return None
 
 

@@ -165,9 +165,9 @@ async def test_a_tv_on_one_process_sees_a_call_made_through_another_after_redis_
             {"waiting": 2, "called": 0},
         )
 
-        # When Redis drops the TV process's pub/sub connection (the desk process has none: it
-        # subscribes to nothing), and a doctor calls through the other process
-        assert await drop_pubsub_connections_of_this_run(settings) == 1
+        # When Redis drops both processes' pub/sub connections (each follows the browse cache's
+        # changes, decision 260; the TV's also carries the board), and a doctor calls through the other
+        assert await drop_pubsub_connections_of_this_run(settings) == 2
         called = await graphql(desk_server, doctor_token, CALL_NEXT, {"roomId": str(room_id)})
         assert called["label"] == labels[0]
 
