@@ -428,7 +428,7 @@ async def cohorts(first: date, last: date) -> dict[date, Cohort]:
     out = {}
     for number, months in by_cohort.items():
         start = date(number // 100, number % 100, 1)
-        later = []
+        later: list[int] = []
         cursor = _next_month(start)
         while cursor <= last and len(later) < RETENTION_MONTHS:
             later.append(months.get(_month_number(cursor), 0))
