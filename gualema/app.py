@@ -23,6 +23,7 @@ from gualema.graphql_schema import schema_for
 from gualema.logging_config import RequestIdMiddleware
 from gualema.metrics import WebSocketCounter, metrics_endpoint
 from gualema.settings import Settings, get_settings
+from gualema.websocket_wire import WebSocketWire
 from gualema.shared_redis import close_shared_redis
 from realtime.broker import create_broker, get_broker, set_broker
 
@@ -189,6 +190,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     if tracing.enabled(settings):  # issue 19: OpenTelemetry only when an OTLP endpoint is set
         tracing.start(settings)
         middleware.insert(0, Middleware(tracing.TracingMiddleware))
+    # Outermost, so that it sees the server's own `send` (decision 271).
+    middleware.insert(0, Middleware(WebSocketWire))
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings
     return app

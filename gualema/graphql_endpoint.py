@@ -61,6 +61,7 @@ from gualema.rate_limits.limiter import (
 )
 from gualema.settings import Settings
 from gualema.shared_redis import shared_redis
+from gualema.websocket_fanout import FanOutHandler, SharedFanOut
 from models.access_tokens import InvalidToken
 from models.clock import utcnow
 from resolvers.context import Context
@@ -116,6 +117,8 @@ class SharedEventEncodings:
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = FanOutHandler
+
     def __init__(self, schema: BaseSchema, settings: Settings) -> None:
         protocols = [GRAPHQL_TRANSPORT_WS_PROTOCOL]
         if settings.legacy_graphql_ws:
@@ -148,6 +151,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         self.public_answers = PublicAnswers(settings.public_max_age_seconds)
         graphql_schema = schema._schema  # type: ignore[attr-defined]
         self.operation_facts = OperationFactsCache(graphql_schema, settings.max_query_tokens)
+        self.fan_out = SharedFanOut(graphql_schema) if settings.ws_shared_fan_out else None
 
     @property
     def graphql_ide_html(self) -> str:
