@@ -23,8 +23,8 @@ from gualema.graphql_schema import schema_for
 from gualema.logging_config import RequestIdMiddleware
 from gualema.metrics import WebSocketCounter, metrics_endpoint
 from gualema.settings import Settings, get_settings
-from gualema.websocket_wire import WebSocketWire
 from gualema.shared_redis import close_shared_redis
+from gualema.websocket_wire import WebSocketWire
 from realtime.broker import create_broker, get_broker, set_broker
 
 log = logging.getLogger("gualema.app")

@@ -57,6 +57,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         os.environ["GUALEMA_PUBLIC_BASE_URL"] = f"http://{host}:{args.port}"
         reset_settings()
     from gualema.logging_config import logging_config
+    from gualema.websocket_protocol import LeanWebSocketProtocol
 
     print(f"Gualema on http://{args.host}:{args.port}/graphql", file=sys.stderr)
     uvicorn.run(
@@ -66,6 +67,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers,
         loop=args.loop,
         ws_per_message_deflate=False,  # ~45 KiB per idle socket instead of ~85 KiB
+        ws=LeanWebSocketProtocol,  # less kept per idle socket (decision 272)
         **server_options(settings),
         log_level=settings.log_level.lower(),  # GUALEMA_LOG_LEVEL, also for uvicorn's own loggers
         access_log=not settings.is_production,

@@ -61,7 +61,7 @@ from gualema.rate_limits.limiter import (
 )
 from gualema.settings import Settings
 from gualema.shared_redis import shared_redis
-from gualema.websocket_fanout import FanOutHandler, SharedFanOut
+from gualema.websocket_fanout import FanOutHandler, LeanWebSocketAdapter, SharedFanOut
 from models.access_tokens import InvalidToken
 from models.clock import utcnow
 from resolvers.context import Context
@@ -118,6 +118,7 @@ class SharedEventEncodings:
 
 class GraphQLEndpoint(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = FanOutHandler
+    websocket_adapter_class = LeanWebSocketAdapter  # type: ignore[assignment]
 
     def __init__(self, schema: BaseSchema, settings: Settings) -> None:
         protocols = [GRAPHQL_TRANSPORT_WS_PROTOCOL]

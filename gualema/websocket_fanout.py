@@ -23,21 +23,24 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable
+from collections.abc import AsyncGenerator, Awaitable
 from dataclasses import dataclass, field
+from json import JSONDecodeError
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSchema, parse
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.execution import optimized_is_awaitable
-from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
     _OperationStreamClosed,
 )
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
-from starlette.websockets import WebSocket
 
 from gualema.graphql_schema import INTERNAL_ERROR_CODE, UNEXPECTED_ERROR, SharedEventExecution
 from gualema.websocket_wire import Wire, text_frame, wire_of
@@ -72,6 +75,7 @@ class RenderGroup:
     feed: ChannelFeed
     key: RenderKey
     executor: SharedEventExecution
+    executor_query: str
     subscribers: dict[Subscriber, None] = field(default_factory=dict)  # insertion-ordered set
 
 
@@ -203,12 +207,15 @@ class SharedFanOut:
             )
             if not isinstance(executor, SharedEventExecution):
                 return None  # cannot happen for a document that has just run; stay on the own stream
-            group = RenderGroup(feed, key, executor)
+            group = RenderGroup(feed, key, executor, operation.query)
         if feed.task is None:
             self.feeds[offer.stream.channel] = feed
             feed.start()
         subscriber = Subscriber(handler, operation, offer.sequence)
         feed.attach(subscriber, group)
+        # An idle display keeps only what its socket needs: the group's copy of the document and
+        # variables instead of its own, and no finished task (decision 272).
+        operation.query, operation.variables, operation.task = group.executor_query, None, None
         return subscriber
 
     def leave(self, subscriber: Subscriber) -> None:
@@ -246,6 +253,24 @@ class FanOutHandler(BaseGraphQLTransportWSHandler[Context, None]):
         super().__init__(*args, **kwargs)
         self.fanned: dict[str, Subscriber] = {}  # subscriptions served by a shared feed, by id
         self._sending: asyncio.Future[None] | None = None  # the last ASGI send without a wire
+
+    async def handle(self) -> None:
+        # strawberry's loop, without holding the last message (a subscribe message carries the
+        # whole document) for as long as the socket stays idle.
+        self.on_request_accepted()
+        try:
+            try:
+                async for message in self.websocket.iter_json():
+                    await self.handle_message(message)  # type: ignore[arg-type]
+                    del message
+            except NonTextMessageReceived:
+                await self.handle_invalid_message("WebSocket message type must be text")
+            except NonJsonMessageReceived:
+                await self.handle_invalid_message("WebSocket message must be valid JSON")
+        except WebSocketDisconnected:
+            pass
+        finally:
+            await self.shutdown()
 
     @property
     def fan_out(self) -> SharedFanOut | None:
@@ -302,11 +327,18 @@ class FanOutHandler(BaseGraphQLTransportWSHandler[Context, None]):
         self.fanned[operation.id] = subscriber
         return True
 
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        await super().handle_connection_init(message)
+        self.connection_init_timeout_task = None  # cancelled by now; nothing to keep per socket
+
     async def cleanup_operation(self, operation_id: str) -> None:
         subscriber = self.fanned.pop(operation_id, None)
-        if subscriber is not None and self.fan_out is not None:
+        if subscriber is None:
+            await super().cleanup_operation(operation_id)
+            return
+        self.operations.pop(operation_id, None)  # its task finished at the hand-over
+        if self.fan_out is not None:
             self.fan_out.leave(subscriber)
-        await super().cleanup_operation(operation_id)
 
     def send_later(self, subscriber: Subscriber, payload: bytes) -> None:
         """Without a wire (another server than uvicorn): through ASGI, in order, off the feed's loop."""
@@ -329,4 +361,26 @@ class FanOutHandler(BaseGraphQLTransportWSHandler[Context, None]):
             )
 
 
-__all__ = ["FanOutHandler", "SharedFanOut"]
+class LeanWebSocketAdapter(ASGIWebSocketAdapter):
+    """strawberry's adapter, without holding the last raw message while waiting for the next."""
+
+    async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
+        try:
+            while self.ws.application_state != WebSocketState.DISCONNECTED:
+                text = await self.ws.receive_text()
+                try:
+                    message = self.view.decode_json(text)
+                except JSONDecodeError as exc:
+                    if not ignore_parsing_errors:
+                        raise NonJsonMessageReceived from exc
+                    continue
+                del text
+                yield message
+                del message
+        except KeyError as exc:
+            raise NonTextMessageReceived from exc
+        except WebSocketDisconnect:
+            pass
+
+
+__all__ = ["FanOutHandler", "LeanWebSocketAdapter", "SharedFanOut"]

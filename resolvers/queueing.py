@@ -20,7 +20,6 @@ from graphql import GraphQLError
 from tortoise.transactions import in_transaction
 
 from gualema.settings import Settings
-
 from models import queue_board
 from models.accounts import IdKind, Patient, reveal_id_number
 from models.booking import Booking, BookingStatus
@@ -432,7 +431,9 @@ def _reusing_snapshots(
 BOARD_REORDER_SECONDS = 1.0
 
 
-async def _board_stream(board: str, load: Callable[[], Awaitable[dict[str, Any]]]) -> AsyncIterator[Sequenced]:
+async def _board_stream(
+    board: str, load: Callable[[], Awaitable[dict[str, Any]]]
+) -> AsyncIterator[Sequenced]:
     """Subscribe first, read the snapshot second, then every change once and in order
     (realtime.ordered). Yields the broker's dicts as they are, shared by every subscriber of the
     board in this process (read-only), so the GraphQL layer can render each change once.

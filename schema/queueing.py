@@ -28,6 +28,7 @@ from realtime.ordered import Sequenced
 from resolvers import display_tokens
 from resolvers import queueing as use_cases
 from resolvers.queueing import CheckInClosed, CheckInNotOpen, WrongCheckInPlace
+from schema import shared_streams
 from schema.errors import (
     Error,
     InvalidInputError,
@@ -36,7 +37,6 @@ from schema.errors import (
     NotFoundError,
     maps,
 )
-from schema import shared_streams
 from schema.ids import parse_id, parse_ids
 from schema.permissions import IsAdmin, IsDisplayOrStaff, IsPatient, IsStaff
 
