@@ -194,4 +194,5 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     middleware.insert(0, Middleware(WebSocketWire))
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings
+    app.state.fan_out = endpoint.fan_out  # the board feeds (decision 270), for tests and inspection
     return app
