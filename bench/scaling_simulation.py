@@ -117,8 +117,8 @@ def tiers(i: Inputs, load: Load, d: Deployment) -> list[Tier]:
             api_cores,
             "cores",
             1.0,
-            f"{peak_bookings:,.0f} bookings/s, {refusals:,.0f} refusals/s, {origin_reads:,.0f} origin reads/s, "
-            f"{frames_per_s:,.0f} board frames/s",
+            f"{peak_bookings:,.0f} bookings/s, {refusals:,.0f} refusals/s, "
+            f"{origin_reads:,.0f} origin reads/s, {frames_per_s:,.0f} board frames/s",
         ),
         Tier(
             "API replicas (socket memory)",
