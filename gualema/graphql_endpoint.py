@@ -118,7 +118,7 @@ class SharedEventEncodings:
 
 class GraphQLEndpoint(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = FanOutHandler
-    websocket_adapter_class = LeanWebSocketAdapter  # type: ignore[assignment]
+    websocket_adapter_class = LeanWebSocketAdapter
 
     def __init__(self, schema: BaseSchema, settings: Settings) -> None:
         protocols = [GRAPHQL_TRANSPORT_WS_PROTOCOL]

@@ -203,7 +203,7 @@ class SharedFanOut:
                 parse(operation.query),
                 raw_variable_values=operation.variables,
                 operation_name=operation.operation_name,
-                is_awaitable=optimized_is_awaitable,
+                is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]  # strawberry types it bool
             )
             if not isinstance(executor, SharedEventExecution):
                 return None  # cannot happen for a document that has just run; stay on the own stream
