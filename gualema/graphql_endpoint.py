@@ -9,7 +9,6 @@ invalid, variables that do not coerce) gets REQUEST_ERROR_STATUS and no `data` k
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections import OrderedDict
@@ -33,7 +32,6 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
-from gualema import session_watch
 from gualema.authentication import viewer_from_authorization
 from gualema.graphiql_page import offline_graphiql_html
 from gualema.graphql_schema import INTERNAL_ERROR_CODE
@@ -59,6 +57,7 @@ from gualema.rate_limits.limiter import (
     cost_report,
     rate_limit_headers,
 )
+from gualema.session_watch import SessionWatch
 from gualema.settings import Settings
 from gualema.shared_redis import shared_redis
 from gualema.websocket_fanout import FanOutHandler, LeanWebSocketAdapter, SharedFanOut
@@ -153,6 +152,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         graphql_schema = schema._schema  # type: ignore[attr-defined]
         self.operation_facts = OperationFactsCache(graphql_schema, settings.max_query_tokens)
         self.fan_out = SharedFanOut(graphql_schema) if settings.ws_shared_fan_out else None
+        self.session_watch = SessionWatch(
+            check_seconds=settings.ws_session_check_seconds,
+            refresh_seconds=settings.revocation_refresh_seconds,
+        )
 
     @property
     def graphql_ide_html(self) -> str:
@@ -177,13 +180,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            started: list[asyncio.Task[None]] = []
-            session_watch.watchers.set(started)
             try:
                 await super().__call__(scope, receive, send)
             finally:
-                for task in started:
-                    task.cancel()
+                self.session_watch.forget(scope)
             return
         request = Request(scope, receive)
         response = await self._precheck(request)
@@ -438,12 +438,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         except InvalidToken:
             raise ConnectionRejectionError({"message": "invalid or expired token"}) from None
         if isinstance(context.request, WebSocket):
-            session_watch.watch(
-                context.request,
-                context.viewer,
-                check_seconds=self.settings.ws_session_check_seconds,
-                refresh_seconds=self.settings.revocation_refresh_seconds,
-            )
+            self.session_watch.watch(context.request, context.viewer)
         return UNSET  # a bare connection_ack, without `"payload": null`
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
