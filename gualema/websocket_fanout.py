@@ -127,9 +127,11 @@ class ChannelFeed:
 
     async def _run(self) -> None:
         try:
+            first = True
             async for item in self.stream.follow():
                 self.latest = item
-                self._deliver(item)
+                self._deliver(item, first=first)
+                first = False
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -142,12 +144,15 @@ class ChannelFeed:
             subscriber.group = None
             await subscriber.handler.complete_fanned(subscriber)
 
-    def _deliver(self, item: Sequenced) -> None:
+    def _deliver(self, item: Sequenced, *, first: bool) -> None:
         sequence = int(item.message["seq"])
+        # A snapshot after the first is a resync (the broker reconnected, messages may be lost):
+        # everyone gets it, as every subscription did on its own stream, even at a number it has.
+        resync = item.snapshot and not first
         for group in list(self.groups.values()):
             rendered: dict[bool, Delivery] = {}
             for subscriber in list(group.subscribers):
-                if sequence > subscriber.last_sequence:
+                if sequence > subscriber.last_sequence or (resync and sequence == subscriber.last_sequence):
                     self._send(subscriber, item, self._render_for(group, item, rendered, subscriber.behind))
 
     def _render_for(
