@@ -672,6 +672,9 @@ async def gualema_part(args: argparse.Namespace, *, shared_fan_out: bool = True)
             "GUALEMA_SECRET_KEY": "bench-secret-key-0123456789abcdef",
             "GUALEMA_RUN_WORKERS": "false",
             "GUALEMA_DB_POOL_SIZE": "10",
+            # uvicorn counts open WebSockets against limit_concurrency (default 2000 per process):
+            # a process holding thousands of displays must be allowed that many, plus its HTTP.
+            "GUALEMA_HTTP_LIMIT_CONCURRENCY": str(args.subscribers + 2000),
             "GUALEMA_TIMEZONE": "UTC",  # the seeded session is "today" whatever the hour
             # false: every subscription on its own strawberry stream, as before decision 270
             "GUALEMA_WS_SHARED_FAN_OUT": "true" if shared_fan_out else "false",
