@@ -287,15 +287,12 @@ async def watch(
                 )
             )
         async with socket:
-            stopping = asyncio.ensure_future(stop.wait())
-            while True:
-                receiving = asyncio.ensure_future(socket.recv())
-                done, _ = await asyncio.wait({receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)
-                if receiving not in done:
-                    receiving.cancel()
-                    return
+            # One recv per message and no task per message: the displays share this machine with
+            # the servers, and a costly client shows up as server latency.
+            while not stop.is_set():
+                raw = await socket.recv()
                 now = time.perf_counter()
-                message = json.loads(receiving.result())
+                message = json.loads(raw)
                 if message["type"] == "ping":
                     await socket.send(json.dumps({"type": "pong"}))
                     continue
@@ -361,7 +358,8 @@ class Figures:
         )
         per_thousand = self.cpu_seconds / max(self.deliveries, 1) * 1000
         print(
-            f"  server CPU       {per_thousand:7.2f} s per 1000 deliveries (least sensitive to a busy host)"
+            f"  server CPU       {per_thousand:7.3f} s per 1000 deliveries = {per_thousand * 1000:.0f} us "
+            "per delivery (least sensitive to a busy host)"
         )
         bench = self.bench_cpu_seconds
         print(f"  CPU              {self.cpu_seconds:7.1f} s servers, {bench:.1f} s displays and driver")
@@ -465,7 +463,9 @@ async def run_part(
         cpu = sum(server.cpu_seconds() for server in servers) - cpu_before
         bench_cpu = time.process_time() - bench_cpu_before
         stop.set()
-        await asyncio.gather(*watchers)
+        for watcher in watchers:
+            watcher.cancel()  # each waits in recv(); leaving closes its socket
+        await asyncio.gather(*watchers, return_exceptions=True)
 
     latencies = [
         (display.seen[marker] - started) * 1000
@@ -662,7 +662,7 @@ async def fresh_database(args: argparse.Namespace) -> AsyncIterator[str]:
         await admin.close()
 
 
-async def gualema_part(args: argparse.Namespace) -> Figures | None:
+async def gualema_part(args: argparse.Namespace, *, shared_fan_out: bool = True) -> Figures | None:
     async with fresh_database(args) as database_url:
         env = {
             "GUALEMA_ENV": "development",
@@ -671,7 +671,12 @@ async def gualema_part(args: argparse.Namespace) -> Figures | None:
             "GUALEMA_SECRET_KEY": "bench-secret-key-0123456789abcdef",
             "GUALEMA_RUN_WORKERS": "false",
             "GUALEMA_DB_POOL_SIZE": "10",
+            # uvicorn counts open WebSockets against limit_concurrency (default 2000 per process):
+            # a process holding thousands of displays must be allowed that many, plus its HTTP.
+            "GUALEMA_HTTP_LIMIT_CONCURRENCY": str(args.subscribers + 2000),
             "GUALEMA_TIMEZONE": "UTC",  # the seeded session is "today" whatever the hour
+            # false: every subscription on its own strawberry stream, as before decision 270
+            "GUALEMA_WS_SHARED_FAN_OUT": "true" if shared_fan_out else "false",
         }
         if args.redis_url:
             env["GUALEMA_REDIS_URL"] = args.redis_url
@@ -708,8 +713,9 @@ async def gualema_part(args: argparse.Namespace) -> Figures | None:
                 markers = [event["label"]] if event.get("kind") == "called" else []
                 return markers + ([board["called"]["label"]] if board.get("called") else [])
 
+            how = "one shared stream per board" if shared_fan_out else "a stream per subscription"
             return await run_part(
-                f"gualema: queueBoard via {'Redis' if args.redis_url else 'in-process broker'}",
+                f"gualema: queueBoard via {'Redis' if args.redis_url else 'in-process broker'}, {how}",
                 servers,
                 subscribers=args.subscribers,
                 rate=args.rate,
@@ -774,9 +780,31 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="also run the reference rendered once per change (with the product's SharedEventExecution)",
     )
     parser.add_argument(
+        "--before",
+        action="store_true",
+        help="also run Gualema with GUALEMA_WS_SHARED_FAN_OUT=false first (before decision 270)",
+    )
+    parser.add_argument(
         "--profile", metavar="DIR", help="run the Gualema servers under cProfile, write DIR/*.prof"
     )
     return parser.parse_args(argv)
+
+
+def print_before_after(before: Figures, after: Figures) -> None:
+    def cpu_us(figures: Figures) -> float:
+        return figures.cpu_seconds / max(figures.deliveries, 1) * 1e6
+
+    def p99(figures: Figures) -> float:
+        lat = sorted(figures.latencies_ms)
+        return lat[min(len(lat) - 1, int(0.99 * len(lat)))] if lat else float("nan")
+
+    print("\nbefore -> after (a stream per subscription -> one shared stream per board, same run)")
+    print(f"  server CPU/delivery  {cpu_us(before):6.1f} -> {cpu_us(after):6.1f} us")
+    print(f"  call-to-screen p99   {p99(before):6.1f} -> {p99(after):6.1f} ms")
+    print(
+        f"  RSS/idle connection  {before.rss_per_connection / 1024:6.1f} -> "
+        f"{after.rss_per_connection / 1024:6.1f} KiB   lost {before.lost} -> {after.lost}"
+    )
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -792,10 +820,15 @@ async def main(args: argparse.Namespace) -> None:
         results.append(await reference_part(args, shared=True))
         results[-1].print()
     if args.only in (None, "gualema"):
+        before = await gualema_part(args, shared_fan_out=False) if args.before else None
+        if before is not None:
+            before.print()
         figures = await gualema_part(args)
         if figures is not None:
             results.append(figures)
             figures.print()
+        if before is not None and figures is not None:
+            print_before_after(before, figures)
     if len(results) > 1 and args.only is None:
         reference = results[0]
         for other in results[1:]:

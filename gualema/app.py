@@ -30,6 +30,7 @@ from gualema.navigation_qr import navigation_qr_routes
 from gualema.payment_routes import payment_routes
 from gualema.settings import Settings, get_settings
 from gualema.shared_redis import close_shared_redis
+from gualema.websocket_wire import WebSocketWire
 from realtime.broker import create_broker, get_broker, set_broker
 
 log = logging.getLogger("gualema.app")
@@ -193,6 +194,9 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     if tracing.enabled(settings):  # issue 19: OpenTelemetry only when an OTLP endpoint is set
         tracing.start(settings)
         middleware.insert(0, Middleware(tracing.TracingMiddleware))
+    # Outermost, so that it sees the server's own `send` (decision 271).
+    middleware.insert(0, Middleware(WebSocketWire))
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings
+    app.state.fan_out = endpoint.fan_out  # the board feeds (decision 270), for tests and inspection
     return app

@@ -17,6 +17,7 @@ from gualema.demo_hospital import create_admin, seed_demo
 from gualema.logging_config import configure_logging, logging_config
 from gualema.payments_cli import add_payments_commands
 from gualema.settings import Settings, SettingsError, get_settings, reset_settings
+from gualema.websocket_protocol import LeanWebSocketProtocol
 from models.personal_data import rotate_keys
 from schema.root import printed_schema
 
@@ -54,6 +55,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers,
         loop=args.loop,
         ws_per_message_deflate=False,  # ~45 KiB per idle socket instead of ~85 KiB
+        ws=LeanWebSocketProtocol,  # less kept per idle socket (decision 272)
         **server_options(settings),
         log_level=settings.log_level.lower(),  # GUALEMA_LOG_LEVEL, also for uvicorn's own loggers
         access_log=not settings.is_production,

@@ -9,7 +9,6 @@ invalid, variables that do not coerce) gets REQUEST_ERROR_STATUS and no `data` k
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import time
@@ -36,7 +35,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
-from gualema import browse_cache, session_watch
+from gualema import browse_cache
 from gualema.authentication import viewer_from_authorization
 from gualema.graphiql_page import offline_graphiql_html
 from gualema.graphql_schema import INTERNAL_ERROR_CODE
@@ -63,9 +62,11 @@ from gualema.rate_limits.limiter import (
     rate_limit_headers,
     throttled_error,
 )
+from gualema.session_watch import SessionWatch
 from gualema.settings import Settings
 from gualema.shared_redis import shared_redis
-from gualema.websocket_limits import LegacyWSHandler, TransportWSHandler
+from gualema.websocket_fanout import FanOutHandler, LeanWebSocketAdapter, SharedFanOut
+from gualema.websocket_limits import LegacyWSHandler
 from models.access_tokens import InvalidToken
 from models.clock import utcnow
 from models.department_scope import EVERY_DEPARTMENT, scope_of
@@ -130,8 +131,11 @@ def websocket_headers(websocket: HTTPConnection | None, params: dict[str, Any]) 
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
-    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_transport_ws_handler_class = (
+        FanOutHandler  # charges like TransportWSHandler, whose subclass it is
+    )
     graphql_ws_handler_class = LegacyWSHandler
+    websocket_adapter_class = LeanWebSocketAdapter
 
     def __init__(self, schema: BaseSchema, settings: Settings) -> None:
         protocols = [GRAPHQL_TRANSPORT_WS_PROTOCOL]
@@ -174,6 +178,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         graphql_schema = schema._schema  # type: ignore[attr-defined]
         self.operation_facts = OperationFactsCache(graphql_schema, settings.max_query_tokens)
         self.max_query_cost = settings.max_query_cost
+        self.fan_out = SharedFanOut(graphql_schema) if settings.ws_shared_fan_out else None
+        self.session_watch = SessionWatch(
+            check_seconds=settings.ws_session_check_seconds,
+            refresh_seconds=settings.revocation_refresh_seconds,
+        )
 
     @property
     def graphql_ide_html(self) -> str:
@@ -198,13 +207,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            started: list[asyncio.Task[None]] = []
-            session_watch.watchers.set(started)
             try:
                 await super().__call__(scope, receive, send)
             finally:
-                for task in started:
-                    task.cancel()
+                self.session_watch.forget(scope)
             return
         request = Request(scope, receive)
         response = await self._precheck(request)
@@ -537,12 +543,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 raise ConnectionRejectionError({"message": "invalid or expired token"}) from None
         await self._charge_once(context, self.settings.ws_connect_cost)  # Throttled: closed with 1013
         if isinstance(websocket, WebSocket):
-            session_watch.watch(
-                websocket,
-                context.viewer,
-                check_seconds=self.settings.ws_session_check_seconds,
-                refresh_seconds=self.settings.revocation_refresh_seconds,
-            )
+            self.session_watch.watch(websocket, context.viewer)
         return UNSET  # a bare connection_ack, without `"payload": null`
 
     async def charge_operation(

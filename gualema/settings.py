@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     ws_max_subscriptions: int = Field(default=20, ge=1, le=1000)  # per WebSocket connection
     # How often an open WebSocket checks that its token is not revoked (expiry is exact).
     ws_session_check_seconds: float = Field(default=5.0, gt=0, le=300)
+    # Board subscriptions served by one shared stream per channel and process, frames written once
+    # per change (decision 270); false keeps each subscription on its own strawberry stream.
+    ws_shared_fan_out: bool = True
     document_cache_size: int = Field(default=1024, ge=16)  # parsed and validated documents kept
     document_cache_tokens: int = Field(default=200_000, ge=2000)  # ...and their total tokens (memory)
     readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=60)  # each /readyz probe

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from graphql import GraphQLError
 from tortoise.transactions import in_transaction
 
+from gualema.settings import Settings
 from models import queue_board
 from models.accounts import IdKind, Patient, reveal_id_number
 from models.booking import Booking, BookingStatus
@@ -463,13 +464,18 @@ async def room_board_stream(context: Context, room_id: int) -> AsyncIterator[Seq
         raise refused("this display token is not valid for this room", "FORBIDDEN")
     if not await Room.exists(id=room_id):
         raise refused("no such room", "NOT_FOUND")
-    options = _board_loader(context, today(context))
+    async for board in room_board_changes(context.settings, room_id)():
+        yield board
+
+
+def room_board_changes(settings: Settings, room_id: int) -> Callable[[], AsyncIterator[Sequenced]]:
+    """A room board's stream without a viewer: for a fan-out that serves, in one stream, every
+    display of the board in this process that `room_board_stream` has already let in."""
 
     async def load() -> dict[str, Any]:
-        return await queue_board.load_room_board(room_id, **{**options, "visit_date": today(context)})
+        return await queue_board.load_room_board(room_id, **_board_options(settings))
 
-    async for board in _board_stream(room_board(room_id), load):
-        yield board
+    return lambda: _board_stream(room_board(room_id), load)
 
 
 async def department_board_stream(context: Context, department_id: int) -> AsyncIterator[Sequenced]:
@@ -482,15 +488,27 @@ async def department_board_stream(context: Context, department_id: int) -> Async
         )
         if not room_ids or not room_ids <= viewer.room_ids:
             raise refused("this display token does not cover every room of this department", "FORBIDDEN")
-    options = _board_loader(context, today(context))
+    async for board in department_board_changes(context.settings, department_id)():
+        yield board
+
+
+def department_board_changes(
+    settings: Settings, department_id: int
+) -> Callable[[], AsyncIterator[Sequenced]]:
+    """As `room_board_changes`, for a department board (`department_board_stream` lets viewers in)."""
 
     async def load() -> dict[str, Any]:
-        return await queue_board.load_department_board(
-            department_id, **{**options, "visit_date": today(context)}
-        )
+        return await queue_board.load_department_board(department_id, **_board_options(settings))
 
-    async for board in _board_stream(department_board(department_id), load):
-        yield board
+    return lambda: _board_stream(department_board(department_id), load)
+
+
+def _board_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "visit_date": utcnow().astimezone(settings.tz).date(),  # read at each load: the day turns
+        "shown": settings.queue_board_waiting_shown,
+        "pace_sample": settings.queue_pace_sample,
+    }
 
 
 async def my_queue_stream(context: Context, booking_id: int) -> AsyncIterator[queue_board.PatientQueueView]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import AsyncGenerator, Callable
 from datetime import datetime
@@ -11,6 +12,7 @@ from typing import Annotated, Any, ClassVar, Generic, TypeVar
 import strawberry
 from strawberry.types.info import Info
 
+from gualema.settings import Settings
 from models import queueing as queue_models
 from models.checkin_codes import InvalidCheckInCode, sign_code
 from models.queue_board import PatientQueueView
@@ -26,6 +28,7 @@ from realtime.ordered import Sequenced
 from resolvers import display_tokens
 from resolvers import queueing as use_cases
 from resolvers.queueing import CheckInClosed, CheckInNotOpen, WrongCheckInPlace
+from schema import shared_streams
 from schema.errors import (
     Error,
     InvalidInputError,
@@ -489,23 +492,41 @@ _room_boards = SharedBoards(QueueBoard.from_stream)
 _department_boards = SharedBoards(DepartmentQueueBoard.from_stream)
 
 
+def _room_stream(settings: Settings, room_id: int) -> shared_streams.SharedStream:
+    board = room_board(room_id)
+    return shared_streams.SharedStream(
+        board, use_cases.room_board_changes(settings, room_id), functools.partial(_room_boards.get, board)
+    )
+
+
+def _department_stream(settings: Settings, department_id: int) -> shared_streams.SharedStream:
+    board = department_board(department_id)
+    return shared_streams.SharedStream(
+        board,
+        use_cases.department_board_changes(settings, department_id),
+        functools.partial(_department_boards.get, board),
+    )
+
+
 @strawberry.type
 class Subscription:
     @strawberry.subscription(permission_classes=[IsDisplayOrStaff])
     async def queue_board(self, info: Info, room_id: strawberry.ID) -> AsyncGenerator[QueueBoard, None]:
-        board = room_board(parse_id(room_id, "roomId"))
-        async for item in use_cases.room_board_stream(info.context, parse_id(room_id, "roomId")):
-            yield _room_boards.get(board, item)
+        room = parse_id(room_id, "roomId")
+        shared = _room_stream(info.context.settings, room)
+        async for item in use_cases.room_board_stream(info.context, room):
+            shared_streams.offer(shared, item)
+            yield shared.build(item)  # type: ignore[misc]
 
     @strawberry.subscription(permission_classes=[IsDisplayOrStaff])
     async def department_queue_board(
         self, info: Info, department_id: strawberry.ID
     ) -> AsyncGenerator[DepartmentQueueBoard, None]:
-        board = department_board(parse_id(department_id, "departmentId"))
-        async for item in use_cases.department_board_stream(
-            info.context, parse_id(department_id, "departmentId")
-        ):
-            yield _department_boards.get(board, item)
+        department = parse_id(department_id, "departmentId")
+        shared = _department_stream(info.context.settings, department)
+        async for item in use_cases.department_board_stream(info.context, department):
+            shared_streams.offer(shared, item)
+            yield shared.build(item)  # type: ignore[misc]
 
     @strawberry.subscription(permission_classes=[IsPatient])
     async def my_queue(self, info: Info, booking_id: strawberry.ID) -> AsyncGenerator[MyQueueStatus, None]:
