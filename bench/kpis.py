@@ -61,8 +61,8 @@ GENERATE = [
     """,
     """
     INSERT INTO slot (schedule_id, starts_at, ends_at, capacity, remaining, first_number, block_size, issued,
-        bookable, desk_remaining)
-    SELECT id, starts_at, ends_at, capacity, 1, 1, capacity, capacity - 1, true, 0 FROM schedule
+        bookable, desk_remaining, followup_remaining, staff_remaining)
+    SELECT id, starts_at, ends_at, capacity, 1, 1, capacity, capacity - 1, true, 0, 0, 0 FROM schedule
     WHERE doctor_id = ANY($1::int[])
     """,
     # 500,000 bookings over those sessions, booked 0-6 days ahead, in a mix of outcomes.

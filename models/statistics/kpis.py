@@ -11,14 +11,16 @@ import calendar
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise import connections
 
+from models.statistics import frozen
 from models.statistics.metrics import CONSULT_PREFIX, HOURS, REFUSALS, WAIT_PREFIX, Metric
+from models.statistics.statements import as_date, day_value, moment_value, rows
 
 # A cohort is followed for a year: the width of the usual retention table (and a real bound for the
 # query cost of `retention`, schema/statistics.py).
@@ -262,29 +264,10 @@ def periods(start: date, end: date, grouping: Grouping) -> list[tuple[date, date
 # ---------------------------------------------------------------- reading
 
 
-def _sql(dialect: str, text: str) -> str:
-    if dialect == "postgres":
-        parts = text.split("?")
-        return "".join(part + (f"${i + 1}" if i < len(parts) - 1 else "") for i, part in enumerate(parts))
-    return text if dialect == "sqlite" else text.replace("?", "%s")
-
-
-def _day(dialect: str, value: date) -> Any:
-    return value.isoformat() if dialect == "sqlite" else value
-
-
-def _as_date(value: Any) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
-
-
-async def _rows(sql: str, values: list[Any]) -> list[dict[str, Any]]:
-    # Every caller builds `sql` from fixed column names of this module; the values are bound.
-    client = connections.get("default")
-    return await client.execute_query_dict(_sql(client.capabilities.dialect, sql), values)
+_day = day_value
+_as_date = as_date
+_rows = rows
+_moment = moment_value
 
 
 def _filters(spec: KpiFilter, department: str, doctor: str, values: list[Any]) -> str:
@@ -302,19 +285,56 @@ async def _read(
     spec: KpiFilter, start: date, end: date, key: str, ended_before: date, now: datetime
 ) -> dict[Any, Counts]:
     """Counts per key ('day', 'department_id' or 'doctor_id') over [start, end]; no-show counters
-    only for days before `ended_before`."""
+    only for days before `ended_before`. Frozen rows up to the horizon (decision 257), stat_daily
+    for the days they do not cover."""
     dialect = connections.get("default").capabilities.dialect
     out: dict[Any, Counts] = defaultdict(Counts)
+    horizon = await frozen.through()
+    live = [(start, end)]
+    if horizon is not None and horizon >= start:
+        if key == "day" and spec.department_id is None and spec.doctor_id is None:
+            # Hospital-wide days: one frozen row per day and metric.
+            sql = (
+                "SELECT start AS k, metric, value AS total FROM stat_frozen"
+                " WHERE kind = 'day' AND start BETWEEN ? AND ?"
+            )
+            found = await _rows(sql, [_day(dialect, start), _day(dialect, min(end, horizon))])
+            live = [(horizon + timedelta(days=1), end)]
+        elif key != "day":
+            # Departments and doctors: one frozen row per doctor, calendar month and metric for the
+            # whole months of the range, stat_daily for the days before and after them.
+            first = start if start.day == 1 else frozen.next_month(start)
+            last = frozen.month_start(min(end, horizon))
+            if frozen.month_end(last) > min(end, horizon):
+                last = frozen.month_start(last - timedelta(days=1))
+            found = []
+            if first <= last:
+                values: list[Any] = [_day(dialect, first), _day(dialect, last)]
+                sql = (
+                    f"SELECT {key} AS k, metric, SUM(value) AS total FROM stat_frozen"  # noqa: S608 (fixed column names; values bound)
+                    " WHERE kind = 'month' AND start BETWEEN ? AND ?"
+                )
+                sql += _filters(spec, "department_id", "doctor_id", values) + f" GROUP BY {key}, metric"
+                found = await _rows(sql, values)
+                live = [(start, first - timedelta(days=1)), (frozen.month_end(last) + timedelta(days=1), end)]
+        else:
+            found = []
+        for row in found:
+            out[_key(row["k"], key)].metrics[row["metric"]] += int(row["total"])
 
-    values: list[Any] = [_day(dialect, ended_before), _day(dialect, start), _day(dialect, end)]
-    ended = ", ".join(f"'{name}'" for name in ENDED_ONLY)
-    sql = (
-        f"SELECT {key} AS k, metric, SUM(CASE WHEN metric NOT IN ({ended}) OR day < ? THEN value ELSE 0 END)"  # noqa: S608 (fixed column names; values bound)
-        f" AS total FROM stat_daily WHERE day BETWEEN ? AND ?"
-    )
-    sql += _filters(spec, "department_id", "doctor_id", values) + f" GROUP BY {key}, metric"
-    for row in await _rows(sql, values):
-        out[_key(row["k"], key)].metrics[row["metric"]] += int(row["total"])
+    for live_start, live_end in live:
+        if live_start > live_end:
+            continue
+        values = [_day(dialect, ended_before), _day(dialect, live_start), _day(dialect, live_end)]
+        ended = ", ".join(f"'{name}'" for name in ENDED_ONLY)
+        sql = (
+            f"SELECT {key} AS k, metric,"  # noqa: S608 (fixed column names; values bound)
+            f" SUM(CASE WHEN metric NOT IN ({ended}) OR day < ? THEN value ELSE 0 END) AS total"
+            " FROM stat_daily WHERE day BETWEEN ? AND ?"
+        )
+        sql += _filters(spec, "department_id", "doctor_id", values) + f" GROUP BY {key}, metric"
+        for row in await _rows(sql, values):
+            out[_key(row["k"], key)].metrics[row["metric"]] += int(row["total"])
 
     schedule_key = {"day": "date", "department_id": "department_id", "doctor_id": "doctor_id"}[key]
     values = [_day(dialect, start), _day(dialect, end), _moment(dialect, now)]
@@ -333,27 +353,32 @@ def _key(value: Any, key: str) -> Any:
     return _as_date(value) if key == "day" else int(value)
 
 
-def _moment(dialect: str, moment: datetime) -> Any:
-    if dialect == "mysql":
-        return moment.astimezone(UTC).replace(tzinfo=None)
-    if dialect == "sqlite":
-        return moment.astimezone(UTC).isoformat(sep=" ")
-    return moment
-
-
 # Tables of one row per account and local day: activity (DAU/MAU) and fees paid (paying users).
 ACCOUNT_DAYS = ("stat_activity", "stat_payer")
 
 
 async def _accounts_by_day(table: str, start: date, end: date) -> dict[date, int]:
-    """Distinct accounts per day (DAU, payers per day): the table holds one row per account and day."""
+    """Distinct accounts per day (DAU, payers per day): the table holds one row per account and day;
+    frozen days are one row each (decision 257)."""
     assert table in ACCOUNT_DAYS
     dialect = connections.get("default").capabilities.dialect
-    rows = await _rows(
-        f"SELECT day, COUNT(*) AS users FROM {table} WHERE day BETWEEN ? AND ? GROUP BY day",  # noqa: S608 (fixed table names)
-        [_day(dialect, start), _day(dialect, end)],
-    )
-    return {_as_date(row["day"]): int(row["users"]) for row in rows}
+    out: dict[date, int] = {}
+    horizon = await frozen.through()
+    if horizon is not None and horizon >= start:
+        found = await _rows(
+            "SELECT start, value FROM stat_frozen WHERE kind = 'accounts_day' AND metric = ?"
+            " AND start BETWEEN ? AND ?",
+            [table, _day(dialect, start), _day(dialect, min(end, horizon))],
+        )
+        out.update({_as_date(row["start"]): int(row["value"]) for row in found})
+        start = horizon + timedelta(days=1)
+    if start <= end:
+        found = await _rows(
+            f"SELECT day, COUNT(*) AS users FROM {table} WHERE day BETWEEN ? AND ? GROUP BY day",  # noqa: S608 (fixed table names)
+            [_day(dialect, start), _day(dialect, end)],
+        )
+        out.update({_as_date(row["day"]): int(row["users"]) for row in found})
+    return out
 
 
 async def _accounts(table: str, start: date, end: date) -> int:
@@ -373,11 +398,12 @@ async def _accounts_per_span(table: str, spans: list[tuple[date, date]]) -> dict
     previous span of a partial month)."""
     assert table in ACCOUNT_DAYS
     dialect = connections.get("default").capabilities.dialect
+    out: dict[Any, int] = dict.fromkeys(spans, 0)
+    spans = await _frozen_spans(table, spans, out)
     disjoint: list[tuple[date, date]] = []
     overlapping: list[tuple[date, date]] = []
     for span in sorted(set(spans)):
         (disjoint if not disjoint or span[0] > disjoint[-1][1] else overlapping).append(span)
-    out: dict[Any, int] = dict.fromkeys(spans, 0)
     if disjoint:
         values: list[Any] = []
         cases = []
@@ -397,43 +423,76 @@ async def _accounts_per_span(table: str, spans: list[tuple[date, date]]) -> dict
     return out
 
 
-_MONTH_OF_DAY = {
-    "sqlite": "CAST(strftime('%Y%m', day) AS INTEGER)",
-    "postgres": "CAST(EXTRACT(YEAR FROM day) * 100 + EXTRACT(MONTH FROM day) AS INTEGER)",
-    "mysql": "(YEAR(day) * 100 + MONTH(day))",
-}
+Span = tuple[date, date]
 
 
-def _month_number(day: date) -> int:
-    return day.year * 100 + day.month
+async def _frozen_spans(table: str, spans: list[Span], out: dict[Any, int]) -> list[Span]:
+    """Fill `out` for the spans that are whole calendar weeks or months already frozen; returns the
+    others."""
+    horizon = await frozen.through()
+    if horizon is None:
+        return spans
+    wanted: dict[tuple[str, date], tuple[date, date]] = {}
+    for start, end in spans:
+        if end > horizon:
+            continue
+        if start.weekday() == 0 and end == start + timedelta(days=6):
+            wanted[("accounts_week", start)] = (start, end)
+        elif start.day == 1 and end == frozen.month_end(start):
+            wanted[("accounts_month", start)] = (start, end)
+    if not wanted:
+        return spans
+    dialect = connections.get("default").capabilities.dialect
+    starts = [start for _, start in wanted]
+    found = await _rows(
+        "SELECT kind, start, value FROM stat_frozen WHERE kind IN ('accounts_week', 'accounts_month')"
+        " AND metric = ? AND start BETWEEN ? AND ?",
+        [table, _day(dialect, min(starts)), _day(dialect, max(starts))],
+    )
+    served = set()
+    for row in found:
+        span = wanted.get((row["kind"], _as_date(row["start"])))
+        if span is not None:
+            out[span] = int(row["value"])
+            served.add(span)
+    return [span for span in spans if span not in served]
 
 
 async def cohorts(first: date, last: date) -> dict[date, Cohort]:
     """Monthly retention cohorts: accounts by the month of their first activity ever (cohorts of the
     months of [first, last]), and how many of each were active in each later month up to `last`.
-    One statement over stat_activity."""
+    Cells of months frozen (decision 257) are read, the others computed from stat_activity."""
     dialect = connections.get("default").capabilities.dialect
-    month = _MONTH_OF_DAY[dialect]
-    sql = (
-        f"WITH months AS (SELECT DISTINCT account_id, {month} AS month FROM stat_activity WHERE day <= ?),"  # noqa: S608 (fixed expressions)
-        " firsts AS (SELECT account_id, MIN(month) AS cohort FROM months GROUP BY account_id)"
-        " SELECT f.cohort AS cohort, m.month AS month, COUNT(*) AS accounts"
-        " FROM months m JOIN firsts f ON f.account_id = m.account_id"
-        " WHERE f.cohort BETWEEN ? AND ? GROUP BY f.cohort, m.month"
-    )
-    rows = await _rows(sql, [_day(dialect, last), _month_number(first), _month_number(last)])
-    by_cohort: dict[int, dict[int, int]] = defaultdict(dict)
-    for row in rows:
-        by_cohort[int(row["cohort"])][int(row["month"])] = int(row["accounts"])
+    first_month, last_month = frozen.month_start(first), frozen.month_start(last)
+    horizon = await frozen.through()
+    by_cohort: dict[date, dict[date, int]] = defaultdict(dict)
+    frozen_until = min(horizon, last) if horizon is not None else None
+    found = []
+    if frozen_until is not None and frozen_until >= frozen.month_end(first_month):
+        found = await _rows(
+            "SELECT start, metric, value FROM stat_frozen WHERE kind = 'cohort' AND start BETWEEN ? AND ?",
+            [_day(dialect, first_month), _day(dialect, last_month)],
+        )
+    for row in found:
+        month = frozen.month_of_cohort_metric(row["metric"])
+        if frozen_until is not None and frozen.month_end(month) <= frozen_until:
+            by_cohort[_as_date(row["start"])][month] = int(row["value"])
+    month = first_month
+    while month <= last_month:
+        if frozen_until is None or frozen.month_end(month) > frozen_until:
+            cells = await frozen.cohort_cells(month, min(frozen.month_end(month), last))
+            for cohort, accounts in cells.items():
+                if cohort >= first_month:
+                    by_cohort[cohort][month] = accounts
+        month = frozen.next_month(month)
     out = {}
-    for number, months in by_cohort.items():
-        start = date(number // 100, number % 100, 1)
+    for start, months in by_cohort.items():
         later: list[int] = []
         cursor = _next_month(start)
         while cursor <= last and len(later) < RETENTION_MONTHS:
-            later.append(months.get(_month_number(cursor), 0))
+            later.append(months.get(cursor, 0))
             cursor = _next_month(cursor)
-        out[start] = Cohort(accounts=months.get(number, 0), active_later=tuple(later))
+        out[start] = Cohort(accounts=months.get(start, 0), active_later=tuple(later))
     return out
 
 

@@ -20,10 +20,12 @@ from tortoise.transactions import in_transaction
 from models.booking.status import BookingStatus
 from models.booking.tables import Booking, BookingEvent
 from models.booking.transition import BookingChanged
+from models.clock import utcnow
 from models.notifications import notice_defaults
 from models.payments import OrderChanged, RefundChanged
 from models.queueing import QueueTicket, TicketChanged
 from models.scheduling import Schedule, ScheduleChanged, ScheduleStatus
+from models.statistics import frozen
 from models.statistics.metrics import (
     Delta,
     Metric,
@@ -66,13 +68,27 @@ def hospital_zone(name: str | None = None) -> ZoneInfo:
 
 
 async def add(counts: Iterable[tuple[Key, int]]) -> None:
-    """Add each amount to its counter, creating missing rows; in the caller's transaction."""
+    """Add each amount to its counter, creating missing rows; in the caller's transaction. A change to
+    a day already frozen into coarser rows adds to them too (decision 257); placements never do (they
+    count on today and coming days), so the check costs them nothing."""
+    rows = _merged(counts)
+    if not rows:
+        return
+    today = local_day(utcnow(), hospital_zone())
+    past = [(key, amount) for key, amount in rows if key[0] < today]
+    if past:
+        await frozen.keep_current(past)
+    await _upsert(rows)
+
+
+def _merged(counts: Iterable[tuple[Key, int]]) -> list[tuple[Key, int]]:
     merged: Counter[Key] = Counter()
     for key, amount in counts:
         merged[key] += amount
-    rows = sorted((key, amount) for key, amount in merged.items() if amount)
-    if not rows:
-        return
+    return sorted((key, amount) for key, amount in merged.items() if amount)
+
+
+async def _upsert(rows: list[tuple[Key, int]]) -> None:
     client = connections.get("default")
     dialect = client.capabilities.dialect
     values: list[Any] = []
@@ -258,8 +274,11 @@ async def fold_shards(before: date, limit: int = 1000) -> int:
         if not rows:
             return 0
         await DailyFigure.filter(id__in=[row["id"] for row in rows]).delete()
-        await add(
+        # The same sums in another shard: the frozen rows (if any) are already right.
+        folded = _merged(
             ((row["day"], row["department_id"], row["doctor_id"], row["metric"], 0), row["value"])
             for row in rows
         )
+        if folded:
+            await _upsert(folded)
     return len(rows)

@@ -59,3 +59,37 @@ class StatisticsLease(Model):
 
     class Meta:
         table = "stat_lease"
+
+
+class FrozenFigure(Model):
+    # Figures of closed days folded into coarser rows (docs/decisions/257), so a year's kpis reads a
+    # few thousand rows instead of every doctor's every day: `kind` says which:
+    #   day             hospital-wide counter of one day (department 0, doctor 0)
+    #   month           one doctor's counter over one calendar month (`start` its first day)
+    #   accounts_day    distinct accounts of one day in table `metric` (stat_activity or stat_payer)
+    #   accounts_week   … of one calendar week (Monday first), accounts_month … of one calendar month
+    #   cohort          accounts first active in month `start` that were active in month `metric`
+    #                   (month_YYYYMM)
+    # Counter rows stay equal to the sums of stat_daily: a change to a frozen day adds to them in its
+    # own transaction (models/statistics/frozen.keep_current).
+    id = fields.BigIntField(primary_key=True)
+    kind = fields.CharField(max_length=16)
+    start = fields.DateField()
+    department_id = fields.IntField()
+    doctor_id = fields.IntField()
+    metric = fields.CharField(max_length=32)
+    value = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "stat_frozen"
+        unique_together = (("kind", "start", "department_id", "doctor_id", "metric"),)
+
+
+class FrozenThrough(Model):
+    # The one row (id 1) saying the last day whose figures are in stat_frozen (null: none yet). The
+    # freeze holds it for update; a change to a past day holds it for share (its migration creates it).
+    id = fields.IntField(primary_key=True, generated=False)
+    last_day = fields.DateField(null=True)
+
+    class Meta:
+        table = "stat_frozen_through"
