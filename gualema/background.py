@@ -90,7 +90,7 @@ def periodic_jobs() -> list[PeriodicJob]:
         PeriodicJob("waitlist.work", get_settings().worker_interval_seconds, waitlist_use_cases.run_waitlist)
     )
 
-    # -- statistics (issue 15): the big screen, the activity batch, closed days folded.
+    # -- statistics (issue 15): the big screen, the activity batch, closed days folded and frozen.
     jobs.append(
         PeriodicJob(
             "statistics.dashboard",
@@ -101,6 +101,7 @@ def periodic_jobs() -> list[PeriodicJob]:
     jobs.append(PeriodicJob("statistics.activity", 5, statistics_use_cases.flush_activity))
     jobs.append(PeriodicJob("booking.sold_out_refusals", 5, booking_use_cases.flush_sold_out_refusals))
     jobs.append(PeriodicJob("statistics.fold", 3600, statistics_use_cases.fold_closed_days))
+    jobs.append(PeriodicJob("statistics.freeze", 3600, statistics_use_cases.freeze_closed_days))
     return jobs
 
 

@@ -10,7 +10,7 @@ from gualema.settings import Settings
 from models import jobs
 from models.clock import utcnow
 from models.errors import InvalidInput
-from models.statistics import activity, dashboard, rollup
+from models.statistics import activity, dashboard, frozen, rollup
 from models.statistics.kpis import Grouping, KpiFilter, KpiRow, kpi_rows
 from realtime.broker import get_broker
 from realtime.messages import is_resync
@@ -88,3 +88,8 @@ async def fold_closed_days(settings: Settings) -> int:
     # Two days back: nothing books, pays or cancels on a day that long closed in any number.
     today = utcnow().astimezone(settings.tz).date()
     return await rollup.fold_shards(today - timedelta(days=2))
+
+
+async def freeze_closed_days(settings: Settings) -> int:
+    """Days closed for three days into coarser rows, so a year's kpis reads few rows (decision 257)."""
+    return await frozen.freeze(utcnow().astimezone(settings.tz).date())

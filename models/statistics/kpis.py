@@ -392,6 +392,11 @@ async def _accounts(table: str, start: date, end: date) -> int:
     return int(rows[0]["users"])
 
 
+Span = tuple[date, date]
+# Spans at most this many days apart are counted in one statement.
+NEAR_DAYS = 7
+
+
 async def _accounts_per_span(table: str, spans: list[tuple[date, date]]) -> dict[Any, int]:
     """Distinct accounts in each span (WAU/MAU, payers of weeks and months): one statement for the
     spans that do not overlap (every week, every whole month), one more for each that does (the
@@ -400,30 +405,35 @@ async def _accounts_per_span(table: str, spans: list[tuple[date, date]]) -> dict
     dialect = connections.get("default").capabilities.dialect
     out: dict[Any, int] = dict.fromkeys(spans, 0)
     spans = await _frozen_spans(table, spans, out)
-    disjoint: list[tuple[date, date]] = []
-    overlapping: list[tuple[date, date]] = []
+    disjoint: list[Span] = []
+    overlapping: list[Span] = []
     for span in sorted(set(spans)):
         (disjoint if not disjoint or span[0] > disjoint[-1][1] else overlapping).append(span)
-    if disjoint:
+    # Spans close together share one statement over their days; spans far apart (the ends of a
+    # year whose middle is frozen) do not, so no statement reads the frozen days between them.
+    groups: list[list[Span]] = []
+    for span in disjoint:
+        if groups and (span[0] - groups[-1][-1][1]).days <= NEAR_DAYS:
+            groups[-1].append(span)
+        else:
+            groups.append([span])
+    for group in groups:
         values: list[Any] = []
         cases = []
-        for index, (start, end) in enumerate(disjoint):
+        for index, (start, end) in enumerate(group):
             cases.append(f"WHEN day BETWEEN ? AND ? THEN {index}")
             values += [_day(dialect, start), _day(dialect, end)]
-        values += [_day(dialect, disjoint[0][0]), _day(dialect, disjoint[-1][1])]
+        values += [_day(dialect, group[0][0]), _day(dialect, group[-1][1])]
         sql = (
             f"SELECT span, COUNT(DISTINCT account_id) AS users FROM (SELECT CASE {' '.join(cases)} END"  # noqa: S608 (fixed table names; values bound)
             f" AS span, account_id FROM {table} WHERE day BETWEEN ? AND ?) AS days"
             " WHERE span IS NOT NULL GROUP BY span"
         )
         for row in await _rows(sql, values):
-            out[disjoint[int(row["span"])]] = int(row["users"])
+            out[group[int(row["span"])]] = int(row["users"])
     for start, end in overlapping:
         out[(start, end)] = await _accounts(table, start, end)
     return out
-
-
-Span = tuple[date, date]
 
 
 async def _frozen_spans(table: str, spans: list[Span], out: dict[Any, int]) -> list[Span]:
