@@ -6,7 +6,9 @@
    with their payment orders and refunds, generated with bulk SQL (not the API); the rollup's counters
    are derived from those bookings in SQL (wait and consultation histograms, daily activity and
    payers of 40,000 accounts included). Printed: the time of the one-year `kpis` read (median of
-   several) grouped by DAY, MONTH, DEPARTMENT and DOCTOR (target under 300 ms).
+   several) grouped by DAY, WEEK, MONTH, DEPARTMENT and DOCTOR (target under 300 ms), first with
+   nothing frozen (every day read from the day counters), then after `statistics.freeze` folded the
+   days closed for three days into coarser rows (decision 257), in the same run.
 2. bench/flash_crowd.py's full path (every call books, PostgreSQL's one-statement placement) with the
    rollup's counters and then without them (GUALEMA_STATISTICS_ROLLUP=false), in the same run; printed
    the rates and the cost (target under 10 %). The machine has 2 shared cores: figures are provisional.
@@ -35,6 +37,7 @@ from gualema.database import close_database, migrate, open_database
 from gualema.settings import get_settings, reset_settings
 from models.booking.placement import BookingPolicy, BookingRequest, place_booking
 from models.scheduling import Slot
+from models.statistics import frozen
 from models.statistics.kpis import Grouping, KpiFilter, kpi_rows
 from tests import factories
 
@@ -98,6 +101,16 @@ GENERATE = [
     SELECT o.id, 'bench-r' || o.id, o.amount, 'cancelled', 'succeeded', '', o.paid_at + interval '1 day',
            now(), now()
     FROM payment_order o WHERE o.status = 'refunded' AND o.out_trade_no LIKE 'bench%'
+    """,
+    # Each booking's history: placed, and for the cancelled and lapsed the seat given back (the
+    # refills of cancelled seats are read from it).
+    """
+    INSERT INTO booking_event (booking_id, from_status, to_status, actor_id, reason, at)
+    SELECT id, NULL, 'pending_payment', NULL::int, '', created_at FROM booking WHERE idempotency_key LIKE 'bench-%'
+    UNION ALL
+    SELECT id, CASE WHEN status = 'cancelled' THEN 'confirmed' ELSE 'pending_payment' END, status, NULL, '',
+           created_at + interval '15 minutes'
+    FROM booking WHERE idempotency_key LIKE 'bench-%' AND status IN ('cancelled', 'expired')
     """,
     # The rollup's counters, derived from the bookings and payments as the rollup would have moved
     # them; days closed for two days are folded into shard 0, as the statistics.fold job leaves them.
@@ -185,6 +198,7 @@ async def generate(bookings: int) -> tuple[date, date]:
         [],
         [],
         [],
+        [],
     ]
     started = time.perf_counter()
     for sql, values in zip(GENERATE, arguments, strict=True):
@@ -201,9 +215,9 @@ async def generate(bookings: int) -> tuple[date, date]:
     return first, today - timedelta(days=1)
 
 
-async def time_kpis(first: date, last: date, repeats: int) -> dict[str, float]:
+async def time_kpis(first: date, last: date, repeats: int, label: str) -> dict[str, float]:
     out = {}
-    for grouping in (Grouping.DAY, Grouping.MONTH, Grouping.DEPARTMENT, Grouping.DOCTOR):
+    for grouping in (Grouping.DAY, Grouping.WEEK, Grouping.MONTH, Grouping.DEPARTMENT, Grouping.DOCTOR):
         spec = KpiFilter(first, last, grouping)
         times = []
         for _ in range(repeats):
@@ -211,7 +225,10 @@ async def time_kpis(first: date, last: date, repeats: int) -> dict[str, float]:
             rows = await kpi_rows(spec, now=datetime.now(UTC), tz=TZ)
             times.append(time.perf_counter() - started)
         out[grouping.name] = statistics.median(times) * 1000
-        print(f"kpis one year, {grouping.name:<10} {len(rows):>4} rows: median {out[grouping.name]:.0f} ms")
+        print(
+            f"kpis one year, {label}, {grouping.name:<10} {len(rows):>4} rows: "
+            f"median {out[grouping.name]:.0f} ms"
+        )
     return out
 
 
@@ -236,7 +253,7 @@ async def statement_cost(bookings: int, batch: int = 100) -> tuple[float, float]
     return statistics.median(times[True]), statistics.median(times[False])
 
 
-async def part_one(args: argparse.Namespace) -> dict[str, float]:
+async def part_one(args: argparse.Namespace) -> tuple[dict[str, float], dict[str, float]]:
     async with flash_crowd.fresh_database(args.database_url) as database_url:
         os.environ.update(
             {
@@ -251,13 +268,19 @@ async def part_one(args: argparse.Namespace) -> dict[str, float]:
         await open_database(settings)
         try:
             first, last = await generate(args.bookings)
-            timings = await time_kpis(first, last, args.repeats)
-            with_counters, without = await statement_cost(args.statement_bookings)
-            print(
-                f"placement statement, sequential, ms per booking: with the counters {with_counters:.2f}, "
-                f"without {without:.2f}: cost {(with_counters - without) / without * 100:.1f} %"
-            )
-            return timings
+            unfrozen = await time_kpis(first, last, args.repeats, "nothing frozen")
+            started = time.perf_counter()
+            days = await frozen.freeze(last + timedelta(days=1))
+            print(f"statistics.freeze: {days} days frozen in {time.perf_counter() - started:.1f} s")
+            timings = await time_kpis(first, last, args.repeats, "closed days frozen")
+            if args.statement_bookings:
+                with_counters, without = await statement_cost(args.statement_bookings)
+                print(
+                    f"placement statement, sequential, ms per booking: with the counters "
+                    f"{with_counters:.2f}, without {without:.2f}: "
+                    f"cost {(with_counters - without) / without * 100:.1f} %"
+                )
+            return unfrozen, timings
         finally:
             await close_database()
 
@@ -281,10 +304,16 @@ async def part_two(args: argparse.Namespace) -> dict[str, tuple[float, float]]:
 async def main(args: argparse.Namespace) -> None:
     if not args.database_url.startswith(("postgres", "asyncpg")):
         raise SystemExit("the benchmark runs on PostgreSQL (--database-url postgres://…)")
-    timings = await part_one(args)
+    load = os.getloadavg()
+    unfrozen, timings = await part_one(args)
     hot_path = {} if args.skip_hot_path else await part_two(args)
     print("== summary")
-    print("one-year kpis (target < 300 ms): " + ", ".join(f"{k} {v:.0f} ms" for k, v in timings.items()))
+    print(f"load average at the start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} cores)")
+    print("one-year kpis, nothing frozen: " + ", ".join(f"{k} {v:.0f} ms" for k, v in unfrozen.items()))
+    print(
+        "one-year kpis, closed days frozen (target < 300 ms): "
+        + ", ".join(f"{k} {v:.0f} ms" for k, v in timings.items())
+    )
     if hot_path:
         (with_rate, with_cpu), (without_rate, without_cpu) = hot_path["true"], hot_path["false"]
         print(
@@ -307,7 +336,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--rounds", type=int, default=3, help="alternating rounds with and without the rollup"
     )
-    parser.add_argument("--statement-bookings", type=int, default=1200, help="sequential placements")
+    parser.add_argument(
+        "--statement-bookings", type=int, default=1200, help="sequential placements (0: skip)"
+    )
     parser.add_argument("--skip-hot-path", action="store_true")
     return parser.parse_args(argv)
 

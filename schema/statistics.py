@@ -169,6 +169,12 @@ class KpiRow:
             "booking date."
         )
     )
+    seat_refill_rate: KpiRatio = strawberry.field(
+        description=(
+            "Seats given back before the visit that anyone (waitlist or not) took again ÷ seats given "
+            "back; per slot min(given back, placed after the first was given back), visit date."
+        )
+    )
     booked_in_advance_rate: KpiRatio = strawberry.field(
         description=(
             "预约诊疗率: completed visits booked ahead (not at the desk) ÷ all completed visits, "
@@ -244,6 +250,7 @@ class KpiRow:
             no_show_rate=_ratio(row, kpi_models.no_show_rate),
             completed=_count(row, kpi_models.completed),
             refill_rate=_ratio(row, kpi_models.refill_rate),
+            seat_refill_rate=_ratio(row, kpi_models.seat_refill_rate),
             booked_in_advance_rate=_ratio(row, kpi_models.booked_in_advance_rate),
             waitlist_conversion=_ratio(row, kpi_models.waitlist_conversion),
             wait_after_arrival=_duration(row, kpi_models.wait_after_arrival),

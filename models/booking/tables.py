@@ -79,6 +79,8 @@ class BookingEvent(Model):
 
     class Meta:
         table = "booking_event"
+        # A booking's history, and the seat refills read from it (models/statistics/refills.py).
+        indexes = (("booking_id",),)
 
 
 class BookingQuota(Model):

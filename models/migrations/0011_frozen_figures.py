@@ -1,6 +1,7 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 from tortoise import fields
+from tortoise.indexes import Index
 
 
 class Migration(migrations.Migration):
@@ -37,6 +38,7 @@ class Migration(migrations.Migration):
             options={"table": "stat_frozen_through", "app": "models", "pk_attr": "id"},
             bases=["Model"],
         ),
+        ops.AddIndex(model_name='BookingEvent', index=Index(fields=['booking_id'])),
         # The horizon row exists before any change can hold it (decision 257).
         ops.RunSQL("INSERT INTO stat_frozen_through (id, last_day) VALUES (1, NULL)"),
     ]

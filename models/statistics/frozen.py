@@ -1,7 +1,8 @@
 """Closed days frozen into coarser rows, so a year of kpis reads a few thousand rows (docs/decisions/257).
 
 `freeze` (a periodic job) moves the horizon `stat_frozen_through` forward to three days ago and writes,
-for the days it passes: hospital-wide counters per day, each doctor's counters per calendar month,
+for the days it passes: hospital-wide counters per day, each doctor's counters per calendar month
+(seat refills of the slots of those days included, models/statistics/refills.py),
 distinct accounts (activity and payers) per day, calendar week and month, and the retention cohort
 cells of each month that closed. Readers take frozen rows up to the horizon and stat_daily after it.
 
@@ -22,7 +23,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from models.statistics import statements
+from models.statistics import refills, statements
 from models.statistics.statements import MONTH_START, day_value, rows
 
 # A day is frozen once it has been closed three days: nothing books, pays or cancels on it by then,
@@ -192,6 +193,14 @@ async def freeze(today: date) -> int:
             month = statements.as_date(row["month"])
             key = ("month", month, int(row["department_id"]), int(row["doctor_id"]), row["metric"])
             counters.append((key, int(row["total"])))
+        for refill in await refills.by_slot(first, target):
+            for metric, amount in (
+                (refills.SEATS_FREED, refill.freed),
+                (refills.SEATS_RETAKEN, refill.retaken),
+            ):
+                counters.append((("day", refill.day, 0, 0, metric), amount))
+                month = month_start(refill.day)
+                counters.append((("month", month, refill.department_id, refill.doctor_id, metric), amount))
         for table in ACCOUNT_TABLES:
             for row in await rows(
                 f"SELECT day, COUNT(*) AS accounts FROM {table} WHERE day BETWEEN ? AND ? GROUP BY day",  # noqa: S608 (fixed table names)

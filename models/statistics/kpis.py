@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from tortoise import connections
 
-from models.statistics import frozen
+from models.statistics import frozen, refills
 from models.statistics.metrics import CONSULT_PREFIX, HOURS, REFUSALS, WAIT_PREFIX, Metric
 from models.statistics.statements import as_date, day_value, moment_value, rows
 
@@ -120,6 +120,12 @@ def late_cancellation_rate(c: Counts) -> Ratio:
 def refill_rate(c: Counts) -> Ratio:
     """Seats given back (cancelled or lapsed) that the waitlist placed someone in."""
     return Ratio(c[M.REFILLED], c[M.SEATS_FREED])
+
+
+def seat_refill_rate(c: Counts) -> Ratio:
+    """Seats given back before the visit that anyone took again ÷ seats given back, per slot
+    min(given back, placed after the first was given back) (visit date, decision 258)."""
+    return Ratio(c.metrics.get(refills.SEATS_RETAKEN, 0), c.metrics.get(refills.SEATS_FREED, 0))
 
 
 def peak_hours(c: Counts) -> list[int]:
@@ -335,6 +341,13 @@ async def _read(
         sql += _filters(spec, "department_id", "doctor_id", values) + f" GROUP BY {key}, metric"
         for row in await _rows(sql, values):
             out[_key(row["k"], key)].metrics[row["metric"]] += int(row["total"])
+        for refill in await refills.by_slot(
+            live_start, live_end, department_id=spec.department_id, doctor_id=spec.doctor_id
+        ):
+            group = {"day": refill.day, "department_id": refill.department_id, "doctor_id": refill.doctor_id}
+            metrics = out[group[key]].metrics
+            metrics[refills.SEATS_FREED] += refill.freed
+            metrics[refills.SEATS_RETAKEN] += refill.retaken
 
     schedule_key = {"day": "date", "department_id": "department_id", "doctor_id": "doctor_id"}[key]
     values = [_day(dialect, start), _day(dialect, end), _moment(dialect, now)]

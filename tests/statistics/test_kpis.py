@@ -13,7 +13,7 @@ from tests.booking.operations import BOOK, book_input
 from tests.fixtures.api import GraphQLClient
 from tests.payments.fakes import Providers
 from tests.payments.operations import cancel_booking, run_payment_work
-from tests.statistics.scenario import KPIS, paid_booking, people, place
+from tests.statistics.scenario import KPIS, B, move, paid_booking, people, place
 
 
 async def test_refused_attempts_count_by_reason_in_the_success_rate(
@@ -97,3 +97,41 @@ async def test_kpis_are_for_administrators_and_refuse_a_reversed_range(gql: Grap
     admin = await factories.admin_user()
     answer = await gql.as_(admin.token).data(KPIS, variables)
     assert answer["kpis"] == {"__typename": "InvalidInputError", "message": "the range ends before it starts"}
+
+
+SEAT_REFILLS = """
+query($from: Date!, $to: Date!, $doctorId: ID) {
+  kpis(from: $from, to: $to, groupBy: DOCTOR, doctorId: $doctorId) {
+    ... on KpiTable { rows { doctorId seatRefillRate { numerator denominator value } } }
+  }
+}"""
+
+
+async def test_a_seat_given_back_and_booked_again_by_anyone_counts_as_refilled(
+    gql: GraphQLClient, settings: Settings
+) -> None:
+    doctor, _ = await factories.doctor()
+    taken_again = await Slot.get(schedule_id=(await factories.session(capacity=2, doctor_row=doctor)).id)
+    left_empty = await Slot.get(
+        schedule_id=(await factories.session(capacity=2, doctor_row=doctor, starts_in=timedelta(days=2))).id
+    )
+    first, second, third, fourth = await people(4)
+    now = utcnow()
+    cancelled = await place(first, taken_again, now - timedelta(minutes=5))
+    await place(second, taken_again, now - timedelta(minutes=4))
+    await move(cancelled, B.CANCELLED, at=now - timedelta(minutes=3))
+    await place(third, taken_again, now - timedelta(minutes=2))  # anyone, not from the waitlist
+    await move(await place(fourth, left_empty, now - timedelta(minutes=5)), B.CANCELLED, at=now)
+
+    admin = await factories.admin_user()
+    today = now.astimezone(settings.tz).date()
+    data = await gql.as_(admin.token).data(
+        SEAT_REFILLS,
+        {
+            "from": today.isoformat(),
+            "to": (today + timedelta(days=3)).isoformat(),
+            "doctorId": str(doctor.id),
+        },
+    )
+    (row,) = data["kpis"]["rows"]
+    assert row["seatRefillRate"] == {"numerator": 1, "denominator": 2, "value": 0.5}
