@@ -106,7 +106,8 @@ GENERATE = [
     # refills of cancelled seats are read from it).
     """
     INSERT INTO booking_event (booking_id, from_status, to_status, actor_id, reason, at)
-    SELECT id, NULL, 'pending_payment', NULL::int, '', created_at FROM booking WHERE idempotency_key LIKE 'bench-%'
+    SELECT id, NULL, 'pending_payment', NULL::int, '', created_at FROM booking
+    WHERE idempotency_key LIKE 'bench-%'
     UNION ALL
     SELECT id, CASE WHEN status = 'cancelled' THEN 'confirmed' ELSE 'pending_payment' END, status, NULL, '',
            created_at + interval '15 minutes'
