@@ -201,6 +201,11 @@ async def freeze(today: date) -> int:
                 counters.append((("day", refill.day, 0, 0, metric), amount))
                 month = month_start(refill.day)
                 counters.append((("month", month, refill.department_id, refill.doctor_id, metric), amount))
+                # per doctor and day too: the partial months of a range read them (never changes:
+                # a slot's seats stop moving when it begins)
+                counters.append(
+                    (("doctor_day", refill.day, refill.department_id, refill.doctor_id, metric), amount)
+                )
         for table in ACCOUNT_TABLES:
             for row in await rows(
                 f"SELECT day, COUNT(*) AS accounts FROM {table} WHERE day BETWEEN ? AND ? GROUP BY day",  # noqa: S608 (fixed table names)

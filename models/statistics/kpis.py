@@ -341,13 +341,7 @@ async def _read(
         sql += _filters(spec, "department_id", "doctor_id", values) + f" GROUP BY {key}, metric"
         for row in await _rows(sql, values):
             out[_key(row["k"], key)].metrics[row["metric"]] += int(row["total"])
-        for refill in await refills.by_slot(
-            live_start, live_end, department_id=spec.department_id, doctor_id=spec.doctor_id
-        ):
-            group = {"day": refill.day, "department_id": refill.department_id, "doctor_id": refill.doctor_id}
-            metrics = out[group[key]].metrics
-            metrics[refills.SEATS_FREED] += refill.freed
-            metrics[refills.SEATS_RETAKEN] += refill.retaken
+        await _read_refills(spec, live_start, live_end, key, horizon, out)
 
     schedule_key = {"day": "date", "department_id": "department_id", "doctor_id": "doctor_id"}[key]
     values = [_day(dialect, start), _day(dialect, end), _moment(dialect, now)]
@@ -360,6 +354,34 @@ async def _read(
         out[_key(row["k"], key)].capacity += int(row["total"])
 
     return out
+
+
+async def _read_refills(
+    spec: KpiFilter, start: date, end: date, key: str, horizon: date | None, out: dict[Any, Counts]
+) -> None:
+    """Seat refills (decision 258) of [start, end]: frozen per doctor and day up to the horizon, read
+    from the booking history after it."""
+    if horizon is not None and start <= horizon:
+        dialect = connections.get("default").capabilities.dialect
+        column = "start" if key == "day" else key
+        values: list[Any] = [_day(dialect, start), _day(dialect, min(end, horizon))]
+        sql = (
+            f"SELECT {column} AS k, metric, SUM(value) AS total FROM stat_frozen"  # noqa: S608 (fixed column names; values bound)
+            " WHERE kind = 'doctor_day' AND start BETWEEN ? AND ?"
+        )
+        sql += _filters(spec, "department_id", "doctor_id", values) + f" GROUP BY {column}, metric"
+        for row in await _rows(sql, values):
+            out[_key(row["k"], key)].metrics[row["metric"]] += int(row["total"])
+        start = horizon + timedelta(days=1)
+    if start > end:
+        return
+    for refill in await refills.by_slot(
+        start, end, department_id=spec.department_id, doctor_id=spec.doctor_id
+    ):
+        group = {"day": refill.day, "department_id": refill.department_id, "doctor_id": refill.doctor_id}
+        metrics = out[group[key]].metrics
+        metrics[refills.SEATS_FREED] += refill.freed
+        metrics[refills.SEATS_RETAKEN] += refill.retaken
 
 
 def _key(value: Any, key: str) -> Any:

@@ -34,8 +34,8 @@ def _names(statuses: frozenset[Any]) -> str:
 
 # A booking leaves an active status for one that gives its seat back at most once (those statuses
 # are final), so the seats a slot gave back are its bookings in such a status, each at the time of its
-# last event into it. Both statements start from the bookings of the dates (visit_date index) and
-# reach each booking's history by its index: a year of events is never scanned.
+# last event into it. The statement starts from the bookings of the dates (visit_date index) and
+# reaches each one's history by its index: a year of events is never scanned.
 _RELEASES = (
     "SELECT b.slot_id AS slot_id, b.visit_date AS day, b.department_id AS department_id,"  # noqa: S608 (fixed status names)
     " s.doctor_id AS doctor_id, MIN(b.freed_at) AS first_freed, COUNT(*) AS freed"
@@ -46,12 +46,15 @@ _RELEASES = (
     " JOIN schedule s ON s.id = b.schedule_id WHERE b.freed_at < b.slot_starts_at{filters}"
     " GROUP BY b.slot_id, b.visit_date, b.department_id, s.doctor_id"
 )
-_LATER_PLACEMENTS = (
-    "SELECT r.slot_id AS slot_id, COUNT(*) AS placed FROM ({releases}) r"
-    # (a slot's bookings share its visit date: the date's index finds them)
-    " JOIN booking p ON p.slot_id = r.slot_id WHERE p.visit_date BETWEEN ? AND ?"
-    " AND (SELECT MIN(e.at) FROM booking_event e WHERE e.booking_id = p.id AND e.from_status IS NULL)"
-    " > r.first_freed GROUP BY r.slot_id"
+# Placements on the slot after its first seat was given back: a booking's created_at is the moment
+# place_booking placed it (every way into booking goes through it). A slot's bookings share its
+# visit date, so the date's index finds them.
+_REFILLS = (
+    "SELECT r.day AS day, r.department_id AS department_id, r.doctor_id AS doctor_id,"
+    " r.freed AS freed, COUNT(p.id) AS placed FROM ({releases}) r"
+    " LEFT JOIN booking p ON p.slot_id = r.slot_id AND p.created_at > r.first_freed"
+    " AND p.visit_date BETWEEN ? AND ?"
+    " GROUP BY r.slot_id, r.day, r.department_id, r.doctor_id, r.freed"
 )
 
 
@@ -68,21 +71,16 @@ async def by_slot(
     if doctor_id is not None:
         filters += " AND s.doctor_id = ?"
         values.append(doctor_id)
-    releases = _RELEASES.format(filters=filters)
-    freed = await statements.rows(releases, values)
-    if not freed:
-        return []
-    placed = {
-        int(row["slot_id"]): int(row["placed"])
-        for row in await statements.rows(_LATER_PLACEMENTS.format(releases=releases), values + values[:2])
-    }
+    found = await statements.rows(
+        _REFILLS.format(releases=_RELEASES.format(filters=filters)), values + values[:2]
+    )
     return [
         SlotRefill(
             day=statements.as_date(row["day"]),
             department_id=int(row["department_id"]),
             doctor_id=int(row["doctor_id"]),
             freed=int(row["freed"]),
-            retaken=min(int(row["freed"]), placed.get(int(row["slot_id"]), 0)),
+            retaken=min(int(row["freed"]), int(row["placed"])),
         )
-        for row in freed
+        for row in found
     ]

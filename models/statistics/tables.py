@@ -66,6 +66,7 @@ class FrozenFigure(Model):
     # few thousand rows instead of every doctor's every day: `kind` says which:
     #   day             hospital-wide counter of one day (department 0, doctor 0)
     #   month           one doctor's counter over one calendar month (`start` its first day)
+    #   doctor_day      one doctor's seat refills of one day (models/statistics/refills.py)
     #   accounts_day    distinct accounts of one day in table `metric` (stat_activity or stat_payer)
     #   accounts_week   … of one calendar week (Monday first), accounts_month … of one calendar month
     #   cohort          accounts first active in month `start` that were active in month `metric`
