@@ -288,11 +288,18 @@ def _filters(spec: KpiFilter, department: str, doctor: str, values: list[Any]) -
 
 
 async def _read(
-    spec: KpiFilter, start: date, end: date, key: str, ended_before: date, now: datetime
+    spec: KpiFilter,
+    start: date,
+    end: date,
+    key: str,
+    ended_before: date,
+    now: datetime,
+    whole_months: frozenset[date] = frozenset(),
 ) -> dict[Any, Counts]:
     """Counts per key ('day', 'department_id' or 'doctor_id') over [start, end]; no-show counters
     only for days before `ended_before`. Frozen rows up to the horizon (decision 257), stat_daily
-    for the days they do not cover."""
+    for the days they do not cover. Hospital-wide by day, the counters of days of `whole_months`
+    (frozen calendar months only read whole) are left out: `_months` reads them per month."""
     dialect = connections.get("default").capabilities.dialect
     out: dict[Any, Counts] = defaultdict(Counts)
     horizon = await frozen.through()
@@ -300,11 +307,13 @@ async def _read(
     if horizon is not None and horizon >= start:
         if key == "day" and spec.department_id is None and spec.doctor_id is None:
             # Hospital-wide days: one frozen row per day and metric.
-            sql = (
-                "SELECT start AS k, metric, value AS total FROM stat_frozen"
-                " WHERE kind = 'day' AND start BETWEEN ? AND ?"
-            )
-            found = await _rows(sql, [_day(dialect, start), _day(dialect, min(end, horizon))])
+            found = []
+            for first, last in _without_months(start, min(end, horizon), whole_months):
+                sql = (
+                    "SELECT start AS k, metric, value AS total FROM stat_frozen"
+                    " WHERE kind = 'day' AND start BETWEEN ? AND ?"
+                )
+                found += await _rows(sql, [_day(dialect, first), _day(dialect, last)])
             live = [(horizon + timedelta(days=1), end)]
         elif key != "day":
             # Departments and doctors: one frozen row per doctor, calendar month and metric for the
@@ -353,6 +362,41 @@ async def _read(
     for row in await _rows(sql, values):
         out[_key(row["k"], key)].capacity += int(row["total"])
 
+    return out
+
+
+def _without_months(start: date, end: date, months: frozenset[date]) -> list[Span]:
+    """[start, end] less the days of `months`, as ranges."""
+    out: list[Span] = []
+    cursor = start
+    while cursor <= end:
+        month = frozen.month_start(cursor)
+        if month in months:
+            cursor = frozen.month_end(month) + timedelta(days=1)
+            continue
+        last = min(end, frozen.month_end(month))
+        if out and out[-1][1] + timedelta(days=1) == cursor:
+            out[-1] = (out[-1][0], last)
+        else:
+            out.append((cursor, last))
+        cursor = last + timedelta(days=1)
+    return out
+
+
+async def _months(months: frozenset[date]) -> dict[date, Counts]:
+    """Hospital-wide counters of frozen calendar months, summed over the doctors' month rows."""
+    out: dict[date, Counts] = defaultdict(Counts)
+    if not months:
+        return out
+    dialect = connections.get("default").capabilities.dialect
+    marks = ", ".join("?" for _ in months)
+    found = await _rows(
+        f"SELECT start, metric, SUM(value) AS total FROM stat_frozen WHERE kind = 'month'"  # noqa: S608 (marks only)
+        f" AND start IN ({marks}) GROUP BY start, metric",
+        [_day(dialect, month) for month in sorted(months)],
+    )
+    for row in found:
+        out[_as_date(row["start"])].metrics[row["metric"]] += int(row["total"])
     return out
 
 
@@ -545,13 +589,23 @@ def _next_month(day: date) -> date:
     return date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
 
 
-def _summed(daily: dict[Any, Counts], start: date, end: date) -> Counts:
+def _summed(
+    daily: dict[Any, Counts], start: date, end: date, monthly: dict[date, Counts] | None = None
+) -> Counts:
+    """The span's counts; a whole month read per month takes its counters from `monthly` and only
+    the capacity from its days."""
     total = Counts()
+    whole = monthly is not None and start in monthly and end == frozen.month_end(start)
+    if whole and monthly is not None:
+        total.add(monthly[start])
     day = start
     while day <= end:
         counts = daily.get(day)
         if counts is not None:
-            total.add(counts)
+            if whole:
+                total.capacity += counts.capacity
+            else:
+                total.add(counts)
         day += timedelta(days=1)
     return total
 
@@ -561,9 +615,21 @@ async def kpi_rows(spec: KpiFilter, *, now: datetime, tz: ZoneInfo) -> list[KpiR
     if spec.grouping in BY_PERIOD:
         spans = periods(spec.start, spec.end, spec.grouping)
         earliest = previous_span(*spans[0], spec.grouping)[0] if spans else spec.start
-        daily = await _read(spec, earliest, spec.end, "day", today, now)
-        rows = []
         hospital_wide = spec.department_id is None and spec.doctor_id is None
+        # Calendar months frozen whole and only ever summed whole (MONTH, hospital-wide): one row
+        # per month and metric instead of each of its days.
+        whole: frozenset[date] = frozenset()
+        horizon = await frozen.through()
+        if spec.grouping is Grouping.MONTH and hospital_wide and horizon is not None:
+            wanted = [span for pair in spans for span in (pair, previous_span(*pair, spec.grouping))]
+            is_whole = {s for s, e in wanted if s.day == 1 and e == frozen.month_end(s) and e <= horizon}
+            partial_days = [(s, e) for s, e in wanted if s not in is_whole or e != frozen.month_end(s)]
+            whole = frozenset(
+                m for m in is_whole if not any(s <= frozen.month_end(m) and e >= m for s, e in partial_days)
+            )
+        daily = await _read(spec, earliest, spec.end, "day", today, now, whole)
+        monthly = await _months(whole)
+        rows = []
         by_day = spec.grouping is Grouping.DAY and hospital_wide
         active: dict[Any, int] = {}
         paying: dict[Any, int] = {}
@@ -574,18 +640,18 @@ async def kpi_rows(spec: KpiFilter, *, now: datetime, tz: ZoneInfo) -> list[KpiR
             wanted = [span for pair in spans for span in (pair, previous_span(*pair, spec.grouping))]
             active = await _accounts_per_span("stat_activity", wanted)
             paying = await _accounts_per_span("stat_payer", wanted)
-        monthly = spec.grouping is Grouping.MONTH and hospital_wide
-        cohort_of = await cohorts(earliest, spec.end) if monthly else {}
+        by_month = spec.grouping is Grouping.MONTH and hospital_wide
+        cohort_of = await cohorts(earliest, spec.end) if by_month else {}
         for start, end in spans:
             before = previous_span(start, end, spec.grouping)
-            current, previous = _summed(daily, start, end), _summed(daily, *before)
+            current, previous = _summed(daily, start, end, monthly), _summed(daily, *before, monthly)
             if by_day:
                 current.active_users, previous.active_users = active.get(start, 0), active.get(before[0], 0)
                 current.payers, previous.payers = paying.get(start, 0), paying.get(before[0], 0)
             elif hospital_wide:
                 current.active_users, previous.active_users = active[(start, end)], active[before]
                 current.payers, previous.payers = paying[(start, end)], paying[before]
-            if monthly:
+            if by_month:
                 empty = Cohort(0, ())
                 current.cohort = cohort_of.get(period_start(start, Grouping.MONTH), empty)
                 previous.cohort = cohort_of.get(period_start(before[0], Grouping.MONTH), empty)

@@ -36,9 +36,13 @@ def figures(rows: list[KpiRow]) -> Figures:
 async def every_grouping(settings: Settings, first: date, last: date, doctor_id: int) -> dict[str, Figures]:
     out = {}
     for grouping in Grouping:
+        # Whole calendar months too: frozen ones are read per month, not per day.
+        months_start = (first.replace(day=1) + timedelta(days=31)).replace(day=1)
+        months_end = last.replace(day=1) - timedelta(days=1)
         for label, spec in (
             ("hospital", KpiFilter(first, last, grouping)),
             ("doctor", KpiFilter(first, last, grouping, doctor_id=doctor_id)),
+            ("whole months", KpiFilter(months_start, months_end, grouping)),
         ):
             out[f"{grouping.name} {label}"] = figures(await kpi_rows(spec, now=utcnow(), tz=settings.tz))
     return out
