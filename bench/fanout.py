@@ -676,6 +676,9 @@ async def gualema_part(args: argparse.Namespace, *, shared_fan_out: bool = True)
             "GUALEMA_HTTP_LIMIT_CONCURRENCY": str(args.subscribers + 2000),
             "GUALEMA_TIMEZONE": "UTC",  # the seeded session is "today" whatever the hour
             # false: every subscription on its own strawberry stream, as before decision 270
+            # every display here shares one token and one address: the bench measures fan-out, not limits
+            "GUALEMA_ANONYMOUS_BUCKET_CAPACITY": "1000000000",
+            "GUALEMA_ANONYMOUS_RESTORE_RATE": "1000000000",
             "GUALEMA_WS_SHARED_FAN_OUT": "true" if shared_fan_out else "false",
         }
         if args.redis_url:

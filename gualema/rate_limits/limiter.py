@@ -28,7 +28,9 @@ from gualema.query_cost import operation_cost
 from gualema.rate_limits.buckets import BucketPolicy, Buckets, Charge, Day
 from gualema.settings import Settings
 from models.partners import PartnerGrant
-from resolvers.context import Context
+from resolvers.context import DISPLAY_ROLE, STATISTICS_DISPLAY_ROLE, Context
+
+SCREEN_ROLES = frozenset({DISPLAY_ROLE, STATISTICS_DISPLAY_ROLE})
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,12 @@ class RateLimiter:
             max_concurrent=s.anonymous_max_concurrent,
             daily_quota=s.anonymous_daily_quota,
         )
+        viewer = context.viewer
+        if viewer.role in SCREEN_ROLES and viewer.token_id:
+            # A waiting-room TV or the big screen: a device staff issued a token to. Each has its own
+            # bucket, so the screens of a hospital behind one NAT do not share the address's budget
+            # (dozens resubscribe at once after a restart) nor spend the patients' on its Wi-Fi.
+            return Subject(f"screen:{viewer.token_id}", policy)
         return Subject(f"address:{context.client_ip}", policy)
 
     def today(self, now: datetime) -> Day:

@@ -16,6 +16,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
+from gualema.rate_limits.buckets import InProcessBuckets
+from gualema.rate_limits.limiter import RateLimiter
+from gualema.settings import Settings
+from resolvers.context import ANONYMOUS, DISPLAY_ROLE, Context, Viewer
 from tests import factories
 from tests.conftest import REDIS_URL
 from tests.fixtures.api import ServerProcess
@@ -187,3 +191,22 @@ async def test_two_processes_sharing_redis_hold_an_address_to_one_bucket(
     acks = [answer for _ws, answer in sockets].count({"type": "connection_ack"})
     assert capacity // 10 <= acks <= capacity // 10 + rate * socket_seconds / 10 + 1  # 10 units a socket
     assert all(answer.get("closed") == 1013 for _ws, answer in sockets[acks:])
+
+
+def test_each_screen_token_has_a_bucket_of_its_own_behind_one_address(settings: Settings) -> None:
+    # Given two waiting-room TVs and a patient's phone on the hospital's one NAT address
+    limiter = RateLimiter(settings, InProcessBuckets())
+    first_tv = Viewer(role=DISPLAY_ROLE, room_ids=frozenset({1}), token_id="tv-1")
+    second_tv = Viewer(role=DISPLAY_ROLE, room_ids=frozenset({2}), token_id="tv-2")
+
+    def subject(viewer: Viewer) -> str:
+        return limiter.subject_of(
+            Context(request=None, response=None, settings=settings, viewer=viewer), None
+        ).name
+
+    # Then each screen spends its own budget, and neither spends the phone's
+    assert [subject(first_tv), subject(second_tv), subject(ANONYMOUS)] == [
+        "screen:tv-1",
+        "screen:tv-2",
+        "address:unknown",
+    ]
