@@ -88,7 +88,7 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(default=12, ge=2, le=100)  # fields on the longest path
     max_query_tokens: int = Field(default=2000, ge=50, le=100_000)
     max_query_aliases: int = Field(default=15, ge=0, le=1000)
-    max_query_cost: int = Field(default=10_000, ge=10)  # gualema/query_cost.py says how it is counted
+    max_query_cost: int = Field(default=25_000, ge=10)  # gualema/query_cost.py counts; decision 123 sizes it
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=64 * 1024 * 1024)
     introspection: bool | None = None  # None: on except in production
     graphiql: bool | None = None  # None: on except in production
@@ -265,8 +265,10 @@ class Settings(BaseSettings):
     apq_max_entries: int = Field(default=5000, ge=16)  # ...or in this process, without Redis
     # "audit": a partner key's request outside its manifests is logged, not refused (for roll-out).
     trusted_documents: Literal["audit", "enforce"] = "enforce"
-    account_bucket_capacity: int = Field(default=20_000, ge=10)  # query-cost units per account
-    account_restore_rate: int = Field(default=1000, ge=1)  # units restored per second
+    # Query-cost units per account: two of the dearest documents (max_query_cost) in flight at once;
+    # the unused part of each estimate is refunded as soon as it is answered (decision 123).
+    account_bucket_capacity: int = Field(default=50_000, ge=10)
+    account_restore_rate: int = Field(default=2_500, ge=1)  # units restored per second
     account_max_concurrent: int | None = Field(default=None, ge=1)  # None: no cap (apps retry in bursts)
     account_daily_quota: int | None = Field(default=None, ge=1)  # requests per local day
     partner_bucket_capacity: int = Field(default=10_000, ge=10)  # per key, unless the key says
@@ -275,8 +277,9 @@ class Settings(BaseSettings):
     partner_daily_quota: int | None = Field(default=500_000, ge=1)
     # Anonymous callers, per client address (uvicorn resolves it through the trusted proxies, decision
     # 110). Generous: a school or a ward behind one NAT address shares one bucket (decision 221).
-    anonymous_bucket_capacity: int = Field(default=10_000, ge=10)
-    anonymous_restore_rate: int = Field(default=500, ge=1)
+    # A campus NAT at 08:00: dozens of week browses (estimated ~13,000 each) in flight at once.
+    anonymous_bucket_capacity: int = Field(default=1_000_000, ge=10)
+    anonymous_restore_rate: int = Field(default=50_000, ge=1)
     anonymous_max_concurrent: int | None = Field(default=None, ge=1)
     anonymous_daily_quota: int | None = Field(default=None, ge=1)
     ws_connect_cost: int = Field(default=10, ge=1)  # units a WebSocket's connection_init is charged

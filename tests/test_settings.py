@@ -41,7 +41,7 @@ def test_the_defaults_run_an_embedded_development_server() -> None:
     assert settings.graphiql_enabled
     assert settings.introspection_enabled
     assert (settings.max_query_depth, settings.max_query_tokens, settings.max_query_aliases) == (12, 2000, 15)
-    assert (settings.max_query_cost, settings.max_body_bytes) == (10_000, 256 * 1024)
+    assert (settings.max_query_cost, settings.max_body_bytes) == (25_000, 256 * 1024)
     assert settings.legacy_graphql_ws is False
 
 

@@ -113,6 +113,22 @@ async def test_a_week_of_a_departments_sessions_with_slots_passes(gql: GraphQLCl
     assert [row["id"] for row in data["schedules"]] == [str(schedule.id)]
 
 
+async def test_a_week_with_every_field_of_sessions_and_slots_passes(gql: GraphQLClient) -> None:
+    # The release-hour browse of issue 18 (bench/browse.py): a department's week, every field shown
+    schedule = await factories.session()
+    query = """query Week($dept: ID!, $from: Date!, $to: Date!) {
+      schedules(departmentId: $dept, dateFrom: $from, dateTo: $to) {
+        id doctorId date period startsAt endsAt capacity fee status remaining
+        slots { id start end capacity remaining deskRemaining followupRemaining staffRemaining bookable }
+      }
+    }"""
+    week = {"from": schedule.date.isoformat(), "to": (schedule.date + timedelta(days=6)).isoformat()}
+
+    data = await gql.data(query, {"dept": str(schedule.department_id), **week})
+
+    assert [row["id"] for row in data["schedules"]] == [str(schedule.id)]
+
+
 async def test_two_months_of_sessions_with_every_slot_is_refused_and_without_slots_passes(
     gql: GraphQLClient,
 ) -> None:
