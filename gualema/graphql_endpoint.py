@@ -39,6 +39,7 @@ from gualema import browse_cache
 from gualema.authentication import viewer_from_authorization
 from gualema.graphiql_page import offline_graphiql_html
 from gualema.graphql_schema import INTERNAL_ERROR_CODE
+from gualema.metrics import observe_answered_without_execution
 from gualema.partner_keys import partner_of
 from gualema.persisted_queries import (
     InProcessDocuments,
@@ -65,11 +66,15 @@ from gualema.rate_limits.limiter import (
 from gualema.session_watch import SessionWatch
 from gualema.settings import Settings
 from gualema.shared_redis import shared_redis
+from gualema.sold_out_answers import BOOK_SLOT, REFUSAL_TYPE, SoldOutAnswers
 from gualema.websocket_fanout import FanOutHandler, LeanWebSocketAdapter, SharedFanOut
 from gualema.websocket_limits import LegacyWSHandler
 from models.access_tokens import InvalidToken
+from models.booking.sold_out import sold_out_slots
 from models.clock import utcnow
 from models.department_scope import EVERY_DEPARTMENT, scope_of
+from models.error_messages import language_of
+from resolvers import booking as booking_use_cases
 from resolvers.context import Context
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -175,6 +180,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         )
         self.rate_limiter = RateLimiter(settings, buckets)
         self.public_answers = PublicAnswers(settings.public_max_age_seconds)
+        self.sold_out_answers = SoldOutAnswers()
         graphql_schema = schema._schema  # type: ignore[attr-defined]
         self.operation_facts = OperationFactsCache(graphql_schema, settings.max_query_tokens)
         self.max_query_cost = settings.max_query_cost
@@ -243,6 +249,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             await self.persisted.resolve(payload, partner, scope) if payload is not None else _NOT_PERSISTED
         )
         request.state.persisted = resolved
+        if partner is None and payload is not None and request.method == "POST" and not resolved.register:
+            answered = await self._answer_sold_out(request, resolved.query or payload.get("query"), payload)
+            if answered is not None:
+                return answered
         # The browse cache (decision 260) supersedes the time-bounded copy: it is dropped on change.
         by_time = resolved.by_reference and resolved.query and not browse_cache.answers.enabled
         key = answer_key(request, resolved.query) if by_time and resolved.query else None
@@ -320,6 +330,53 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             return None
         key = browse_cache.key_of(query, operation_name, payload.get("variables"), _media_type(request))
         return key, tags
+
+    async def _answer_sold_out(
+        self, request: Request, query: object, payload: dict[str, Any]
+    ) -> Response | None:
+        """A bookSlot refusal for a slot this process knows is sold out, without executing (decision
+        274); None when the request is anything else and must execute."""
+        operation_name = payload.get("operationName")
+        if not isinstance(query, str) or "authorization" not in request.headers:
+            return None
+        facts = self.operation_facts.get(query, operation_name)
+        if facts is None:
+            return None
+        refusal = self.sold_out_answers.refusal(facts, language_of(request.headers.get("accept-language")))
+        attempt = self.sold_out_answers.attempt(facts, payload.get("variables")) if refusal else None
+        if refusal is None or attempt is None:
+            return None
+        started = time.perf_counter()
+        # As get_context would: InvalidToken is answered 401 by the caller, revocations apply.
+        viewer = await viewer_from_authorization(request.headers.get("authorization"), self.settings)
+        now = utcnow()
+        account_id = viewer.account_id
+        if not viewer.is_patient or account_id is None:
+            return None
+        if not sold_out_slots.refuses(attempt.slot_id, account_id, attempt.idempotency_key, now):
+            return None
+        context = Context(request=request, response=None, settings=self.settings, viewer=viewer)
+        subject = self.rate_limiter.subject_of(context, None)
+        requested = facts.cost(payload.get("variables"))
+        charge = await self.rate_limiter.charge(subject, requested, now)  # Throttled: 429, as executed
+        booking_use_cases.count_sold_out_refusal(attempt.slot_id, account_id, now, self.settings)
+        actual = min(requested, refusal.cost)
+        available = await self.rate_limiter.settle(subject, charge, requested, actual)
+        policy = policy_of(subject, charge)
+        body = {
+            "data": refusal.data,
+            "extensions": {"cost": cost_report(requested, actual, available, policy)},
+        }
+        setattr(request.state, _OUTCOME, "executed")
+        seconds = time.perf_counter() - started
+        observe_answered_without_execution(
+            facts.operation, facts.operation_name, BOOK_SLOT, REFUSAL_TYPE, seconds
+        )
+        return Response(
+            self.encode_json(body),
+            media_type=_media_type(request),
+            headers=rate_limit_headers(policy, available),
+        )
 
     def _throttled(self, request: Request, exc: Throttled) -> Response:
         body = {"errors": [throttled_error(exc)], "extensions": {"cost": exc.report}}
@@ -421,7 +478,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         requested = facts.cost(request_data.variables) if facts is not None else 0
         if facts is None or requested > self.max_query_cost:
             # It does not parse, names no operation, or is too costly: execution refuses it before any
-            # resolver runs (RefuseCostlyOperations), so there is nothing to charge.
+            # resolver runs (RefuseBeforeExecution), so there is nothing to charge.
             result = await self._execute(request_adapter, context, root_value, request_data, query, allowed)
         else:
             result = await self._charged(
@@ -437,6 +494,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             )
         if cacheable and not result.errors:
             request.state.public = True
+        if context.refused_from_sold_out_mark and facts is not None and not result.errors and result.data:
+            self.sold_out_answers.learn(
+                facts, language_of(request.headers.get("accept-language")), result.data
+            )
         return result
 
     async def _charged(

@@ -26,13 +26,13 @@ from graphql.validation import ASTValidationRule
 from strawberry.exceptions import StrawberryGraphQLError
 from strawberry.extensions import AddValidationRules, MaskErrors, MaxTokensLimiter, SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.types import ExecutionResult
+from strawberry.types import ExecutionContext, ExecutionResult
 from tortoise.exceptions import ValidationError
 
 from gualema import tracing
 from gualema.document_cache import CachedParsingAndValidation, DocumentCache
 from gualema.metrics import OperationMetrics, expected_error
-from gualema.query_cost import RefuseCostlyOperations
+from gualema.query_cost import costly_refusal
 from gualema.query_limits import depth_and_alias_rule
 from gualema.settings import Settings
 from models.errors import DomainError, InvalidInput, NotAllowed, NotFound
@@ -165,26 +165,36 @@ def document_has_nul(document: DocumentNode) -> bool:
     return finder.found
 
 
-class RefuseNulCharacters(SchemaExtension):
-    """NUL in any string argument is refused before execution, on every database alike.
+class RefuseBeforeExecution(SchemaExtension):
+    """Refusals that read the variables, so they cannot be cached validation rules; one extension,
+    since each costs strawberry's hook machinery on every request. Pass as a factory:
+    `lambda: RefuseBeforeExecution(max_cost)`.
 
-    PostgreSQL rejects NUL in text (a server fault, before this) while SQLite and MariaDB store it;
-    one check here answers BAD_USER_INPUT for all three (decision 137). Literals are checked in the
-    parsed document, variables in their JSON values; no resolver runs.
+    - An operation dearer than the cost limit (gualema/query_cost.py).
+    - NUL in any string argument, on every database alike: PostgreSQL rejects NUL in text (a server
+      fault, before this) while SQLite and MariaDB store it; BAD_USER_INPUT for all three (decision
+      137). Literals are checked in the parsed document, variables in their JSON values.
     """
+
+    def __init__(self, max_cost: int) -> None:
+        self.max_cost = max_cost
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
-        document, text = context.graphql_document, context.query or ""
-        # A literal NUL comes from an escape or a raw character: most documents skip the walk.
-        maybe_literal = "\\u" in text or "\x00" in text
-        if _has_nul(context.variables) or (
-            maybe_literal and document is not None and document_has_nul(document)
-        ):
-            context.result = GraphQLExecutionResult(
-                data=None, errors=[GraphQLError(NUL_REFUSED, extensions={"code": "BAD_USER_INPUT"})]
-            )
+        if context.result is None:
+            context.result = costly_refusal(context, self.max_cost) or nul_refusal(context)
         yield
+
+
+def nul_refusal(context: ExecutionContext) -> GraphQLExecutionResult | None:
+    document, text = context.graphql_document, context.query or ""
+    # A literal NUL comes from an escape or a raw character: most documents skip the walk.
+    maybe_literal = "\\u" in text or "\x00" in text
+    if _has_nul(context.variables) or (maybe_literal and document is not None and document_has_nul(document)):
+        return GraphQLExecutionResult(
+            data=None, errors=[GraphQLError(NUL_REFUSED, extensions={"code": "BAD_USER_INPUT"})]
+        )
+    return None
 
 
 class FreshLoadersPerOperation(SchemaExtension):
@@ -268,8 +278,7 @@ def schema_extensions(
         lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
         lambda: AddValidationRules(rules),
         lambda: CachedParsingAndValidation(document_cache),
-        lambda: RefuseCostlyOperations(settings.max_query_cost),  # needs variables: not a cached rule
-        RefuseNulCharacters,
+        lambda: RefuseBeforeExecution(settings.max_query_cost),  # needs variables: not a cached rule
         FreshLoadersPerOperation,
         MaskUnexpectedErrors,
         OperationMetrics,  # issue 19: /metrics

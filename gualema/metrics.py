@@ -144,6 +144,11 @@ ANSWERS = Counter(
 PAYMENT_NOTIFICATIONS = Counter(
     "gualema_payment_notifications_total", "Payment provider notifications by provider and HTTP status."
 )
+ANSWERED_WITHOUT_EXECUTION = Counter(
+    "gualema_graphql_answered_without_execution_total",
+    "Answers given before GraphQL execution, by field and answer (bookSlot refused for a slot this "
+    "process knows is sold out); also counted in the operations and answers above.",
+)
 RATE_LIMIT_FALLBACKS = Counter(
     "gualema_rate_limit_fallbacks_total",
     "Requests charged to this process's share of a bucket because Redis was unreachable.",
@@ -223,6 +228,21 @@ def _operation(document: Any, name: str | None) -> OperationDefinitionNode | Non
         if name is None or (definition.name and definition.name.value == name):
             return definition
     return None
+
+
+def observe_answered_without_execution(
+    operation: OperationDefinitionNode,
+    operation_name: str | None,
+    field_name: str,
+    answer: str,
+    seconds: float,
+) -> None:
+    """An answer the endpoint gave without executing (gualema/sold_out_answers.py) counts as executed."""
+    name = operation_label(operation_name or (operation.name.value if operation.name else None))
+    OPERATIONS.inc(operation=name, type=operation.operation.value, outcome="ok")
+    LATENCY.observe(seconds, operation=name)
+    ANSWERS.inc(field=field_name, answer=answer)
+    ANSWERED_WITHOUT_EXECUTION.inc(field=field_name, answer=answer)
 
 
 def _count_answers(operation: OperationDefinitionNode, answers: list[tuple[str, str]], outcome: str) -> None:
@@ -373,7 +393,13 @@ GAUGES = [
 
 async def exposition() -> str:
     lines: list[str] = []
-    for metric in (OPERATIONS, ANSWERS, PAYMENT_NOTIFICATIONS, RATE_LIMIT_FALLBACKS):
+    for metric in (
+        OPERATIONS,
+        ANSWERS,
+        ANSWERED_WITHOUT_EXECUTION,
+        PAYMENT_NOTIFICATIONS,
+        RATE_LIMIT_FALLBACKS,
+    ):
         lines += metric.render()
     lines += LATENCY.render()
     for gauge in GAUGES:

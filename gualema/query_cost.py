@@ -8,16 +8,22 @@ returned the connection. A list field without a declared bound (only possible ou
 tests/architecture refuses it in ours) counts as the largest page.
 
 The cost depends on variables, so it is checked when the operation is about to execute, after the
-document's cached validation and before any resolver runs (`RefuseCostlyOperations`), and the rate
-limiter charges the same figure. It is linear in the document: each fragment is costed once per
-page size it is spread under, so fan-out through fragments cannot blow up the rule.
+document's cached validation and before any resolver runs (`costly_refusal`), and the rate
+limiter charges the same figure. It depends only on the variables that bounded fields' arguments
+read, so `OPERATION_COSTS` keeps it per document and values of those variables: a document whose
+bounds read none (every mutation) is costed once, not on every request. It is linear in the
+document: each fragment is costed once per page size it is spread under, so fan-out through
+fragments cannot blow up the rule.
 Union members' selections are added, not maxed: an over-estimate that keeps the rule simple.
 Introspection fields are free here; MaxIntrospectionDepthRule and the introspection setting guard them.
 """
 
 from __future__ import annotations
 
+import json
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -35,6 +41,8 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     Undefined,
+    ValueNode,
+    VariableNode,
     get_named_type,
     get_nullable_type,
     get_operation_ast,
@@ -44,7 +52,7 @@ from graphql import (
 )
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.execution.values import VariableValues, get_variable_values
-from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from schema.list_bounds import LIST_BOUND, MAX_PAGE_SIZE, ListBound, PageSize
 
@@ -79,6 +87,9 @@ class DocumentCosts:
         self.variables = dict(variables or {})
         self.costed: dict[tuple[str, int | None], int] = {}
         self.in_progress: set[tuple[str, int | None]] = set()
+        # Variables that a bound reads: the walk visits every field whatever their values, so the
+        # cost is a function of these alone.
+        self.read: set[str] = set()
 
     def of(
         self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType | None, page: int | None = None
@@ -112,6 +123,8 @@ class DocumentCosts:
         items = 1
         inner_page: int | None = None
         if bound is not None:
+            for argument in node.arguments or ():
+                self.read.update(variables_in(argument.value))
             arguments = self.arguments(node, field)
             count = bound.items(arguments, page)
             if is_list:
@@ -155,8 +168,28 @@ class DocumentCosts:
         return cost
 
 
+def variables_in(value: ValueNode) -> Iterator[str]:
+    if isinstance(value, VariableNode):
+        yield value.name.value
+    for name in ("values", "fields"):  # lists and input objects
+        for inner in getattr(value, name, None) or ():
+            yield from variables_in(getattr(inner, "value", inner))
+
+
 def document_fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
     return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+
+
+def _costs(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    raw_variables: Mapping[str, Any] | None,
+) -> tuple[int, frozenset[str]]:
+    variables = coerced_variables(schema, operation, raw_variables)
+    costs = DocumentCosts(schema, document_fragments(document), variables)
+    cost = costs.of(operation.selection_set, schema.get_root_type(operation.operation))
+    return cost, frozenset(costs.read)
 
 
 def operation_cost(
@@ -165,9 +198,72 @@ def operation_cost(
     operation: OperationDefinitionNode,
     raw_variables: Mapping[str, Any] | None = None,
 ) -> int:
-    variables = coerced_variables(schema, operation, raw_variables)
-    costs = DocumentCosts(schema, document_fragments(document), variables)
-    return costs.of(operation.selection_set, schema.get_root_type(operation.operation))
+    return _costs(schema, document, operation, raw_variables)[0]
+
+
+_ABSENT = "\x00absent"
+
+
+@dataclass
+class _OperationPlan:
+    read: tuple[str, ...]
+    by_values: OrderedDict[str, int] = field(default_factory=OrderedDict)
+
+
+class OperationCosts:
+    """Costs per (schema, document text, operation name) and the values of the variables its bounds
+    read; bounded, least recently used out. Both the rate limiter's charge and the refusal before
+    execution ask here, so a request is costed at most once."""
+
+    def __init__(self, size: int = 1024, values_per_operation: int = 64) -> None:
+        self.size = size
+        self.values_per_operation = values_per_operation
+        self.plans: OrderedDict[tuple[int, str, str | None], _OperationPlan] = OrderedDict()
+
+    def cost(
+        self,
+        schema: GraphQLSchema,
+        query: str,
+        operation_name: str | None,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        raw_variables: Mapping[str, Any] | None,
+    ) -> int:
+        key = (id(schema), query, operation_name)
+        plan = self.plans.get(key)
+        if plan is None:
+            cost, read = _costs(schema, document, operation, raw_variables)
+            plan = _OperationPlan(tuple(sorted(read)))
+            plan.by_values[self._values_key(plan, raw_variables)] = cost
+            self.plans[key] = plan
+            if len(self.plans) > self.size:
+                self.plans.popitem(last=False)
+            return cost
+        self.plans.move_to_end(key)
+        values = self._values_key(plan, raw_variables)
+        known = plan.by_values.get(values)
+        if known is not None:
+            return known
+        cost = _costs(schema, document, operation, raw_variables)[0]
+        plan.by_values[values] = cost
+        if len(plan.by_values) > self.values_per_operation:
+            plan.by_values.popitem(last=False)
+        return cost
+
+    @staticmethod
+    def _values_key(plan: _OperationPlan, raw: Mapping[str, Any] | None) -> str:
+        if not plan.read:
+            return ""
+        given = raw or {}
+        values = [given.get(name, _ABSENT) for name in plan.read]
+        try:
+            return json.dumps(values, sort_keys=True, separators=(",", ":"))
+        except (TypeError, ValueError):  # not JSON (a test's Python values): not memoised usefully
+            return repr(values)
+
+
+# The schema is part of the key: the process's one schema, and tests' own schemas, keep apart.
+OPERATION_COSTS = OperationCosts()
 
 
 def too_costly(cost: int, max_cost: int) -> GraphQLError:
@@ -178,23 +274,18 @@ def too_costly(cost: int, max_cost: int) -> GraphQLError:
     )
 
 
-class RefuseCostlyOperations(SchemaExtension):
-    """Refuses an operation dearer than `max_cost` after validation and before any resolver runs.
-
-    Validation results are cached per document, so a rule that read variables would cache one
-    request's figure for the next; this runs per request instead, in time linear in the document.
-    Pass as a factory: `lambda: RefuseCostlyOperations(max_cost)`.
-    """
-
-    def __init__(self, max_cost: int) -> None:
-        self.max_cost = max_cost
-
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context
-        document = context.graphql_document
-        operation = get_operation_ast(document, context.operation_name) if document is not None else None
-        if document is not None and operation is not None and context.result is None:
-            cost = operation_cost(context.schema._schema, document, operation, context.variables)
-            if cost > self.max_cost:
-                context.result = GraphQLExecutionResult(data=None, errors=[too_costly(cost, self.max_cost)])
-        yield
+def costly_refusal(context: ExecutionContext, max_cost: int) -> GraphQLExecutionResult | None:
+    """The refusal of an operation dearer than `max_cost`, checked after validation and before any
+    resolver runs (gualema/graphql_schema.RefuseBeforeExecution). Validation results are cached per
+    document, so a rule that read variables would cache one request's figure for the next."""
+    document = context.graphql_document
+    operation = get_operation_ast(document, context.operation_name) if document is not None else None
+    if document is None or operation is None:
+        return None
+    schema = context.schema._schema
+    cost = OPERATION_COSTS.cost(
+        schema, context.query or "", context.operation_name, document, operation, context.variables
+    )
+    if cost > max_cost:
+        return GraphQLExecutionResult(data=None, errors=[too_costly(cost, max_cost)])
+    return None

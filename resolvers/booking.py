@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
@@ -51,6 +51,11 @@ def no_show_policy(settings: Settings) -> NoShowPolicy:
     )
 
 
+def count_sold_out_refusal(slot_id: int, account_id: int, now: datetime, settings: Settings) -> None:
+    """挂号成功率 counts it like a database refusal; a background job adds it to the statistics."""
+    sold_out_slots.count(slot_id, local_day(now, settings.tz), account_id)
+
+
 def _account_id(context: Context) -> int:
     account_id = context.viewer.account_id
     if account_id is None:
@@ -76,7 +81,8 @@ async def book_slot(
         await pre_consultation.check_attachable(request.account_id, patient_id, pre_consultation_id)
     elif sold_out_slots.refuses(slot_id, request.account_id, key, now):
         # Sold out, as this process already learned from the database (decision 262): no query.
-        sold_out_slots.count(slot_id, local_day(now, tz), request.account_id)
+        count_sold_out_refusal(slot_id, request.account_id, now, context.settings)
+        context.refused_from_sold_out_mark = True  # the transport may answer the next alike (decision 274)
         raise SlotUnavailable()
     began = public_changes.seen.sequence
     try:

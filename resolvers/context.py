@@ -75,6 +75,8 @@ class Context:
     _loaders: dict[type, Any] = field(default_factory=dict)
     # What this answer showed, for the browse cache (models/public_changes.py, decision 260).
     shown: set[str] = field(default_factory=set)
+    # bookSlot refused from this process's sold-out mark (gualema/sold_out_answers.py, decision 274).
+    refused_from_sold_out_mark: bool = False
 
     def shows(self, *tags: str) -> None:
         self.shown.update(tags)

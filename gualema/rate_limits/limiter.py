@@ -24,7 +24,7 @@ from graphql import (
     parse,
 )
 
-from gualema.query_cost import operation_cost
+from gualema.query_cost import OPERATION_COSTS
 from gualema.rate_limits.buckets import BucketPolicy, Buckets, Charge, Day
 from gualema.settings import Settings
 from models.partners import PartnerGrant
@@ -39,6 +39,8 @@ class OperationFacts:
     document: DocumentNode
     operation: OperationDefinitionNode
     root_fields: frozenset[str]
+    query: str
+    operation_name: str | None
     # Every root selection is a plain field (no fragment at the root hides another root field).
     only_fields: bool = False
 
@@ -47,8 +49,11 @@ class OperationFacts:
         return self.operation.operation
 
     def cost(self, variables: dict[str, Any] | None) -> int:
-        """Depends on the variables (`first: $n`), so it is computed per request, in linear time."""
-        return max(1, operation_cost(self.schema, self.document, self.operation, variables))
+        """Depends on the variables (`first: $n`): kept per values of the variables bounds read."""
+        cost = OPERATION_COSTS.cost(
+            self.schema, self.query, self.operation_name, self.document, self.operation, variables
+        )
+        return max(1, cost)
 
 
 class OperationFactsCache:
@@ -91,7 +96,7 @@ class OperationFactsCache:
             if selection.kind == "field"
         )
         only_fields = all(selection.kind == "field" for selection in operation.selection_set.selections)
-        return OperationFacts(self.schema, document, operation, roots, only_fields)
+        return OperationFacts(self.schema, document, operation, roots, query, operation_name, only_fields)
 
 
 def actual_cost(data: Any) -> int:

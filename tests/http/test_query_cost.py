@@ -12,7 +12,7 @@ import pytest
 from graphql import OperationDefinitionNode, parse
 
 from gualema.graphql_schema import schema_for
-from gualema.query_cost import operation_cost
+from gualema.query_cost import OperationCosts, operation_cost
 from gualema.settings import Settings
 from tests import factories
 from tests.fixtures.api import REPOSITORY, GraphQLClient
@@ -170,3 +170,37 @@ async def test_a_kit_operation_is_answered_over_http_with_its_cost(http: httpx.A
     )
     assert response.status_code == 200
     assert response.json()["extensions"]["cost"]["requestedQueryCost"] == cost_of(query)
+
+
+def test_a_cost_is_kept_per_document_and_the_values_its_bounds_read() -> None:
+    # Given a page size from a variable, and the same document with other variables beside it
+    costs = OperationCosts()
+    text = "query Mine($n: Int, $note: String) { myBookings(first: $n) { edges { node { id } } } }"
+    document = parse(text)
+    [operation] = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+
+    def cost(variables: dict[str, Any]) -> int:
+        return costs.cost(SCHEMA, text, "Mine", document, operation, variables)
+
+    # Then each page size has its own cost, a variable no bound reads changes nothing, and a
+    # remembered figure equals a fresh computation
+    assert cost({"n": 5}) == cost_of(text, {"n": 5})
+    assert cost({"n": 50}) == cost_of(text, {"n": 50}) > cost({"n": 5})
+    assert cost({"n": 5, "note": "a"}) == cost({"n": 5, "note": "b"}) == cost_of(text, {"n": 5})
+    [plan] = costs.plans.values()
+    assert plan.read == ("n",)
+    assert len(plan.by_values) == 2
+
+
+def test_a_document_whose_bounds_read_no_variable_is_costed_once() -> None:
+    costs = OperationCosts()
+    text = (
+        "mutation Book($slot: ID!, $key: String!) "
+        "{ bookSlot(slotId: $slot, patientId: 1, idempotencyKey: $key) { __typename } }"
+    )
+    document = parse(text)
+    [operation] = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    for n in range(3):
+        costs.cost(SCHEMA, text, None, document, operation, {"slot": str(n), "key": f"k{n}"})
+    [plan] = costs.plans.values()
+    assert (plan.read, list(plan.by_values)) == ((), [""])
