@@ -55,6 +55,7 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
 
+from bench.lean_display import LeanWebSocket, ParsedMessages
 from bench.render_cache import RenderCache
 from bench.servers import Server, start_server, stop_server
 from gualema.database import close_database, migrate, open_database
@@ -314,6 +315,77 @@ async def watch(
         display.live.set()
 
 
+PARSED = ParsedMessages()
+
+
+async def watch_lean(
+    display: Display,
+    server: Server,
+    token: str | None,
+    query: str,
+    variables: dict[str, Any],
+    markers_of: MarkersOf,
+    stop: asyncio.Event,
+    gate: asyncio.Semaphore,
+) -> None:
+    """`watch` with bench/lean_display.py: each message handled as its frame arrives, no task."""
+    acked = asyncio.get_running_loop().create_future()
+    socket: LeanWebSocket | None = None
+
+    def fail(reason: str) -> None:
+        display.error = display.error or reason
+        display.live.set()
+        if socket is not None:
+            socket.close()
+
+    def on_text(raw: bytes, now: float) -> None:
+        message = PARSED(raw)  # shared between displays: read, never changed
+        kind = message.get("type")
+        if kind == "ping":
+            assert socket is not None
+            socket.send_text('{"type":"pong"}')
+        elif kind == "connection_ack":
+            if not acked.done():
+                acked.set_result(None)
+        elif kind != "next":
+            fail(f"subscription ended: {message}")
+        elif message["payload"].get("errors"):
+            fail(f"subscription error: {message['payload']['errors']}")
+        else:
+            display.messages += 1
+            data = message["payload"]["data"]
+            if not display.live.is_set():
+                display.live.set()  # the snapshot
+                return
+            if is_snapshot(data):
+                display.resyncs += 1
+            for marker in markers_of(data):
+                display.seen.setdefault(marker, now)
+
+    try:
+        async with gate:
+            socket = await LeanWebSocket.connect(server.ws_url, PROTOCOL, on_text)
+            init = {
+                "type": "connection_init",
+                "payload": {"Authorization": f"Bearer {token}"} if token else {},
+            }
+            socket.send_text(json.dumps(init))
+            await asyncio.wait_for(acked, 60)
+            subscribe = {"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}}
+            socket.send_text(json.dumps(subscribe))
+        stopped: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+        closed: asyncio.Future[Any] = socket.closed
+        await asyncio.wait([stopped, closed], return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        if socket.closed.done() and not stop.is_set():
+            fail("closed by the server")
+    except Exception as exc:
+        fail(f"{type(exc).__name__}: {exc}")
+    finally:
+        if socket is not None:
+            socket.close()
+
+
 @dataclass
 class Figures:
     name: str
@@ -382,6 +454,7 @@ async def run_part(
     variables: dict[str, Any],
     markers_of: MarkersOf,
     call: Callable[[httpx.AsyncClient, Server, int], Awaitable[str]],
+    client: str,
 ) -> Figures:
     async with httpx.AsyncClient(timeout=120) as http:  # a slow call is a figure, not a failure
         rss_before = sum(server.rss_bytes() for server in servers)
@@ -393,7 +466,7 @@ async def run_part(
         async def connect(wave: list[Display], first: int) -> int:
             watchers.extend(
                 asyncio.create_task(
-                    watch(
+                    (watch_lean if client == "lean" else watch)(
                         display,
                         servers[(first + i) % len(servers)],
                         display_token,
@@ -541,6 +614,7 @@ async def reference_part(args: argparse.Namespace, *, shared: bool = False) -> F
             variables={"roomId": 1},
             markers_of=markers_of,
             call=call,
+            client=args.client,
         )
     finally:
         stop_server(server)
@@ -728,6 +802,7 @@ async def gualema_part(args: argparse.Namespace, *, shared_fan_out: bool = True)
                 variables={"roomId": str(seeded.room_id)},
                 markers_of=markers_of,
                 call=call,
+                client=args.client,
             )
         finally:
             for server in servers:
@@ -775,6 +850,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="PostgreSQL server (a fresh database is created); default SQLite for one process",
     )
     parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
+    parser.add_argument(
+        "--client",
+        choices=["lean", "websockets"],
+        default="lean",
+        help="the displays' client: frames read in data_received, each distinct message parsed once "
+        "(lean, bench/lean_display.py), or the websockets library with a parse per display",
+    )
     parser.add_argument("--deflate", action="store_true", help="permessage-deflate on the reference server")
     parser.add_argument("--only", choices=["reference", "shared", "gualema"])
     parser.add_argument(
