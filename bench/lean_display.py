@@ -58,9 +58,10 @@ class LeanWebSocket(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
 
     def connection_lost(self, exc: Exception | None) -> None:
-        for future in (self.opened, self.closed):
-            if not future.done():
-                future.set_exception(exc or ConnectionError("closed"))
+        if not self.opened.done():
+            self.opened.set_exception(exc or ConnectionError("closed before the handshake"))
+        if not self.closed.done():
+            self.closed.set_result(None)  # watchers look at `closed`; how it ended is not a figure
 
     def data_received(self, data: bytes) -> None:
         now = time.perf_counter()

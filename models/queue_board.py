@@ -8,6 +8,7 @@ what the GraphQL layer turns into types, so it is rendered once per change, not 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import pairwise
@@ -131,8 +132,17 @@ _ON_BOARD = frozenset({T.WAITING, T.CALLED, T.IN_CONSULTATION, T.SKIPPED})
 
 
 async def load_department_board(
-    department_id: int, *, visit_date: date, shown: int, pace_sample: int, seq: int | None = None
+    department_id: int,
+    *,
+    visit_date: date,
+    shown: int,
+    pace_sample: int,
+    seq: int | None = None,
+    rooms_read: Mapping[int, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """`rooms_read`: room boards already read after the change being published (a call reads its
+    room's board in its transaction); each is shown as read instead of being read again."""
+    known = rooms_read or {}
     sequence = seq if seq is not None else await sequence_of(department_board(department_id))
     department = await Department.get_or_none(id=department_id)
     if department is None:
@@ -143,7 +153,8 @@ async def load_department_board(
         .values_list("id", flat=True)
     )
     rooms = [
-        await load_room_board(int(rid), visit_date=visit_date, shown=shown, pace_sample=pace_sample)  # type: ignore[call-overload]
+        known.get(int(rid))  # type: ignore[call-overload]
+        or await load_room_board(int(rid), visit_date=visit_date, shown=shown, pace_sample=pace_sample)  # type: ignore[call-overload]
         for rid in room_ids
     ]
     return {

@@ -365,6 +365,7 @@ async def publish_boards(
     options = _board_loader(context, today(context))
     happened = {"kind": event, "ticket_id": ticket.id, "label": ticket.label, "room_id": ticket.room_id}
     broker = get_broker()
+    rooms_read = {int(key.partition(":")[2]): board for key, board in read.items() if key.startswith("room:")}
     # What was read in the transaction goes out first, before any query.
     for board_key in sorted(sequences, key=lambda key: key not in read):
         seq = sequences[board_key]
@@ -374,7 +375,9 @@ async def publish_boards(
             if board is None and kind == "room":
                 board = await queue_board.load_room_board(int(raw_id), seq=seq, **options)
             elif board is None:
-                board = await queue_board.load_department_board(int(raw_id), seq=seq, **options)
+                board = await queue_board.load_department_board(
+                    int(raw_id), seq=seq, rooms_read=rooms_read, **options
+                )
             await broker.publish(channel_for(board_key), {**board, "event": happened})
         except Exception:
             log.warning("could not publish board %s", board_key, exc_info=True)
