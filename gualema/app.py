@@ -12,6 +12,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
@@ -112,6 +113,23 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
+class DirectGraphQLWebSocket:
+    """A display's socket stays open all day, and every ASGI layer it passed keeps a coroutine frame
+    alive as long (decision 276). `/graphql` WebSockets skip the layers that act only on HTTP (CORS,
+    browse-cache publishing, Starlette's exception middleware, the router) and keep the two that
+    act on them: the request id for their logs and the open-socket gauge."""
+
+    def __init__(self, app: ASGIApp, endpoint: ASGIApp) -> None:
+        self.app = app
+        self.direct = RequestIdMiddleware(WebSocketCounter(endpoint))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope.get("path") == "/graphql" and not scope.get("root_path"):
+            await self.direct(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def area_routes(settings: Settings) -> list[BaseRoute]:
     """HTTP routes outside GraphQL (payment callbacks, display page, QR images), one line per area."""
     routes: list[BaseRoute] = []
@@ -194,6 +212,10 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     if tracing.enabled(settings):  # issue 19: OpenTelemetry only when an OTLP endpoint is set
         tracing.start(settings)
         middleware.insert(0, Middleware(tracing.TracingMiddleware))
+    # Outside every layer an open socket would keep a frame in, inside tracing (decision 276).
+    middleware.insert(
+        1 if tracing.enabled(settings) else 0, Middleware(DirectGraphQLWebSocket, endpoint=endpoint)
+    )
     # Outermost, so that it sees the server's own `send` (decision 271).
     middleware.insert(0, Middleware(WebSocketWire))
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
