@@ -19,7 +19,9 @@ memory backend, a board object yielded per event and rendered by strawberry once
 Gualema runs `python -m gualema serve` processes on a fresh database (SQLite for one process,
 PostgreSQL for two) sharing Redis, seeded with one room, a doctor and checked-in patients; it drives
 `callNext(roomId)` and `queueBoard(roomId)` by name. The displays and the driver run in this process
-on the same (shared, 2-core) machine as the servers: quote figures as provisional.
+on the same (shared, 2-core) machine as the servers: quote figures as provisional. The displays use
+bench/lean_display.py unless `--client websockets` (decision 275): a real TV is a device of its own,
+and a costly client here shows up as server latency.
 """
 
 from __future__ import annotations
