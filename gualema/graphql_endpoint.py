@@ -347,9 +347,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         if refusal is None or attempt is None:
             return None
         started = time.perf_counter()
+        now = utcnow()
+        if not sold_out_slots.is_marked(attempt.slot_id, now):
+            return None  # most bookings: decided before the token is read (get_context reads it)
         # As get_context would: InvalidToken is answered 401 by the caller, revocations apply.
         viewer = await viewer_from_authorization(request.headers.get("authorization"), self.settings)
-        now = utcnow()
         account_id = viewer.account_id
         if not viewer.is_patient or account_id is None:
             return None

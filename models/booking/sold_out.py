@@ -42,7 +42,8 @@ class SoldOutSlots:
         # (slot id, local day, account id) -> refusals answered here, not yet counted in the database
         self.refusals: Counter[tuple[int, date, int]] = Counter()
 
-    def refuses(self, slot_id: int, account_id: int, idempotency_key: str, now: datetime) -> bool:
+    def is_marked(self, slot_id: int, now: datetime) -> bool:
+        """Sold out as far as this process knows, for anyone but the keys that booked it."""
         mark = self.marked.get(slot_id)
         if mark is None:
             return False
@@ -53,7 +54,12 @@ class SoldOutSlots:
         ):
             del self.marked[slot_id]
             return False
-        return (account_id, idempotency_key) not in mark.holders
+        return True
+
+    def refuses(self, slot_id: int, account_id: int, idempotency_key: str, now: datetime) -> bool:
+        return (
+            self.is_marked(slot_id, now) and (account_id, idempotency_key) not in self.marked[slot_id].holders
+        )
 
     async def learn(self, slot_id: int, began: int) -> None:
         """After the database said "no seat" to a request that began at `began`: remember it."""
