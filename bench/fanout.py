@@ -243,8 +243,34 @@ class Display:
     live: asyncio.Event = field(default_factory=asyncio.Event)
     error: str | None = None
 
+    def take(self, message: dict[str, Any], now: float, markers_of: MarkersOf) -> None:
+        """A message after the subscription started; raises on one that ends it."""
+        if message["type"] != "next":
+            raise RuntimeError(f"subscription ended: {message}")
+        payload = message["payload"]
+        if payload.get("errors"):
+            raise RuntimeError(f"subscription error: {payload['errors']}")
+        self.messages += 1
+        if not self.live.is_set():
+            self.live.set()  # the snapshot
+            return
+        if is_snapshot(payload["data"]):
+            self.resyncs += 1
+        for marker in markers_of(payload["data"]):
+            self.seen.setdefault(marker, now)
+
 
 MarkersOf = Callable[[dict[str, Any]], list[str]]
+
+
+def connection_init(token: str | None) -> str:
+    return json.dumps(
+        {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"} if token else {}}
+    )
+
+
+def subscribe(query: str, variables: dict[str, Any]) -> str:
+    return json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}})
 
 
 def is_snapshot(data: dict[str, Any]) -> bool:
@@ -273,22 +299,11 @@ async def watch(
                 # latency this bench is here to measure.
                 ping_interval=None,
             )
-            await socket.send(
-                json.dumps(
-                    {
-                        "type": "connection_init",
-                        "payload": {"Authorization": f"Bearer {token}"} if token else {},
-                    }
-                )
-            )
+            await socket.send(connection_init(token))
             ack = json.loads(await socket.recv())
             if ack.get("type") != "connection_ack":
                 raise RuntimeError(f"connection refused: {ack}")
-            await socket.send(
-                json.dumps(
-                    {"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}}
-                )
-            )
+            await socket.send(subscribe(query, variables))
         async with socket:
             # One recv per message and no task per message: the displays share this machine with
             # the servers, and a costly client shows up as server latency.
@@ -298,20 +313,8 @@ async def watch(
                 message = json.loads(raw)
                 if message["type"] == "ping":
                     await socket.send(json.dumps({"type": "pong"}))
-                    continue
-                if message["type"] != "next":
-                    raise RuntimeError(f"subscription ended: {message}")
-                payload = message["payload"]
-                if payload.get("errors"):
-                    raise RuntimeError(f"subscription error: {payload['errors']}")
-                display.messages += 1
-                if not display.live.is_set():
-                    display.live.set()  # the snapshot
-                    continue
-                if is_snapshot(payload["data"]):
-                    display.resyncs += 1
-                for marker in markers_of(payload["data"]):
-                    display.seen.setdefault(marker, now)
+                else:
+                    display.take(message, now, markers_of)
     except Exception as exc:
         display.error = f"{type(exc).__name__}: {exc}"
         display.live.set()
@@ -349,32 +352,18 @@ async def watch_lean(
         elif kind == "connection_ack":
             if not acked.done():
                 acked.set_result(None)
-        elif kind != "next":
-            fail(f"subscription ended: {message}")
-        elif message["payload"].get("errors"):
-            fail(f"subscription error: {message['payload']['errors']}")
         else:
-            display.messages += 1
-            data = message["payload"]["data"]
-            if not display.live.is_set():
-                display.live.set()  # the snapshot
-                return
-            if is_snapshot(data):
-                display.resyncs += 1
-            for marker in markers_of(data):
-                display.seen.setdefault(marker, now)
+            try:
+                display.take(message, now, markers_of)
+            except RuntimeError as exc:
+                fail(str(exc))
 
     try:
         async with gate:
             socket = await LeanWebSocket.connect(server.ws_url, PROTOCOL, on_text)
-            init = {
-                "type": "connection_init",
-                "payload": {"Authorization": f"Bearer {token}"} if token else {},
-            }
-            socket.send_text(json.dumps(init))
+            socket.send_text(connection_init(token))
             await asyncio.wait_for(acked, 60)
-            subscribe = {"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}}
-            socket.send_text(json.dumps(subscribe))
+            socket.send_text(subscribe(query, variables))
         stopped: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
         closed: asyncio.Future[Any] = socket.closed
         await asyncio.wait([stopped, closed], return_when=asyncio.FIRST_COMPLETED)

@@ -20,13 +20,13 @@ import contextlib
 import json
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gualema.least_recently_used import LeastRecentlyUsed
 from models import public_changes
 from realtime.broker import get_broker
 from realtime.messages import is_resync
@@ -61,8 +61,7 @@ class BrowseAnswers:
     def __init__(self, *, max_age: float, fresh_seconds: float, size: int = 2048) -> None:
         self.max_age = max_age  # a backstop for writes made outside any server process (CLI, SQL)
         self.fresh_seconds = fresh_seconds
-        self.size = size
-        self.entries: OrderedDict[tuple[str, ...], Answer] = OrderedDict()
+        self.entries: LeastRecentlyUsed[tuple[str, ...], Answer] = LeastRecentlyUsed(size)
         self._running: dict[tuple[str, ...], asyncio.Event] = {}
         self.executions = 0  # for tests and benches
 
@@ -84,10 +83,7 @@ class BrowseAnswers:
         return answer
 
     def put(self, key: tuple[str, ...], answer: Answer) -> None:
-        self.entries[key] = answer
-        self.entries.move_to_end(key)
-        while len(self.entries) > self.size:
-            self.entries.popitem(last=False)
+        self.entries.put(key, answer)
 
     @property
     def sequence(self) -> int:

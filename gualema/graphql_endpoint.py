@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, cast
@@ -39,6 +38,7 @@ from gualema import browse_cache
 from gualema.authentication import viewer_from_authorization
 from gualema.graphiql_page import offline_graphiql_html
 from gualema.graphql_schema import INTERNAL_ERROR_CODE
+from gualema.least_recently_used import LeastRecentlyUsed
 from gualema.metrics import observe_answered_without_execution
 from gualema.partner_keys import partner_of
 from gualema.persisted_queries import (
@@ -111,8 +111,7 @@ class SharedEventEncodings:
     after execution."""
 
     def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self.entries: OrderedDict[int, tuple[object, str]] = OrderedDict()
+        self.entries: LeastRecentlyUsed[int, tuple[object, str]] = LeastRecentlyUsed(size)
 
     def encode(self, result: dict[str, Any], encode: Callable[[object], str | bytes]) -> str:
         key = id(result)
@@ -121,9 +120,7 @@ class SharedEventEncodings:
             return cached[1]
         raw = encode(result)
         text = raw.decode() if isinstance(raw, bytes) else raw
-        self.entries[key] = (result, text)
-        if len(self.entries) > self.size:
-            self.entries.popitem(last=False)
+        self.entries.put(key, (result, text))
         return text
 
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
+from gualema.least_recently_used import LeastRecentlyUsed
 from gualema.shared_redis import REDIS_UNREACHABLE
 from models import partners
 from models.department_scope import DepartmentScope
@@ -44,20 +44,13 @@ class DocumentStore(Protocol):
 
 class InProcessDocuments:
     def __init__(self, max_entries: int) -> None:
-        self.max_entries = max_entries
-        self.entries: OrderedDict[str, str] = OrderedDict()
+        self.entries: LeastRecentlyUsed[str, str] = LeastRecentlyUsed(max_entries)
 
     async def get(self, sha256_hash: str) -> str | None:
-        text = self.entries.get(sha256_hash)
-        if text is not None:
-            self.entries.move_to_end(sha256_hash)
-        return text
+        return self.entries.get(sha256_hash)
 
     async def put(self, sha256_hash: str, text: str) -> None:
-        self.entries[sha256_hash] = text
-        self.entries.move_to_end(sha256_hash)
-        while len(self.entries) > self.max_entries:
-            self.entries.popitem(last=False)
+        self.entries.put(sha256_hash, text)
 
 
 class RedisDocuments:

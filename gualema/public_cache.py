@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
+
+from gualema.least_recently_used import LeastRecentlyUsed
 
 PUBLIC_ROOT_FIELDS = frozenset(
     {
@@ -70,8 +71,7 @@ class PublicAnswers:
 
     def __init__(self, max_age: float, size: int = 1024) -> None:
         self.max_age = max_age
-        self.size = size
-        self.entries: OrderedDict[tuple[str, ...], StoredAnswer] = OrderedDict()
+        self.entries: LeastRecentlyUsed[tuple[str, ...], StoredAnswer] = LeastRecentlyUsed(size)
 
     def get(self, key: tuple[str, ...]) -> StoredAnswer | None:
         answer = self.entries.get(key)
@@ -83,10 +83,7 @@ class PublicAnswers:
         if self.max_age <= 0:
             return
         media_type = response.headers.get("content-type", "application/json")
-        self.entries[key] = StoredAnswer(bytes(response.body), media_type, time.monotonic())
-        self.entries.move_to_end(key)
-        while len(self.entries) > self.size:
-            self.entries.popitem(last=False)
+        self.entries.put(key, StoredAnswer(bytes(response.body), media_type, time.monotonic()))
 
 
 def answer_key(request: Request, query: str) -> tuple[str, ...] | None:

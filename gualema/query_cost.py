@@ -21,9 +21,8 @@ Introspection fields are free here; MaxIntrospectionDepthRule and the introspect
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -54,6 +53,7 @@ from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.execution.values import VariableValues, get_variable_values
 from strawberry.types import ExecutionContext
 
+from gualema.least_recently_used import LeastRecentlyUsed
 from schema.list_bounds import LIST_BOUND, MAX_PAGE_SIZE, ListBound, PageSize
 
 STRAWBERRY_DEFINITION = "strawberry-definition"  # graphql-core field extension holding strawberry's field
@@ -207,7 +207,7 @@ _ABSENT = "\x00absent"
 @dataclass
 class _OperationPlan:
     read: tuple[str, ...]
-    by_values: OrderedDict[str, int] = field(default_factory=OrderedDict)
+    by_values: LeastRecentlyUsed[str, int]
 
 
 class OperationCosts:
@@ -216,9 +216,8 @@ class OperationCosts:
     execution ask here, so a request is costed at most once."""
 
     def __init__(self, size: int = 1024, values_per_operation: int = 64) -> None:
-        self.size = size
         self.values_per_operation = values_per_operation
-        self.plans: OrderedDict[tuple[int, str, str | None], _OperationPlan] = OrderedDict()
+        self.plans: LeastRecentlyUsed[tuple[int, str, str | None], _OperationPlan] = LeastRecentlyUsed(size)
 
     def cost(
         self,
@@ -233,22 +232,16 @@ class OperationCosts:
         plan = self.plans.get(key)
         if plan is None:
             cost, read = _costs(schema, document, operation, raw_variables)
-            plan = _OperationPlan(tuple(sorted(read)))
-            plan.by_values[self._values_key(plan, raw_variables)] = cost
-            self.plans[key] = plan
-            if len(self.plans) > self.size:
-                self.plans.popitem(last=False)
+            plan = _OperationPlan(tuple(sorted(read)), LeastRecentlyUsed(self.values_per_operation))
+            self.plans.put(key, plan)
+            plan.by_values.put(self._values_key(plan, raw_variables), cost)
             return cost
-        self.plans.move_to_end(key)
         values = self._values_key(plan, raw_variables)
         known = plan.by_values.get(values)
-        if known is not None:
-            return known
-        cost = _costs(schema, document, operation, raw_variables)[0]
-        plan.by_values[values] = cost
-        if len(plan.by_values) > self.values_per_operation:
-            plan.by_values.popitem(last=False)
-        return cost
+        if known is None:
+            known = _costs(schema, document, operation, raw_variables)[0]
+            plan.by_values.put(values, known)
+        return known
 
     @staticmethod
     def _values_key(plan: _OperationPlan, raw: Mapping[str, Any] | None) -> str:

@@ -16,13 +16,13 @@ not a patient, a slot without a mark, and a key that booked the slot (its replay
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from graphql import NonNullTypeNode, OperationType, VariableNode
 from graphql.language import FieldNode, NamedTypeNode
 
+from gualema.least_recently_used import LeastRecentlyUsed
 from gualema.rate_limits.limiter import OperationFacts, actual_cost
 from models.errors import DomainError
 from resolvers.booking import checked_idempotency_key
@@ -50,17 +50,16 @@ class Refusal:
 
 class SoldOutAnswers:
     def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self.refusals: OrderedDict[tuple[str, str | None, str], Refusal] = OrderedDict()
-        self.input_variables: OrderedDict[tuple[str, str | None], str | None] = OrderedDict()
+        self.refusals: LeastRecentlyUsed[tuple[str, str | None, str], Refusal] = LeastRecentlyUsed(size)
+        # None for a document of another shape: remembered as well.
+        self.input_variables: LeastRecentlyUsed[tuple[str, str | None], str | None] = LeastRecentlyUsed(size)
 
     def learn(self, facts: OperationFacts, language: str, data: dict[str, Any]) -> None:
         """After the resolver refused from the mark and execution answered without errors."""
         if self.input_variable(facts) is None:
             return
         key = (facts.query, facts.operation_name, language)
-        self.refusals[key] = Refusal(json.loads(json.dumps(data)), actual_cost(data))
-        _bound(self.refusals, self.size)
+        self.refusals.put(key, Refusal(json.loads(json.dumps(data)), actual_cost(data)))
 
     def refusal(self, facts: OperationFacts, language: str) -> Refusal | None:
         return self.refusals.get((facts.query, facts.operation_name, language))
@@ -87,10 +86,11 @@ class SoldOutAnswers:
     def input_variable(self, facts: OperationFacts) -> str | None:
         """`$v` when the operation is exactly `mutation($v: BookSlotInput!) { bookSlot(input: $v) {…} }`."""
         key = (facts.query, facts.operation_name)
-        if key not in self.input_variables:
-            self.input_variables[key] = _input_variable(facts)
-            _bound(self.input_variables, self.size)
-        return self.input_variables[key]
+        if key in self.input_variables:
+            return self.input_variables.get(key)
+        variable = _input_variable(facts)
+        self.input_variables.put(key, variable)
+        return variable
 
 
 def _input_variable(facts: OperationFacts) -> str | None:
@@ -125,8 +125,3 @@ def _input_variable(facts: OperationFacts) -> str | None:
 
 def _is_id(value: object) -> bool:
     return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
-
-
-def _bound(entries: OrderedDict[Any, Any], size: int) -> None:
-    if len(entries) > size:
-        entries.popitem(last=False)

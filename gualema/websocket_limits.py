@@ -40,6 +40,20 @@ class ChargesOperations(Protocol):
     ) -> None: ...
 
 
+async def refusal_of(
+    view: object, context: Context, message: SubscribeMessage | StartMessage
+) -> Throttled | None:
+    """Charges the operation a subscribe/start message carries; the refusal when the bucket is empty."""
+    payload: dict[str, Any] = cast("dict[str, Any]", message.get("payload") or {})
+    try:
+        await cast("ChargesOperations", view).charge_operation(
+            context, payload.get("query"), payload.get("operationName"), payload.get("variables")
+        )
+    except Throttled as exc:
+        return exc
+    return None
+
+
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws: `on_ws_connect` charges the connection; subscribe charges the operation."""
 
@@ -51,15 +65,10 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         if self.connection_acknowledged and message["id"] not in self.operations:
-            payload: dict[str, Any] = cast("dict[str, Any]", message.get("payload") or {})
-            view = cast("ChargesOperations", self.view)
-            try:
-                await view.charge_operation(
-                    self.context, payload.get("query"), payload.get("operationName"), payload.get("variables")
-                )
-            except Throttled as exc:
+            refused = await refusal_of(self.view, self.context, message)
+            if refused is not None:
                 await self.send_message(
-                    ErrorMessage(id=message["id"], type="error", payload=[formatted(exc)])
+                    ErrorMessage(id=message["id"], type="error", payload=[formatted(refused)])
                 )
                 return
         await super().handle_subscribe(message)
@@ -79,15 +88,10 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
 
     async def handle_start(self, message: StartMessage) -> None:
         if self.connection_acknowledged:
-            payload: dict[str, Any] = cast("dict[str, Any]", message.get("payload") or {})
-            view = cast("ChargesOperations", self.view)
-            try:
-                await view.charge_operation(
-                    self.context, payload.get("query"), payload.get("operationName"), payload.get("variables")
-                )
-            except Throttled as exc:
+            refused = await refusal_of(self.view, self.context, message)
+            if refused is not None:
                 await self.send_message(
-                    LegacyErrorMessage(type="error", id=message["id"], payload=formatted(exc))
+                    LegacyErrorMessage(type="error", id=message["id"], payload=formatted(refused))
                 )
                 return
         await super().handle_start(message)

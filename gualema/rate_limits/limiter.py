@@ -10,7 +10,6 @@ RateLimit-Policy / RateLimit header fields (decision 163).
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +23,7 @@ from graphql import (
     parse,
 )
 
+from gualema.least_recently_used import LeastRecentlyUsed
 from gualema.query_cost import OPERATION_COSTS
 from gualema.rate_limits.buckets import BucketPolicy, Buckets, Charge, Day
 from gualema.settings import Settings
@@ -63,18 +63,17 @@ class OperationFactsCache:
     def __init__(self, schema: GraphQLSchema, max_tokens: int, size: int = 1024) -> None:
         self.schema = schema
         self.max_tokens = max_tokens
-        self.size = size
-        self.entries: OrderedDict[tuple[str, str | None], OperationFacts | None] = OrderedDict()
+        # None for a document that does not parse or names no operation: remembered as well.
+        self.entries: LeastRecentlyUsed[tuple[str, str | None], OperationFacts | None] = LeastRecentlyUsed(
+            size
+        )
 
     def get(self, query: str, operation_name: str | None) -> OperationFacts | None:
         key = (query, operation_name)
         if key in self.entries:
-            self.entries.move_to_end(key)
-            return self.entries[key]
+            return self.entries.get(key)
         facts = self._measure(query, operation_name)
-        self.entries[key] = facts
-        if len(self.entries) > self.size:
-            self.entries.popitem(last=False)
+        self.entries.put(key, facts)
         return facts
 
     def _measure(self, query: str, operation_name: str | None) -> OperationFacts | None:
